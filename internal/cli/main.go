@@ -1,0 +1,131 @@
+// Package cli implements the paved command line: one file per command, each
+// built by a constructor with its own options; Main maps results to exit
+// codes and prints diagnostics once.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/paved-dev/paved/internal/diag"
+	"github.com/paved-dev/paved/render"
+)
+
+// Exit codes, as documented in `paved --help`.
+const (
+	ExitOK      = 0 // success, no changes
+	ExitChanges = 1 // changes found (diff) or policy denials (lint)
+	ExitInvalid = 2 // invalid input: spec, platform, flags
+	ExitRender  = 3 // render error
+	ExitGit     = 4 // git, network or API error
+)
+
+// exitError carries an exit code and the error to print.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func invalid(format string, args ...any) error {
+	return &exitError{code: ExitInvalid, err: fmt.Errorf(format, args...)}
+}
+
+// env is what commands read and write besides their flags.
+type env struct {
+	stdout, stderr io.Writer
+	cwd            string
+	getenv         func(string) string
+}
+
+// Main runs paved with os.Args and returns the exit code.
+func Main() int {
+	cwd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "paved:", err)
+		return ExitInvalid
+	}
+	return Run(os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, cwd: cwd, getenv: os.Getenv})
+}
+
+// Run runs paved with args and returns the exit code.
+func Run(args []string, e *env) int {
+	root := newRootCmd(e)
+	root.SetArgs(args)
+	err := root.Execute()
+	return report(e, err)
+}
+
+// report prints err once and returns its exit code.
+func report(e *env, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var l diag.List
+	var re render.Errors
+	var xe *exitError
+	switch {
+	case errors.As(err, &l):
+		diag.Print(e.stderr, l, e.cwd)
+		return ExitInvalid
+	case errors.As(err, &re):
+		for _, x := range re {
+			fmt.Fprintf(e.stderr, "render: %s\n", x)
+		}
+		return ExitRender
+	case errors.As(err, &xe):
+		if xe.err != nil && xe.err.Error() != "" {
+			fmt.Fprintln(e.stderr, "paved:", xe.err)
+		}
+		return xe.code
+	}
+	fmt.Fprintln(e.stderr, "paved:", err)
+	return ExitRender
+}
+
+const rootLong = `paved validates CUE app specs against the platform's schemas, renders them
+into a Flux fleet repository layout with logging, tracing, metrics, security
+and budget defaults baked in, and lints the result.
+
+Exit codes:
+  0  ok / no changes
+  1  changes found (diff) or policy denials (lint)
+  2  invalid input: spec, platform or flags
+  3  render error
+  4  git, network or API error`
+
+func newRootCmd(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "paved",
+		Short:         "Render CUE app specs into a Flux fleet repository, with guardrails",
+		Long:          rootLong,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{code: ExitInvalid, err: fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath())}
+	})
+	root.AddCommand(
+		newVetCmd(e),
+		newRenderCmd(e),
+		newExplainCmd(e),
+		newInitCmd(e),
+		newVersionCmd(e),
+	)
+	return root
+}
+
+// platformFlag is the --platform flag every command that loads apps shares.
+type platformFlag struct{ dir string }
+
+func (p *platformFlag) register(c *cobra.Command) {
+	c.Flags().StringVar(&p.dir, "platform", "", "platform directory (default: a paved.platform directory above the apps, else the embedded default platform)")
+}

@@ -1,0 +1,526 @@
+package render
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"cuelang.org/go/cue"
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/fluxcd/pkg/apis/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kusttypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/resid"
+
+	"github.com/paved-dev/paved/schema"
+)
+
+// Source says where an app's spec comes from; it is recorded in
+// annotations and the ownership manifest.
+type Source struct {
+	Repo     string // source repository URL, credentials stripped
+	Revision string // commit the spec was read at ("" outside git)
+	Path     string // app directory relative to the repository root
+}
+
+// App is an app to render with its source.
+type App struct {
+	*schema.App
+	Source Source
+}
+
+// Input is everything Render needs.
+type Input struct {
+	Platform *schema.Platform
+	Apps     []App
+	// Version is paved's version, recorded in ownership manifests and the
+	// inputs digest.
+	Version string
+}
+
+// Error is a render failure (exit code 3): a blueprint or build problem
+// rather than invalid input.
+type Error struct {
+	Where string // app, cluster or directory concerned
+	Err   error
+}
+
+func (e *Error) Error() string { return e.Where + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errors is every render failure of a run.
+type Errors []*Error
+
+func (e Errors) Error() string {
+	var b strings.Builder
+	for i, x := range e {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(x.Error())
+	}
+	return b.String()
+}
+
+// ownership is the .paved/apps/<team>/<app>.json manifest.
+type ownership struct {
+	APIVersion   string         `json:"apiVersion"`
+	Kind         string         `json:"kind"`
+	App          string         `json:"app"`
+	Team         string         `json:"team"`
+	Source       ownershipSrc   `json:"source"`
+	Paved        map[string]any `json:"paved"`
+	InputsDigest string         `json:"inputsDigest"`
+	Clusters     []string       `json:"clusters"`
+	Files        []string       `json:"files"`
+}
+
+type ownershipSrc struct {
+	Repo     string `json:"repo,omitempty"`
+	Revision string `json:"revision,omitempty"`
+	Path     string `json:"path"`
+}
+
+// ClusterTarget is one cluster of one environment.
+type ClusterTarget struct {
+	Name        string
+	Environment string
+	schema.Cluster
+}
+
+// Clusters returns every cluster of the platform, sorted by name.
+func Clusters(p *schema.Platform) []ClusterTarget {
+	var out []ClusterTarget
+	for _, env := range schema.SortedKeys(p.Data.Environments) {
+		e := p.Data.Environments[env]
+		for _, c := range schema.SortedKeys(e.Clusters) {
+			out = append(out, ClusterTarget{Name: c, Environment: env, Cluster: e.Clusters[c]})
+		}
+	}
+	slices.SortFunc(out, func(a, b ClusterTarget) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Render renders every app into every cluster of the platform, with the
+// tenants and Flux Kustomizations they need, builds every kustomization
+// directory as Flux would, and returns the tree. On failure it returns
+// Errors and no tree.
+func Render(in Input) (*Tree, error) {
+	var errs Errors
+	tree := &Tree{}
+	apps := slices.Clone(in.Apps)
+	slices.SortFunc(apps, func(a, b App) int {
+		return strings.Compare(a.Base.Team+"/"+a.Base.Name, b.Base.Team+"/"+b.Base.Name)
+	})
+	byID := map[string]App{}
+	for _, a := range apps {
+		byID[a.Base.Team+"/"+a.Base.Name] = a
+	}
+	platformDigest := digestPlatform(in.Platform)
+	bps := in.Platform.Value()
+	fluxKS := map[string][]string{} // cluster -> entry resources
+
+	teamsByCluster := map[string]map[string]bool{}
+	for _, a := range apps {
+		var owned []string
+		var clusters []string
+		for _, ct := range Clusters(in.Platform) {
+			spec := a.Envs[ct.Environment]
+			objs, err := renderApp(bps, a, byID, ct, spec)
+			if err != nil {
+				errs = append(errs, &Error{Where: fmt.Sprintf("%s/%s in %s", a.Base.Team, a.Base.Name, ct.Name), Err: err})
+				continue
+			}
+			dir := path.Join("apps", ct.Name, spec.Team, spec.Name)
+			files, err := writeDir(tree, dir, objs, spec.Patches)
+			if err != nil {
+				errs = append(errs, &Error{Where: dir, Err: err})
+				continue
+			}
+			owned = append(owned, files...)
+			ksFile := path.Join("clusters", ct.Name, "paved", "apps", schema.AppFluxName(spec.Team, spec.Name)+".yaml")
+			deps := []string{schema.TenantFluxName(spec.Team)}
+			for _, d := range spec.DependsOn {
+				deps = append(deps, schema.AppFluxName(spec.Team, d))
+			}
+			b, err := fluxKustomization(in.Platform, schema.AppFluxName(spec.Team, spec.Name), "./"+dir, deps, map[string]string{
+				"paved.dev/team": spec.Team, "paved.dev/app": spec.Name,
+			})
+			if err != nil {
+				errs = append(errs, &Error{Where: ksFile, Err: err})
+				continue
+			}
+			tree.add(ksFile, b)
+			owned = append(owned, ksFile)
+			fluxKS[ct.Name] = append(fluxKS[ct.Name], "apps/"+path.Base(ksFile))
+			clusters = append(clusters, ct.Name)
+			if teamsByCluster[ct.Name] == nil {
+				teamsByCluster[ct.Name] = map[string]bool{}
+			}
+			teamsByCluster[ct.Name][spec.Team] = true
+		}
+		slices.Sort(owned)
+		own := ownership{
+			APIVersion: "paved.dev/v1alpha1",
+			Kind:       "Ownership",
+			App:        a.Base.Name,
+			Team:       a.Base.Team,
+			Source:     ownershipSrc{Repo: a.Source.Repo, Revision: a.Source.Revision, Path: a.Source.Path},
+			Paved:      map[string]any{"version": in.Version},
+			InputsDigest: digestApp(in.Version, platformDigest, a),
+			Clusters:     clusters,
+			Files:        owned,
+		}
+		b, err := canonicalJSON(own)
+		if err != nil {
+			errs = append(errs, &Error{Where: a.Base.Team + "/" + a.Base.Name, Err: err})
+			continue
+		}
+		tree.add(path.Join(".paved", "apps", a.Base.Team, a.Base.Name+".json"), b)
+	}
+
+	// Tenants: every team with an app in a cluster gets its namespace there.
+	tenantFiles := map[string][]string{}
+	for _, ct := range Clusters(in.Platform) {
+		for _, team := range schema.SortedKeys(teamsByCluster[ct.Name]) {
+			objs, err := renderTenant(bps, in.Platform, team, ct.Name)
+			if err != nil {
+				errs = append(errs, &Error{Where: fmt.Sprintf("tenant %s in %s", team, ct.Name), Err: err})
+				continue
+			}
+			dir := path.Join("tenants", ct.Name, team)
+			files, err := writeDir(tree, dir, objs, nil)
+			if err != nil {
+				errs = append(errs, &Error{Where: dir, Err: err})
+				continue
+			}
+			ksFile := path.Join("clusters", ct.Name, "paved", "tenants", team+".yaml")
+			b, err := fluxKustomization(in.Platform, schema.TenantFluxName(team), "./"+dir, nil, map[string]string{"paved.dev/team": team})
+			if err != nil {
+				errs = append(errs, &Error{Where: ksFile, Err: err})
+				continue
+			}
+			tree.add(ksFile, b)
+			fluxKS[ct.Name] = append(fluxKS[ct.Name], "tenants/"+team+".yaml")
+			tenantFiles[team] = append(tenantFiles[team], append(files, ksFile)...)
+		}
+	}
+	for _, team := range schema.SortedKeys(tenantFiles) {
+		files := tenantFiles[team]
+		slices.Sort(files)
+		b, err := canonicalJSON(map[string]any{
+			"apiVersion": "paved.dev/v1alpha1",
+			"kind":       "Ownership",
+			"team":       team,
+			"paved":      map[string]any{"version": in.Version},
+			"files":      files,
+		})
+		if err != nil {
+			errs = append(errs, &Error{Where: "tenant " + team, Err: err})
+			continue
+		}
+		tree.add(path.Join(".paved", "tenants", team+".json"), b)
+	}
+	for _, c := range schema.SortedKeys(fluxKS) {
+		res := fluxKS[c]
+		slices.Sort(res)
+		b, err := kustomizationFile(res, nil)
+		if err != nil {
+			errs = append(errs, &Error{Where: c, Err: err})
+			continue
+		}
+		tree.add(path.Join("clusters", c, "paved", "kustomization.yaml"), b)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	if err := BuildAll(tree); err != nil {
+		return nil, err
+	}
+	return tree, nil
+}
+
+// renderApp evaluates the app's blueprint for one cluster.
+func renderApp(pv cue.Value, a App, byID map[string]App, ct ClusterTarget, spec schema.Spec) ([]Object, error) {
+	ratio := float64(0)
+	if spec.Observability.Tracing.SampleRatio != nil {
+		ratio = *spec.Observability.Tracing.SampleRatio
+	} else {
+		ratio = envSampleRatio(pv, ct.Environment)
+	}
+	var dependents []string
+	for _, id := range sortedIDs(byID) {
+		o := byID[id]
+		os := o.Envs[ct.Environment]
+		if os.Team == spec.Team && slices.Contains(os.DependsOn, spec.Name) {
+			dependents = append(dependents, os.Name)
+		}
+	}
+	type dep struct {
+		Name string `json:"name"`
+		Port int    `json:"port,omitempty"`
+	}
+	deps := []dep{}
+	for _, d := range spec.DependsOn {
+		o := byID[spec.Team+"/"+d]
+		deps = append(deps, dep{Name: d, Port: o.Envs[ct.Environment].Port})
+	}
+	input := map[string]any{
+		"app": json.RawMessage(a.Effective[ct.Environment]),
+		"cluster": map[string]any{
+			"name":         ct.Name,
+			"environment":  ct.Environment,
+			"region":       ct.Region,
+			"otlpEndpoint": ct.OTLPEndpoint,
+			"ingressClass": ct.IngressClass,
+			"domain":       ct.Domain,
+			"certIssuer":   ct.CertIssuer,
+		},
+		"version":      VersionLabel(spec.Image),
+		"sampleRatio":  ratio,
+		"dependents":   append([]string{}, dependents...),
+		"dependencies": deps,
+		"source":       map[string]any{"path": a.Source.Path, "revision": a.Source.Revision},
+	}
+	return evalObjects(pv, "blueprint."+spec.Kind, input)
+}
+
+func envSampleRatio(pv cue.Value, env string) float64 {
+	f, _ := pv.LookupPath(cue.MakePath(cue.Str("platform"), cue.Str("environments"), cue.Str(env), cue.Str("tracingSampleRatio"))).Float64()
+	return f
+}
+
+func renderTenant(pv cue.Value, p *schema.Platform, team, cluster string) ([]Object, error) {
+	t := p.Data.Teams[team]
+	unit := p.Data.Prices.CPUCoreMonth + p.Data.Prices.MemoryGiBMonth
+	units := t.MonthlyBudgetUSD / unit
+	input := map[string]any{
+		"team":    team,
+		"cluster": cluster,
+		"quota": map[string]any{
+			"cpuMillicores": int64(math.Floor(units * 1000)),
+			"memoryMiB":     int64(math.Floor(units * 1024)),
+		},
+	}
+	return evalObjects(pv, "#Tenant", input)
+}
+
+// evalObjects fills a blueprint's input and returns its objects.
+func evalObjects(pv cue.Value, bp string, input map[string]any) ([]Object, error) {
+	js, err := json.Marshal(input)
+	if err != nil {
+		return nil, err
+	}
+	iv := pv.Context().CompileBytes(js)
+	if err := iv.Err(); err != nil {
+		return nil, err
+	}
+	v := pv.LookupPath(cue.ParsePath(bp)).FillPath(cue.ParsePath("in"), iv)
+	objs := v.LookupPath(cue.ParsePath("objects"))
+	if err := objs.Validate(cue.Concrete(true)); err != nil {
+		return nil, fmt.Errorf("blueprint %s: %w", bp, err)
+	}
+	b, err := objs.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("blueprint %s: %w", bp, err)
+	}
+	var out []Object
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// writeDir writes one file per object plus kustomization.yaml into dir and
+// returns the paths written.
+func writeDir(tree *Tree, dir string, objs []Object, patches []schema.Patch) ([]string, error) {
+	var files, resources []string
+	seen := map[string]string{}
+	for _, o := range objs {
+		name := o.FileName()
+		if !safeName(name) {
+			return nil, fmt.Errorf("object %s: unsafe file name %q", o.ID(), name)
+		}
+		if prev, ok := seen[name]; ok {
+			return nil, fmt.Errorf("objects %s and %s map to the same file %s", prev, o.ID(), name)
+		}
+		seen[name] = o.ID()
+		b, err := canonicalYAML(o)
+		if err != nil {
+			return nil, fmt.Errorf("object %s: %w", o.ID(), err)
+		}
+		p := path.Join(dir, name)
+		tree.add(p, b)
+		files = append(files, p)
+		resources = append(resources, name)
+	}
+	slices.Sort(resources)
+	b, err := kustomizationFile(resources, patches)
+	if err != nil {
+		return nil, err
+	}
+	kp := path.Join(dir, "kustomization.yaml")
+	tree.add(kp, b)
+	return append(files, kp), nil
+}
+
+// safeName accepts a single path element made of the characters Kubernetes
+// names, kinds and versions use.
+func safeName(n string) bool {
+	if n == "" || n == "." || n == ".." || strings.HasPrefix(n, ".") {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// kustomizationFile renders a kustomization.yaml with the kustomize API types.
+func kustomizationFile(resources []string, patches []schema.Patch) ([]byte, error) {
+	k := kusttypes.Kustomization{
+		TypeMeta:  kusttypes.TypeMeta{APIVersion: kusttypes.KustomizationVersion, Kind: kusttypes.KustomizationKind},
+		Resources: resources,
+	}
+	for _, p := range patches {
+		kp := kusttypes.Patch{Patch: p.Patch}
+		if t := p.Target; t != nil {
+			kp.Target = &kusttypes.Selector{
+				ResId: resIDSelector(t),
+				LabelSelector:      t.LabelSelector,
+				AnnotationSelector: t.AnnotationSelector,
+			}
+		}
+		k.Patches = append(k.Patches, kp)
+	}
+	return canonicalYAML(k)
+}
+
+// fluxKustomization renders a Flux Kustomization with the
+// kustomize-controller v1 API types.
+func fluxKustomization(p *schema.Platform, name, dir string, dependsOn []string, labels map[string]string) ([]byte, error) {
+	f := p.Data.Flux
+	dur := func(s string) (metav1.Duration, error) {
+		d, err := time.ParseDuration(s)
+		return metav1.Duration{Duration: d}, err
+	}
+	interval, err := dur(f.Interval)
+	if err != nil {
+		return nil, err
+	}
+	retry, err := dur(f.RetryInterval)
+	if err != nil {
+		return nil, err
+	}
+	timeout, err := dur(f.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	l := map[string]string{"app.kubernetes.io/managed-by": "paved"}
+	for k, v := range labels {
+		l[k] = v
+	}
+	ks := kustomizev1.Kustomization{
+		TypeMeta:   metav1.TypeMeta{APIVersion: kustomizev1.GroupVersion.String(), Kind: kustomizev1.KustomizationKind},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: f.SourceRef.Namespace, Labels: l},
+		Spec: kustomizev1.KustomizationSpec{
+			Interval:      interval,
+			RetryInterval: &retry,
+			Timeout:       &timeout,
+			Path:          dir,
+			Prune:         f.Prune,
+			Wait:          f.Wait,
+			SourceRef: kustomizev1.CrossNamespaceSourceReference{
+				Kind:      f.SourceRef.Kind,
+				Name:      f.SourceRef.Name,
+				Namespace: f.SourceRef.Namespace,
+			},
+		},
+	}
+	for _, d := range dependsOn {
+		ks.Spec.DependsOn = append(ks.Spec.DependsOn, meta.DependencyReference{Name: d})
+	}
+	if f.Decryption != nil {
+		ks.Spec.Decryption = &kustomizev1.Decryption{
+			Provider:  f.Decryption.Provider,
+			SecretRef: &meta.LocalObjectReference{Name: f.Decryption.SecretRef.Name},
+		}
+	}
+	// Drop the zero status and creationTimestamp the API types carry.
+	js, err := json.Marshal(ks)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(js, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "status")
+	if md, ok := m["metadata"].(map[string]any); ok {
+		delete(md, "creationTimestamp")
+	}
+	return canonicalYAML(m)
+}
+
+// VersionLabel derives the app.kubernetes.io/version label value from an
+// image reference: its tag, or sha256-<12 hex> for a digest-only image.
+func VersionLabel(image string) string {
+	ref, digest, _ := strings.Cut(image, "@")
+	last := ref[strings.LastIndex(ref, "/")+1:]
+	if _, tag, ok := strings.Cut(last, ":"); ok && tag != "" {
+		if len(tag) > 63 {
+			tag = tag[:63]
+		}
+		return strings.TrimRight(strings.TrimLeft(tag, "._-"), "._-")
+	}
+	if h, ok := strings.CutPrefix(digest, "sha256:"); ok && len(h) >= 12 {
+		return "sha256-" + h[:12]
+	}
+	return "unknown"
+}
+
+func sortedIDs(m map[string]App) []string {
+	return schema.SortedKeys(m)
+}
+
+// digestPlatform hashes the platform directory's files (the embedded
+// schema and blueprints are covered by paved's version).
+func digestPlatform(p *schema.Platform) string {
+	h := sha256.New()
+	for _, f := range p.Files {
+		fmt.Fprintf(h, "%s\x00%d\x00", f, len(p.FileData[f]))
+		h.Write(p.FileData[f])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// digestApp is the inputs digest of an app: paved's version, the platform
+// and the app's files (names and contents).
+func digestApp(version, platform string, a App) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "paved %s\x00platform %s\x00", version, platform)
+	for _, f := range a.Files {
+		fmt.Fprintf(h, "%s\x00%d\x00", path.Base(f), len(a.Data[f]))
+		h.Write(a.Data[f])
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+func resIDSelector(t *schema.PatchTarget) resid.ResId {
+	return resid.ResId{
+		Gvk:       resid.Gvk{Group: t.Group, Version: t.Version, Kind: t.Kind},
+		Name:      t.Name,
+		Namespace: t.Namespace,
+	}
+}

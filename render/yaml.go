@@ -1,0 +1,85 @@
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// canonicalYAML renders one object as canonical YAML: keys sorted, 2-space
+// indent, no document separator, trailing newline.
+func canonicalYAML(obj any) ([]byte, error) {
+	b, err := yaml.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 0 || b[len(b)-1] != '\n' {
+		b = append(b, '\n')
+	}
+	return b, nil
+}
+
+// canonicalJSON renders v as indented JSON with a trailing newline.
+func canonicalJSON(v any) ([]byte, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// Object is a rendered Kubernetes object.
+type Object map[string]any
+
+func (o Object) str(path ...string) string {
+	var cur any = map[string]any(o)
+	for _, p := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return ""
+		}
+		cur = m[p]
+	}
+	s, _ := cur.(string)
+	return s
+}
+
+// APIVersion, Kind, Name and Namespace read the object's identity.
+func (o Object) APIVersion() string { return o.str("apiVersion") }
+func (o Object) Kind() string       { return o.str("kind") }
+func (o Object) Name() string       { return o.str("metadata", "name") }
+func (o Object) Namespace() string  { return o.str("metadata", "namespace") }
+
+// GroupVersion splits apiVersion into group ("" for the core group) and version.
+func (o Object) GroupVersion() (string, string) {
+	av := o.APIVersion()
+	if i := strings.LastIndex(av, "/"); i >= 0 {
+		return av[:i], av[i+1:]
+	}
+	return "", av
+}
+
+// FileName is <group>_<version>_<kind>_<name>.yaml, lower case, with "core"
+// for the core group.
+func (o Object) FileName() string {
+	g, v := o.GroupVersion()
+	if g == "" {
+		g = "core"
+	}
+	return strings.ToLower(fmt.Sprintf("%s_%s_%s_%s.yaml", g, v, o.Kind(), o.Name()))
+}
+
+// ID is group/kind namespace/name, the identity of an object in a cluster.
+func (o Object) ID() string {
+	g, _ := o.GroupVersion()
+	gk := o.Kind()
+	if g != "" {
+		gk = g + "/" + gk
+	}
+	if ns := o.Namespace(); ns != "" {
+		return gk + " " + ns + "/" + o.Name()
+	}
+	return gk + " " + o.Name()
+}

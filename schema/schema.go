@@ -1,0 +1,613 @@
+// Package schema loads the platform (the embedded default, narrowed and
+// extended by a platform directory) and validates app specs against #App.
+// Its entry points are LoadPlatform and Platform.LoadApp; every problem is
+// reported as a diag.List with the positions in the user's own files.
+package schema
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/build"
+	"cuelang.org/go/cue/cuecontext"
+	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/parser"
+	"cuelang.org/go/cue/token"
+
+	"github.com/paved-dev/paved/blueprints"
+	"github.com/paved-dev/paved/internal/diag"
+	"github.com/paved-dev/paved/internal/discover"
+)
+
+// EmbeddedPrefix starts the file name of every embedded CUE file; positions
+// in them are internal to paved and not shown to users.
+const EmbeddedPrefix = "$paved/"
+
+// Platform is the loaded platform: the CUE package (schema, blueprints and
+// platform values) and its decoded values.
+type Platform struct {
+	ctx   *cue.Context
+	val   cue.Value
+	app   cue.Value // #App
+	Data  PlatformData
+	Dir   string   // the platform directory, "" for the embedded default
+	Files []string // the platform directory's CUE files (absolute), sorted
+	// FileData holds the content of Files, for input digests.
+	FileData map[string][]byte
+}
+
+// Context returns the CUE context the platform was built in; values built
+// from it can be unified with the platform's.
+func (p *Platform) Context() *cue.Context { return p.ctx }
+
+// Value returns the platform package value (schema, blueprints, platform).
+func (p *Platform) Value() cue.Value { return p.val }
+
+// LoadPlatform builds the platform package from the embedded schema and
+// blueprints plus, when dir is not empty, the CUE files of dir, dir/schema
+// and dir/blueprints (all package paved).
+func LoadPlatform(dir string) (*Platform, error) {
+	var diags diag.List
+	inst := build.NewContext().NewInstance(EmbeddedPrefix, nil)
+	inst.PkgName = "paved"
+	addEmbedded := func(fsys fs.FS, prefix string) {
+		names, _ := fs.Glob(fsys, "*.cue")
+		for _, n := range names {
+			data, err := fs.ReadFile(fsys, n)
+			if err != nil {
+				panic(err) // embedded files are always readable
+			}
+			f, err := parser.ParseFile(EmbeddedPrefix+prefix+n, data, parser.ParseComments)
+			if err != nil {
+				panic(fmt.Sprintf("embedded %s: %v", n, err))
+			}
+			if err := inst.AddSyntax(f); err != nil {
+				panic(err)
+			}
+		}
+	}
+	addEmbedded(files, "schema/")
+	addEmbedded(blueprints.Files, "blueprints/")
+
+	p := &Platform{ctx: cuecontext.New(), FileData: map[string][]byte{}}
+	if dir != "" {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, diag.List{{Message: err.Error()}}
+		}
+		p.Dir = abs
+		fi, err := os.Stat(abs)
+		if err != nil || !fi.IsDir() {
+			return nil, diag.List{{Message: fmt.Sprintf("platform directory %s: not a directory", dir), Positions: []diag.Position{{Filename: abs}}}}
+		}
+		for _, sub := range []string{"", "schema", "blueprints"} {
+			d := filepath.Join(abs, sub)
+			entries, err := os.ReadDir(d)
+			if err != nil {
+				continue
+			}
+			for _, e := range entries {
+				if filepath.Ext(e.Name()) != ".cue" || e.IsDir() {
+					continue
+				}
+				fp := filepath.Join(d, e.Name())
+				if e.Type()&fs.ModeSymlink != 0 {
+					if t, err := filepath.EvalSymlinks(fp); err != nil || !within(abs, t) {
+						diags.Add("", "symbolic link leaves the platform directory", diag.Position{Filename: fp})
+						continue
+					}
+				}
+				data, d := discover.ReadFile(fp)
+				if d != nil {
+					diags = append(diags, *d)
+					continue
+				}
+				f, err := parser.ParseFile(fp, data, parser.ParseComments)
+				if err != nil {
+					diags = append(diags, fromCUE(err, "", nil)...)
+					continue
+				}
+				if f.PackageName() != "paved" {
+					diags.Add("", fmt.Sprintf("platform files must be in package paved, not %q", f.PackageName()), position(f.Pos()))
+					continue
+				}
+				if err := inst.AddSyntax(f); err != nil {
+					diags = append(diags, fromCUE(err, "", nil)...)
+					continue
+				}
+				p.Files = append(p.Files, fp)
+				p.FileData[fp] = data
+			}
+		}
+		if len(diags) > 0 {
+			return nil, diags.Sanitize()
+		}
+	}
+	p.val = p.ctx.BuildInstance(inst)
+	if err := p.val.Err(); err != nil {
+		return nil, fromCUE(err, "", nil).Sanitize()
+	}
+	pv := p.val.LookupPath(cue.ParsePath("platform"))
+	if err := pv.Validate(cue.Concrete(true)); err != nil {
+		return nil, fromCUE(err, "", nil).Sanitize()
+	}
+	if err := pv.Decode(&p.Data); err != nil {
+		return nil, diag.List{{Path: "platform", Message: err.Error()}}
+	}
+	p.app = p.val.LookupPath(cue.ParsePath("#App"))
+	return p, nil
+}
+
+func within(root, p string) bool {
+	r, err := filepath.Rel(root, p)
+	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator))
+}
+
+// App is a validated app spec.
+type App struct {
+	Dir   string   // absolute
+	Files []string // the spec's CUE files (absolute), sorted
+	// Data is the exact bytes of each file, for input digests.
+	Data map[string][]byte
+	// Base is the spec with defaults, before environment overrides.
+	Base Spec
+	// Envs is the effective spec per environment of the platform.
+	Envs map[string]Spec
+	// Effective is the effective spec per environment as JSON, to hand to
+	// blueprints.
+	Effective map[string][]byte
+
+	raw cue.Value // the app's own value, for positions
+}
+
+// Pos returns the position of the field at the CUE path p (such as
+// "dependsOn[1]") in the app's own files, falling back to its nearest
+// ancestor and finally to the start of app.cue.
+func (a *App) Pos(p string) diag.Position {
+	return fallbackPos(a.raw, p, a.Dir)
+}
+
+// LoadApp parses and validates one app directory against #App, and
+// resolves its spec for every environment. All problems are returned.
+func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
+	var diags diag.List
+	app := &App{Dir: da.Dir, Data: map[string][]byte{}}
+	var parsed []*ast.File
+	pkg, pkgKnown := "", false
+	for _, f := range da.Files {
+		af, err := parser.ParseFile(f.Path, f.Data, parser.ParseComments)
+		if err != nil {
+			diags = append(diags, fromCUE(err, "", nil)...)
+			continue
+		}
+		if filepath.Base(f.Path) == discover.AppFile {
+			pkg, pkgKnown = af.PackageName(), true
+		}
+		parsed = append(parsed, af)
+	}
+	if len(diags) > 0 {
+		return nil, diags.Sanitize()
+	}
+	if !pkgKnown {
+		return nil, diag.List{{Message: "no app.cue in the app directory", Positions: []diag.Position{{Filename: da.Dir}}}}
+	}
+	inst := build.NewContext().NewInstance(da.Dir, nil)
+	inst.PkgName = pkg
+	for _, af := range parsed {
+		if af.PackageName() != pkg {
+			continue // another package in the same directory
+		}
+		for imp := range af.ImportSpecs() {
+			ip := strings.Trim(imp.Path.Value, `"`)
+			if strings.Contains(strings.SplitN(ip, "/", 2)[0], ".") {
+				diags.Add("", fmt.Sprintf("import %q: app specs may only import CUE's standard library", ip), position(imp.Pos()))
+			}
+		}
+		if err := inst.AddSyntax(af); err != nil {
+			diags = append(diags, fromCUE(err, "", nil)...)
+		}
+		app.Files = append(app.Files, af.Filename)
+	}
+	for _, f := range da.Files {
+		if slices.Contains(app.Files, f.Path) {
+			app.Data[f.Path] = f.Data
+		}
+	}
+	if len(diags) > 0 {
+		return nil, diags.Sanitize()
+	}
+	raw := p.ctx.BuildInstance(inst)
+	if err := raw.Err(); err != nil {
+		return nil, fromCUE(err, da.Dir, nil).Sanitize()
+	}
+	app.raw = raw
+
+	// Validate: unify with #App, report every error, then every field #App
+	// does not allow (CUE reports those only when nothing else is wrong).
+	u := p.app.Unify(raw)
+	if err := u.Validate(cue.Concrete(true), cue.All()); err != nil {
+		diags = append(diags, fromCUE(err, da.Dir, &raw)...)
+	}
+	diags = append(diags, unknownFields(p.app, raw, nil, da.Dir)...)
+	shape := p.app
+	if k := raw.LookupPath(cue.ParsePath("kind")); k.Exists() {
+		if ks, err := k.String(); err == nil && (ks == "web" || ks == "worker" || ks == "cron") {
+			shape = p.app.FillPath(cue.ParsePath("kind"), ks)
+		}
+	}
+	diags = append(diags, missingRequired(shape, raw, nil, da.Dir)...)
+	if len(diags) > 0 {
+		return nil, dedupPaths(diags).Sanitize()
+	}
+	if err := u.Decode(&app.Base); err != nil {
+		return nil, diag.List{{Message: fmt.Sprintf("decoding the spec: %v", err), Positions: []diag.Position{app.Pos("")}}}
+	}
+
+	// Resolve every environment: the app's own values (without defaults)
+	// overridden by environments.<env>, then unified with #App.
+	own, err := toMap(raw)
+	if err != nil {
+		own, _ = toMap(u)
+	}
+	overrides, _ := own["environments"].(map[string]any)
+	delete(own, "environments")
+	app.Envs = map[string]Spec{}
+	app.Effective = map[string][]byte{}
+	for _, env := range sortedKeys(p.Data.Environments) {
+		merged := merge(own, asMap(overrides[env]))
+		js, err := json.Marshal(merged)
+		if err != nil {
+			return nil, diag.List{{Message: err.Error()}}
+		}
+		ev := p.app.Unify(p.ctx.CompileBytes(js))
+		if err := ev.Validate(cue.Concrete(true), cue.All()); err != nil {
+			for _, d := range fromCUE(err, "", nil) {
+				ovPath := "environments." + env + "." + d.Path
+				if _, ok := lookup(overrides, append([]string{env}, strings.Split(d.Path, ".")...)); ok {
+					d.Path = ovPath
+					d.Positions = []diag.Position{app.Pos(ovPath)}
+				} else {
+					d.Message += " (in environment " + env + ")"
+					d.Positions = []diag.Position{app.Pos(d.Path)}
+				}
+				diags = append(diags, d)
+			}
+			continue
+		}
+		var s Spec
+		if err := ev.Decode(&s); err != nil {
+			return nil, diag.List{{Message: err.Error()}}
+		}
+		out, err := ev.MarshalJSON()
+		if err != nil {
+			return nil, diag.List{{Message: err.Error()}}
+		}
+		app.Envs[env] = s
+		app.Effective[env] = out
+	}
+	if len(diags) > 0 {
+		return nil, diags.Sanitize()
+	}
+	return app, nil
+}
+
+// unknownFields reports every field of v (the app's own value) that def
+// does not allow, recursing into structs.
+func unknownFields(def, v cue.Value, path []string, appDir string) diag.List {
+	var diags diag.List
+	it, err := v.Fields(cue.Optional(true))
+	if err != nil {
+		return nil
+	}
+	for it.Next() {
+		sel := it.Selector()
+		label := sel.String()
+		p := append(slices.Clone(path), label)
+		if def.Exists() && !def.Allows(sel) {
+			diags = append(diags, diag.Diagnostic{
+				Path:      strings.Join(p, "."),
+				Message:   notAllowedMessage(p),
+				Positions: []diag.Position{position(it.Value().Pos())},
+			})
+			continue
+		}
+		sub := def.LookupPath(cue.MakePath(sel))
+		if !sub.Exists() {
+			continue
+		}
+		if it.Value().IncompleteKind() == cue.StructKind {
+			diags = append(diags, unknownFields(sub, it.Value(), p, appDir)...)
+		}
+	}
+	return diags
+}
+
+// notAllowedMessage explains a field #App does not allow at path p.
+func notAllowedMessage(p []string) string {
+	if len(p) >= 2 && (p[len(p)-2] == "env" || p[len(p)-2] == "secrets") {
+		return "invalid environment variable name: must match [A-Za-z_][A-Za-z0-9_]* and not be one the platform manages (OTEL_*, PAVED_*, LOG_FORMAT)"
+	}
+	return "field not allowed"
+}
+
+// missingRequired reports every required field of shape (#App with the
+// app's kind filled in, so kind-dependent requirements apply) that raw, the
+// app's own value, does not set; it recurses into the structs and lists raw
+// has. CUE reports these only when nothing else is wrong.
+func missingRequired(shape, raw cue.Value, path []cue.Selector, appDir string) diag.List {
+	var diags diag.List
+	switch raw.IncompleteKind() {
+	case cue.StructKind:
+		it, err := shape.Fields(cue.Optional(true))
+		if err != nil {
+			return nil
+		}
+		for it.Next() {
+			sel := it.Selector()
+			if sel.LabelType() != cue.StringLabel {
+				continue
+			}
+			name := cue.Str(sel.Unquoted())
+			sub := append(slices.Clone(path), name)
+			rv := raw.LookupPath(cue.MakePath(name))
+			if !rv.Exists() {
+				if it.FieldType()&cue.RequiredConstraint != 0 {
+					diags = append(diags, diag.Diagnostic{
+						Path:      cue.MakePath(sub...).String(),
+						Message:   requiredMessage(sel.Unquoted()),
+						Positions: []diag.Position{structPos(raw, appDir)},
+					})
+				}
+				continue
+			}
+			diags = append(diags, missingRequired(it.Value(), rv, sub, appDir)...)
+		}
+	case cue.ListKind:
+		elem := shape.LookupPath(cue.MakePath(cue.AnyIndex))
+		it, err := raw.List()
+		if err != nil || !elem.Exists() {
+			return nil
+		}
+		for i := 0; it.Next(); i++ {
+			diags = append(diags, missingRequired(elem, it.Value(), append(slices.Clone(path), cue.Index(i)), appDir)...)
+		}
+	}
+	return diags
+}
+
+// structPos is the position of a struct value, or the start of app.cue.
+func structPos(v cue.Value, appDir string) diag.Position {
+	if pp := position(v.Pos()); pp.Filename != "" {
+		return pp
+	}
+	return diag.Position{Filename: filepath.Join(appDir, discover.AppFile), Line: 1, Column: 1}
+}
+
+var requiredHints = map[string]string{
+	"port":     "field is required for kind web",
+	"schedule": "field is required for kind cron",
+}
+
+func requiredMessage(label string) string {
+	if h, ok := requiredHints[label]; ok {
+		return h
+	}
+	return "field is required but not present"
+}
+
+// dedupPaths removes repeated diagnostics: the same path and message twice,
+// CUE's generic "field not allowed" or "field is required but not present"
+// where a more specific message exists for the same path.
+func dedupPaths(l diag.List) diag.List {
+	generic := map[string]bool{"field not allowed": true, "field is required but not present": true}
+	specific := map[string]bool{}
+	for _, d := range l {
+		if !generic[d.Message] {
+			specific[d.Path] = true
+		}
+	}
+	seen := map[string]bool{}
+	var out diag.List
+	for _, d := range l {
+		k := d.Path + "\x00" + d.Message
+		if seen[k] || generic[d.Message] && specific[d.Path] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, d)
+	}
+	return out
+}
+
+// fromCUE converts CUE errors into diagnostics. Paths lose the leading
+// #App; positions inside paved's embedded files are dropped; when no
+// position is left, the position of the path in raw (the app's own value)
+// is used.
+func fromCUE(err error, appDir string, raw *cue.Value) diag.List {
+	var out diag.List
+	for _, e := range cueerrors.Errors(cueerrors.Sanitize(cueerrors.Promote(err, ""))) {
+		sel := e.Path()
+		if len(sel) > 0 && (sel[0] == "#App" || sel[0] == "platform" && raw != nil) {
+			sel = sel[1:]
+		}
+		pth := strings.Join(sel, ".")
+		format, args := e.Msg()
+		msg := fmt.Sprintf(format, args...)
+		if strings.HasSuffix(msg, "errors in empty disjunction:") {
+			continue // the branches are reported one by one
+		}
+		var ps []diag.Position
+		for _, tp := range append(e.InputPositions(), e.Position()) {
+			if pp := position(tp); pp.Filename != "" && !strings.HasPrefix(pp.Filename, EmbeddedPrefix) {
+				ps = append(ps, pp)
+			}
+		}
+		if appDir != "" {
+			// The app's own files first.
+			sort.SliceStable(ps, func(i, j int) bool {
+				return within(appDir, ps[i].Filename) && !within(appDir, ps[j].Filename)
+			})
+		}
+		if len(ps) == 0 && raw != nil {
+			ps = []diag.Position{fallbackPos(*raw, pth, appDir)}
+		}
+		out = append(out, diag.Diagnostic{Path: pth, Message: explain(sel, msg), Positions: ps})
+	}
+	return out
+}
+
+func position(p token.Pos) diag.Position {
+	if !p.IsValid() {
+		return diag.Position{}
+	}
+	return diag.Position{Filename: p.Filename(), Line: p.Line(), Column: p.Column()}
+}
+
+// fallbackPos finds the position of the deepest existing prefix of pth in
+// v; the start of app.cue when none exists.
+func fallbackPos(v cue.Value, pth string, appDir string) diag.Position {
+	sels := cue.ParsePath(pth).Selectors()
+	for n := len(sels); n > 0; n-- {
+		fv := v.LookupPath(cue.MakePath(sels[:n]...))
+		if fv.Exists() {
+			if pp := position(fv.Pos()); pp.Filename != "" {
+				return pp
+			}
+		}
+	}
+	return diag.Position{Filename: filepath.Join(appDir, discover.AppFile), Line: 1, Column: 1}
+}
+
+// explain rewrites CUE's regular-expression bound messages into what the
+// field must be, and never repeats a value under secrets.
+func explain(sel []string, msg string) string {
+	if isSecretPath(sel) {
+		return "must be a secret reference of the form team/app#key: secret values never belong in a spec"
+	}
+	i := strings.Index(msg, " (out of bound =~")
+	if i < 0 {
+		i = strings.Index(msg, " (out of bound !~")
+	}
+	if i < 0 {
+		return msg
+	}
+	if want := describe(sel); want != "" {
+		return msg[:i] + ": must be " + want
+	}
+	return msg
+}
+
+func isSecretPath(sel []string) bool {
+	n := len(sel)
+	return n >= 2 && sel[n-2] == "secrets"
+}
+
+// describe says in words what the pattern on the field at sel requires.
+func describe(sel []string) string {
+	if len(sel) == 0 {
+		return ""
+	}
+	last := sel[len(sel)-1]
+	parent := ""
+	if len(sel) > 1 {
+		parent = sel[len(sel)-2]
+	}
+	switch {
+	case last == "name" || last == "team" || last == "size" || parent == "dependsOn" || last == "environment" || last == "cluster":
+		return "a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)"
+	case last == "image":
+		return "an image reference with a tag or a digest (registry/repository:tag or @sha256:...)"
+	case last == "schedule":
+		return "a cron expression with five fields (minute hour day-of-month month day-of-week) or a macro such as @hourly"
+	case last == "liveness" || last == "readiness" || last == "path" && parent != "":
+		return "an absolute URL path starting with /"
+	case last == "host":
+		return "a DNS host name"
+	case last == "owner":
+		return "an e-mail address"
+	case last == "justification" || last == "reason":
+		return "a written explanation (at least 10 characters)"
+	case last == "policy":
+		return "a policy ID (lower-case letters, digits, '-' and '.')"
+	case last == "object":
+		return "Kind/name"
+	case last == "patch":
+		return "a non-empty patch"
+	}
+	return ""
+}
+
+func toMap(v cue.Value) (map[string]any, error) {
+	b, err := v.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+// merge returns base with over applied: structs merge field by field,
+// everything else (scalars, lists) is replaced.
+func merge(base, over map[string]any) map[string]any {
+	out := make(map[string]any, len(base)+len(over))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		if bm, ok := out[k].(map[string]any); ok {
+			if om, ok := v.(map[string]any); ok {
+				out[k] = merge(bm, om)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func lookup(m map[string]any, p []string) (any, bool) {
+	var cur any = m
+	for _, k := range p {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		cur, ok = mm[k]
+		if !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// SortedKeys returns the keys of m in order.
+func SortedKeys[V any](m map[string]V) []string { return sortedKeys(m) }
+

@@ -1,0 +1,160 @@
+package schema
+
+// Spec is a validated app spec with every default applied, for one
+// environment (or the base spec, before environment overrides).
+type Spec struct {
+	APIVersion    string            `json:"apiVersion"`
+	Name          string            `json:"name"`
+	Team          string            `json:"team"`
+	Kind          string            `json:"kind"`
+	Image         string            `json:"image"`
+	Port          int               `json:"port,omitempty"`
+	Args          []string          `json:"args,omitempty"`
+	Health        *Health           `json:"health,omitempty"`
+	Size          string            `json:"size"`
+	Replicas      *Replicas         `json:"replicas,omitempty"`
+	Env           map[string]string `json:"env"`
+	Secrets       map[string]string `json:"secrets"`
+	Ingress       *Ingress          `json:"ingress,omitempty"`
+	DependsOn     []string          `json:"dependsOn"`
+	Schedule      string            `json:"schedule,omitempty"`
+	Budget        *Budget           `json:"budget,omitempty"`
+	Observability Observability     `json:"observability"`
+	NetworkPolicy Toggle            `json:"networkPolicy"`
+	Patches       []Patch           `json:"patches"`
+	Exceptions    []Exception       `json:"exceptions"`
+}
+
+// Health is the web app's probe configuration.
+type Health struct {
+	Enabled       bool   `json:"enabled"`
+	Liveness      string `json:"liveness"`
+	Readiness     string `json:"readiness"`
+	Justification string `json:"justification,omitempty"`
+}
+
+// Replicas bounds the replica count.
+type Replicas struct {
+	Min int `json:"min"`
+	Max int `json:"max"`
+}
+
+// Ingress publishes a web app.
+type Ingress struct {
+	Host string `json:"host,omitempty"`
+	Path string `json:"path"`
+}
+
+// Budget is the app's own monthly ceiling.
+type Budget struct {
+	MonthlyUSD float64 `json:"monthlyUSD"`
+}
+
+// Toggle is a default that may be turned off with a justification.
+type Toggle struct {
+	Enabled       bool   `json:"enabled"`
+	Justification string `json:"justification,omitempty"`
+}
+
+// Observability holds the tracing, metrics and logging defaults.
+type Observability struct {
+	Tracing struct {
+		Toggle
+		SampleRatio *float64 `json:"sampleRatio,omitempty"`
+	} `json:"tracing"`
+	Metrics struct {
+		Toggle
+		Port int    `json:"port"`
+		Path string `json:"path"`
+	} `json:"metrics"`
+	Logging Toggle `json:"logging"`
+}
+
+// Patch is a kustomize patches entry.
+type Patch struct {
+	Target *PatchTarget `json:"target,omitempty"`
+	Patch  string       `json:"patch"`
+}
+
+// PatchTarget selects the objects a patch applies to.
+type PatchTarget struct {
+	Group              string `json:"group,omitempty"`
+	Version            string `json:"version,omitempty"`
+	Kind               string `json:"kind,omitempty"`
+	Name               string `json:"name,omitempty"`
+	Namespace          string `json:"namespace,omitempty"`
+	LabelSelector      string `json:"labelSelector,omitempty"`
+	AnnotationSelector string `json:"annotationSelector,omitempty"`
+}
+
+// Exception waives a policy for the app.
+type Exception struct {
+	Policy      string `json:"policy"`
+	Reason      string `json:"reason"`
+	Owner       string `json:"owner"`
+	Expires     string `json:"expires"`
+	Environment string `json:"environment,omitempty"`
+	Cluster     string `json:"cluster,omitempty"`
+	Object      string `json:"object,omitempty"`
+}
+
+// PlatformData is the decoded platform in force.
+type PlatformData struct {
+	Environments map[string]Environment `json:"environments"`
+	Sizes        map[string]Size        `json:"sizes"`
+	Prices       struct {
+		CPUCoreMonth   float64 `json:"cpuCoreMonth"`
+		MemoryGiBMonth float64 `json:"memoryGiBMonth"`
+	} `json:"prices"`
+	Teams      map[string]Team `json:"teams"`
+	Registries []string        `json:"registries"`
+	Flux       Flux            `json:"flux"`
+}
+
+// Environment is one environment and its clusters.
+type Environment struct {
+	Clusters           map[string]Cluster `json:"clusters"`
+	TracingSampleRatio float64            `json:"tracingSampleRatio"`
+}
+
+// Cluster holds per-cluster values.
+type Cluster struct {
+	Region       string `json:"region"`
+	OTLPEndpoint string `json:"otlpEndpoint"`
+	IngressClass string `json:"ingressClass"`
+	Domain       string `json:"domain"`
+	CertIssuer   string `json:"certIssuer"`
+}
+
+// Size is a size class.
+type Size struct {
+	CPUMillicores int `json:"cpuMillicores"`
+	MemoryMiB     int `json:"memoryMiB"`
+}
+
+// Team is a team known to the platform.
+type Team struct {
+	Owners           []string `json:"owners"`
+	MonthlyBudgetUSD float64  `json:"monthlyBudgetUSD"`
+	CostCenter       string   `json:"costCenter"`
+}
+
+// Flux holds the settings of generated Flux Kustomizations.
+type Flux struct {
+	Interval      string `json:"interval"`
+	RetryInterval string `json:"retryInterval"`
+	Timeout       string `json:"timeout"`
+	Prune         bool   `json:"prune"`
+	Wait          bool   `json:"wait"`
+	SourceRef     struct {
+		Kind      string `json:"kind"`
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	} `json:"sourceRef"`
+	Decryption *struct {
+		Provider  string `json:"provider"`
+		SecretRef struct {
+			Name string `json:"name"`
+		} `json:"secretRef"`
+	} `json:"decryption,omitempty"`
+}
