@@ -168,12 +168,12 @@ func Render(in Input) (*Tree, error) {
 		}
 		slices.Sort(owned)
 		own := ownership{
-			APIVersion: "paved.dev/v1alpha1",
-			Kind:       "Ownership",
-			App:        a.Base.Name,
-			Team:       a.Base.Team,
-			Source:     ownershipSrc{Repo: a.Source.Repo, Revision: a.Source.Revision, Path: a.Source.Path},
-			Paved:      map[string]any{"version": in.Version},
+			APIVersion:   "paved.dev/v1alpha1",
+			Kind:         "Ownership",
+			App:          a.Base.Name,
+			Team:         a.Base.Team,
+			Source:       ownershipSrc{Repo: a.Source.Repo, Revision: a.Source.Revision, Path: a.Source.Path},
+			Paved:        map[string]any{"version": in.Version},
 			InputsDigest: digestApp(in.Version, platformDigest, a),
 			Clusters:     clusters,
 			Files:        owned,
@@ -397,7 +397,7 @@ func kustomizationFile(resources []string, patches []schema.Patch) ([]byte, erro
 		kp := kusttypes.Patch{Patch: p.Patch}
 		if t := p.Target; t != nil {
 			kp.Target = &kusttypes.Selector{
-				ResId: resIDSelector(t),
+				ResId:              resIDSelector(t),
 				LabelSelector:      t.LabelSelector,
 				AnnotationSelector: t.AnnotationSelector,
 			}

@@ -237,13 +237,13 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 	if err := u.Validate(cue.Concrete(true), cue.All()); err != nil {
 		diags = append(diags, fromCUE(err, da.Dir, &raw)...)
 	}
-	diags = append(diags, unknownFields(p.app, raw, nil, da.Dir)...)
 	shape := p.app
 	if k := raw.LookupPath(cue.ParsePath("kind")); k.Exists() {
 		if ks, err := k.String(); err == nil && (ks == "web" || ks == "worker" || ks == "cron") {
 			shape = p.app.FillPath(cue.ParsePath("kind"), ks)
 		}
 	}
+	diags = append(diags, unknownFields(shape, raw, nil, da.Dir)...)
 	diags = append(diags, missingRequired(shape, raw, nil, da.Dir)...)
 	if len(diags) > 0 {
 		return nil, dedupPaths(diags).Sanitize()
@@ -312,7 +312,7 @@ func unknownFields(def, v cue.Value, path []string, appDir string) diag.List {
 		sel := it.Selector()
 		label := sel.String()
 		p := append(slices.Clone(path), label)
-		if def.Exists() && !def.Allows(sel) {
+		if def.Exists() && !allows(def, sel) {
 			diags = append(diags, diag.Diagnostic{
 				Path:      strings.Join(p, "."),
 				Message:   notAllowedMessage(p),
@@ -329,6 +329,32 @@ func unknownFields(def, v cue.Value, path []string, appDir string) diag.List {
 		}
 	}
 	return diags
+}
+
+// allows reports whether def admits a field sel. A struct with declared
+// fields admits exactly those (the root #App evaluates to an error while
+// its required fields are open, and then Value.Allows admits anything);
+// a struct with only pattern constraints (env, secrets) asks CUE.
+func allows(def cue.Value, sel cue.Selector) bool {
+	it, err := def.Fields(cue.Optional(true))
+	if err != nil {
+		return def.Allows(sel)
+	}
+	declared := false
+	for it.Next() {
+		s := it.Selector()
+		if s.LabelType() != cue.StringLabel {
+			continue
+		}
+		declared = true
+		if s.Unquoted() == sel.Unquoted() {
+			return true
+		}
+	}
+	if !declared {
+		return def.Allows(sel)
+	}
+	return false
 }
 
 // notAllowedMessage explains a field #App does not allow at path p.
@@ -361,10 +387,14 @@ func missingRequired(shape, raw cue.Value, path []cue.Selector, appDir string) d
 			rv := raw.LookupPath(cue.MakePath(name))
 			if !rv.Exists() {
 				if it.FieldType()&cue.RequiredConstraint != 0 {
+					pos := structPos(raw, appDir)
+					if _, hinted := requiredHints[sel.Unquoted()]; hinted && len(path) == 0 {
+						pos = fallbackPos(raw, "kind", appDir)
+					}
 					diags = append(diags, diag.Diagnostic{
 						Path:      cue.MakePath(sub...).String(),
 						Message:   requiredMessage(sel.Unquoted()),
-						Positions: []diag.Position{structPos(raw, appDir)},
+						Positions: []diag.Position{pos},
 					})
 				}
 				continue
@@ -498,6 +528,9 @@ func explain(sel []string, msg string) string {
 		i = strings.Index(msg, " (out of bound !~")
 	}
 	if i < 0 {
+		i = strings.Index(msg, " (does not satisfy ")
+	}
+	if i < 0 {
 		return msg
 	}
 	if want := describe(sel); want != "" {
@@ -538,6 +571,8 @@ func describe(sel []string) string {
 		return "a written explanation (at least 10 characters)"
 	case last == "policy":
 		return "a policy ID (lower-case letters, digits, '-' and '.')"
+	case last == "expires":
+		return "a calendar date YYYY-MM-DD"
 	case last == "object":
 		return "Kind/name"
 	case last == "patch":
@@ -610,4 +645,3 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // SortedKeys returns the keys of m in order.
 func SortedKeys[V any](m map[string]V) []string { return sortedKeys(m) }
-

@@ -66,7 +66,7 @@ func explain(e *env, p *schema.Platform, field string) error {
 		}
 	}
 	it, err := v.Fields(cue.Optional(true))
-	if err != nil || v.IncompleteKind() != cue.StructKind {
+	if err != nil {
 		return nil
 	}
 	var rows []string

@@ -127,7 +127,8 @@ func checkLink(realRoot, p string) string {
 		return fmt.Sprintf("broken symbolic link: %v", unwrapPathError(err))
 	}
 	if !within(realRoot, target) {
-		return fmt.Sprintf("symbolic link leaves the tree (points to %s)", target)
+		link, _ := os.Readlink(p)
+		return fmt.Sprintf("symbolic link leaves the tree (points to %s)", link)
 	}
 	return ""
 }
@@ -163,7 +164,8 @@ func readApp(dir string) (App, diag.List) {
 				continue
 			}
 			if !within(realDir, target) {
-				diags.Add("", fmt.Sprintf("symbolic link leaves the app directory (points to %s)", target), diag.Position{Filename: p})
+				link, _ := os.Readlink(p)
+				diags.Add("", fmt.Sprintf("symbolic link leaves the app directory (points to %s)", link), diag.Position{Filename: p})
 				continue
 			}
 		}

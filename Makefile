@@ -1,0 +1,45 @@
+# paved — build, test, demo, bench and lint.
+# The dependencies need Go 1.27; the go command fetches this toolchain
+# through the module proxy when the local one is older.
+export GOTOOLCHAIN := go1.27.4
+
+GO          ?= go
+BIN         := bin/paved
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME    ?= 20s
+
+.PHONY: build test demo bench lint fuzz clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/paved
+
+test:
+	$(GO) test -race -count=1 ./...
+
+# Render the examples on the embedded default platform into ./out/fleet and
+# show what was written.
+demo: build
+	$(BIN) vet ./examples
+	$(BIN) render ./examples --out ./out/fleet
+	@echo
+	@echo "Flux entry points and one app directory:"
+	@find out/fleet/clusters/prod-eu-1 -type f | sort
+	@find out/fleet/apps/prod-eu-1/payments/checkout -type f | sort
+	@echo
+	@echo "Deployment of payments/checkout in prod-eu-1:"
+	@cat out/fleet/apps/prod-eu-1/payments/checkout/apps_v1_deployment_checkout.yaml
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzLoadApp -fuzztime $(FUZZTIME) ./schema
+	$(GO) test -run '^$$' -fuzz FuzzSafe -fuzztime $(FUZZTIME) ./internal/outdir
+
+clean:
+	rm -rf bin out
