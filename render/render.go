@@ -133,7 +133,7 @@ func Render(in Input) (*Tree, error) {
 		var clusters []string
 		for _, ct := range Clusters(in.Platform) {
 			spec := a.Envs[ct.Environment]
-			objs, err := renderApp(bps, a, byID, ct, spec)
+			objs, err := renderApp(in.Platform.Context(), bps, a, byID, ct, spec)
 			if err != nil {
 				errs = append(errs, &Error{Where: fmt.Sprintf("%s/%s in %s", a.Base.Team, a.Base.Name, ct.Name), Err: err})
 				continue
@@ -248,7 +248,7 @@ func Render(in Input) (*Tree, error) {
 }
 
 // renderApp evaluates the app's blueprint for one cluster.
-func renderApp(pv cue.Value, a App, byID map[string]App, ct ClusterTarget, spec schema.Spec) ([]Object, error) {
+func renderApp(ctx *cue.Context, pv cue.Value, a App, byID map[string]App, ct ClusterTarget, spec schema.Spec) ([]Object, error) {
 	ratio := float64(0)
 	if spec.Observability.Tracing.SampleRatio != nil {
 		ratio = *spec.Observability.Tracing.SampleRatio
@@ -289,7 +289,7 @@ func renderApp(pv cue.Value, a App, byID map[string]App, ct ClusterTarget, spec 
 		"dependencies": deps,
 		"source":       map[string]any{"path": a.Source.Path, "revision": a.Source.Revision},
 	}
-	return evalObjects(pv, "blueprint."+spec.Kind, input)
+	return evalObjects(ctx, pv, "blueprint."+spec.Kind, input)
 }
 
 func envSampleRatio(pv cue.Value, env string) float64 {
@@ -309,16 +309,16 @@ func renderTenant(pv cue.Value, p *schema.Platform, team, cluster string) ([]Obj
 			"memoryMiB":     int64(math.Floor(units * 1024)),
 		},
 	}
-	return evalObjects(pv, "#Tenant", input)
+	return evalObjects(p.Context(), pv, "#Tenant", input)
 }
 
 // evalObjects fills a blueprint's input and returns its objects.
-func evalObjects(pv cue.Value, bp string, input map[string]any) ([]Object, error) {
+func evalObjects(ctx *cue.Context, pv cue.Value, bp string, input map[string]any) ([]Object, error) {
 	js, err := json.Marshal(input)
 	if err != nil {
 		return nil, err
 	}
-	iv := pv.Context().CompileBytes(js)
+	iv := ctx.CompileBytes(js)
 	if err := iv.Err(); err != nil {
 		return nil, err
 	}

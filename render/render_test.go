@@ -1,0 +1,285 @@
+package render_test
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"path"
+	"runtime"
+	"strings"
+	"testing"
+
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+
+	"github.com/paved-dev/paved/internal/discover"
+	"github.com/paved-dev/paved/render"
+	"github.com/paved-dev/paved/schema"
+)
+
+// loadExamples vets every example app on the embedded default platform.
+func loadExamples(t testing.TB) render.Input {
+	t.Helper()
+	found, diags := discover.Apps([]string{"../examples"})
+	if len(diags) > 0 {
+		t.Fatalf("discovering examples: %v", diags)
+	}
+	if len(found) < 6 {
+		t.Fatalf("want at least 6 example apps, found %d", len(found))
+	}
+	p, err := schema.LoadPlatform("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := render.Input{Platform: p, Version: "test"}
+	var apps []*schema.App
+	for _, f := range found {
+		a, ds := p.LoadApp(f)
+		if len(ds) > 0 {
+			t.Fatalf("example %s does not vet: %v", f.Dir, ds)
+		}
+		apps = append(apps, a)
+		in.Apps = append(in.Apps, render.App{App: a, Source: render.Source{Path: path.Base(f.Dir)}})
+	}
+	if ds := schema.CheckFleet(p, apps); len(ds) > 0 {
+		t.Fatalf("examples fail fleet checks: %v", ds)
+	}
+	return in
+}
+
+// TestExamplesGoldenPath renders every example and checks what the golden
+// path promises on every object of every cluster: strict Kubernetes types,
+// security context, resources, probes, HPA and PDB by replica bounds,
+// network policy, and that each directory builds with standalone
+// kustomize too.
+func TestExamplesGoldenPath(t *testing.T) {
+	in := loadExamples(t)
+	tree, err := render.Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	treeFiles = map[string]bool{}
+	for p := range tree.Files {
+		treeFiles[p] = true
+	}
+	kinds := map[string]int{}
+	for _, p := range tree.Paths() {
+		if !strings.HasSuffix(p, ".yaml") || path.Base(p) == "kustomization.yaml" {
+			continue
+		}
+		data := tree.Files[p]
+		if bytes.HasPrefix(data, []byte("---")) || !bytes.HasSuffix(data, []byte("\n")) {
+			t.Errorf("%s: not canonical YAML (document separator or no trailing newline)", p)
+		}
+		var meta struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+		}
+		if err := yaml.Unmarshal(data, &meta); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		kinds[meta.Kind]++
+		checkObject(t, p, meta.APIVersion+"/"+meta.Kind, data)
+	}
+	for _, k := range []string{"Deployment", "CronJob", "Service", "ServiceAccount", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "ServiceMonitor", "PrometheusRule", "ExternalSecret", "Namespace", "ResourceQuota", "LimitRange", "RoleBinding", "Kustomization"} {
+		if kinds[k] == 0 {
+			t.Errorf("the examples render no %s: every kind of the golden path should be exercised", k)
+		}
+	}
+	// Every app and tenant directory builds with standalone kustomize.
+	fs := filesys.MakeFsInMemory()
+	for _, p := range tree.Paths() {
+		if err := fs.WriteFile("/fleet/"+p, tree.Files[p]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	for _, p := range tree.Paths() {
+		if path.Base(p) != "kustomization.yaml" {
+			continue
+		}
+		if _, err := k.Run(fs, "/fleet/"+path.Dir(p)); err != nil {
+			t.Errorf("standalone kustomize build of %s: %v", path.Dir(p), err)
+		}
+	}
+}
+
+func strict[T any](t *testing.T, p string, data []byte) *T {
+	t.Helper()
+	var v T
+	if err := yaml.UnmarshalStrict(data, &v); err != nil {
+		t.Errorf("%s: strict decoding: %v", p, err)
+	}
+	return &v
+}
+
+func checkPod(t *testing.T, p string, spec corev1.PodSpec, wantProbes bool) {
+	t.Helper()
+	if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
+		t.Errorf("%s: automountServiceAccountToken must be false", p)
+	}
+	if spec.SecurityContext == nil || spec.SecurityContext.RunAsNonRoot == nil || !*spec.SecurityContext.RunAsNonRoot {
+		t.Errorf("%s: pod must run as non-root", p)
+	}
+	for _, c := range spec.Containers {
+		sc := c.SecurityContext
+		if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem ||
+			sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
+			sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" ||
+			sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+			t.Errorf("%s: container %s lacks the restricted security context", p, c.Name)
+		}
+		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+			if _, ok := c.Resources.Requests[r]; !ok {
+				t.Errorf("%s: container %s has no %s request", p, c.Name, r)
+			}
+			if _, ok := c.Resources.Limits[r]; !ok {
+				t.Errorf("%s: container %s has no %s limit", p, c.Name, r)
+			}
+		}
+		if !strings.Contains(c.Image, ":") && !strings.Contains(c.Image, "@sha256:") || strings.HasSuffix(c.Image, ":latest") {
+			t.Errorf("%s: image %s is not pinned", p, c.Image)
+		}
+		if wantProbes && (c.ReadinessProbe == nil || c.LivenessProbe == nil) {
+			t.Errorf("%s: container %s has no readiness and liveness probes", p, c.Name)
+		}
+		env := map[string]bool{}
+		for _, e := range c.Env {
+			if env[e.Name] {
+				t.Errorf("%s: duplicate env %s", p, e.Name)
+			}
+			env[e.Name] = true
+		}
+		if !env["OTEL_SERVICE_NAME"] || !env["OTEL_RESOURCE_ATTRIBUTES"] {
+			t.Errorf("%s: OpenTelemetry environment missing", p)
+		}
+	}
+}
+
+func checkObject(t *testing.T, p, gvk string, data []byte) {
+	dir := path.Dir(p)
+	switch gvk {
+	case "apps/v1/Deployment":
+		d := strict[appsv1.Deployment](t, p, data)
+		worker := !hasFile(dir, "core_v1_service_")
+		checkPod(t, p, d.Spec.Template.Spec, !worker)
+		if len(d.Spec.Template.Spec.TopologySpreadConstraints) == 0 {
+			t.Errorf("%s: no topology spread", p)
+		}
+	case "batch/v1/CronJob":
+		c := strict[batchv1.CronJob](t, p, data)
+		checkPod(t, p, c.Spec.JobTemplate.Spec.Template.Spec, false)
+		if c.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent || c.Spec.StartingDeadlineSeconds == nil {
+			t.Errorf("%s: cron job must forbid concurrency and set a starting deadline", p)
+		}
+	case "autoscaling/v2/HorizontalPodAutoscaler":
+		h := strict[autoscalingv2.HorizontalPodAutoscaler](t, p, data)
+		if h.Spec.MinReplicas == nil || *h.Spec.MinReplicas >= h.Spec.MaxReplicas {
+			t.Errorf("%s: an HPA is rendered only when max > min", p)
+		}
+	case "policy/v1/PodDisruptionBudget":
+		strict[policyv1.PodDisruptionBudget](t, p, data)
+	case "v1/Service":
+		strict[corev1.Service](t, p, data)
+	case "v1/ServiceAccount":
+		sa := strict[corev1.ServiceAccount](t, p, data)
+		if sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
+			t.Errorf("%s: automountServiceAccountToken must be false", p)
+		}
+	case "networking.k8s.io/v1/NetworkPolicy":
+		np := strict[networkingv1.NetworkPolicy](t, p, data)
+		if len(np.Spec.PolicyTypes) != 2 {
+			t.Errorf("%s: network policies cover ingress and egress", p)
+		}
+	case "networking.k8s.io/v1/Ingress":
+		in := strict[networkingv1.Ingress](t, p, data)
+		if len(in.Spec.TLS) == 0 || in.Annotations["cert-manager.io/cluster-issuer"] == "" {
+			t.Errorf("%s: ingress without TLS", p)
+		}
+	case "v1/Namespace":
+		strict[corev1.Namespace](t, p, data)
+	case "v1/ResourceQuota":
+		strict[corev1.ResourceQuota](t, p, data)
+	case "v1/LimitRange":
+		strict[corev1.LimitRange](t, p, data)
+	case "rbac.authorization.k8s.io/v1/RoleBinding":
+		strict[rbacv1.RoleBinding](t, p, data)
+	case "kustomize.toolkit.fluxcd.io/v1/Kustomization":
+		k := strict[kustomizev1.Kustomization](t, p, data)
+		if k.Spec.SourceRef.Name != "flux-system" || !strings.HasPrefix(k.Spec.Path, "./") {
+			t.Errorf("%s: unexpected source or path", p)
+		}
+	case "monitoring.coreos.com/v1/ServiceMonitor", "monitoring.coreos.com/v1/PrometheusRule", "external-secrets.io/v1/ExternalSecret":
+	default:
+		t.Errorf("%s: unexpected kind %s", p, gvk)
+	}
+}
+
+var treeFiles map[string]bool
+
+func hasFile(dir, prefix string) bool {
+	for f := range treeFiles {
+		if path.Dir(f) == dir && strings.HasPrefix(path.Base(f), prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDeterministic renders the examples with the apps in different orders
+// and at different GOMAXPROCS: the trees are byte-identical.
+func TestDeterministic(t *testing.T) {
+	in := loadExamples(t)
+	first, err := render.Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for i, procs := range []int{1, 4, 2} {
+		runtime.GOMAXPROCS(procs)
+		r := rand.New(rand.NewPCG(uint64(i), 42))
+		r.Shuffle(len(in.Apps), func(a, b int) { in.Apps[a], in.Apps[b] = in.Apps[b], in.Apps[a] })
+		again, err := render.Render(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(again.Files) != len(first.Files) {
+			t.Fatalf("GOMAXPROCS=%d: %d files, want %d", procs, len(again.Files), len(first.Files))
+		}
+		for p, b := range first.Files {
+			if !bytes.Equal(again.Files[p], b) {
+				t.Fatalf("GOMAXPROCS=%d, order %d: %s differs", procs, i, p)
+			}
+		}
+	}
+}
+
+func BenchmarkRenderExamples(b *testing.B) {
+	in := loadExamples(b)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := render.Render(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(in.Apps)), "apps")
+}
+
+func ExampleVersionLabel() {
+	fmt.Println(render.VersionLabel("ghcr.io/acme/checkout:1.4.2"))
+	fmt.Println(render.VersionLabel("registry.acme.dev:5000/x/y@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"))
+	fmt.Println(render.VersionLabel("registry.acme.dev:5000/x/y:2.0@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"))
+	// Output:
+	// 1.4.2
+	// sha256-0123456789ab
+	// 2.0
+}
