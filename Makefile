@@ -6,9 +6,10 @@ export GOTOOLCHAIN := go1.27.4
 GO          ?= go
 BIN         := bin/paved
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+KUBESCORE   := github.com/zegl/kube-score/cmd/kube-score@v1.20.0
 FUZZTIME    ?= 20s
 
-.PHONY: build test demo bench lint fuzz clean
+.PHONY: build test demo bench lint fuzz kube-score clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/paved
@@ -40,6 +41,15 @@ lint:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoadApp -fuzztime $(FUZZTIME) ./schema
 	$(GO) test -run '^$$' -fuzz FuzzSafe -fuzztime $(FUZZTIME) ./internal/outdir
+
+# Score every rendered cluster (apps + tenants) with kube-score; fails on
+# any CRITICAL or WARNING finding.
+kube-score: demo
+	@for c in $$(ls out/fleet/apps); do \
+		echo "kube-score $$c"; \
+		$(GO) run $(KUBESCORE) score --output-format ci $$(find out/fleet/apps/$$c out/fleet/tenants/$$c -name '*.yaml' ! -name kustomization.yaml | sort) > out/kube-score-$$c.txt || true; \
+		if grep -E '^\[(CRITICAL|WARNING)\]' out/kube-score-$$c.txt; then exit 1; fi; \
+	done; echo "kube-score: no CRITICAL or WARNING findings"
 
 clean:
 	rm -rf bin out

@@ -49,6 +49,10 @@ func CheckFleet(p *Platform, apps []*App) diag.List {
 		seen := map[string]string{}
 		for _, k := range SortedKeys(a.Base.Secrets) {
 			n := SecretObjectName(a.Base.Name, k)
+			if strings.HasSuffix(n, "-") {
+				diags.Add("secrets."+k, fmt.Sprintf("secret %s cannot name an ExternalSecret: use letters or digits in the variable name", k), a.Pos("secrets."+k))
+				continue
+			}
 			if prev, ok := seen[n]; ok {
 				diags.Add("secrets."+k, fmt.Sprintf("secrets %s and %s both become ExternalSecret %q: rename one", prev, k, n), a.Pos("secrets."+k))
 			}
