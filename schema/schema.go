@@ -243,7 +243,7 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 			shape = p.app.FillPath(cue.ParsePath("kind"), ks)
 		}
 	}
-	diags = append(diags, unknownFields(shape, raw, nil, da.Dir)...)
+	diags = append(diags, unknownFields(shape, raw, nil)...)
 	diags = append(diags, missingRequired(shape, raw, nil, da.Dir)...)
 	if len(diags) > 0 {
 		return nil, dedupPaths(diags).Sanitize()
@@ -302,7 +302,7 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 
 // unknownFields reports every field of v (the app's own value) that def
 // does not allow, recursing into structs.
-func unknownFields(def, v cue.Value, path []string, appDir string) diag.List {
+func unknownFields(def, v cue.Value, path []string) diag.List {
 	var diags diag.List
 	it, err := v.Fields(cue.Optional(true))
 	if err != nil {
@@ -325,7 +325,7 @@ func unknownFields(def, v cue.Value, path []string, appDir string) diag.List {
 			continue
 		}
 		if it.Value().IncompleteKind() == cue.StructKind {
-			diags = append(diags, unknownFields(sub, it.Value(), p, appDir)...)
+			diags = append(diags, unknownFields(sub, it.Value(), p)...)
 		}
 	}
 	return diags

@@ -106,7 +106,8 @@ func Apps(roots []string) ([]App, diag.List) {
 			diags.Add("", err.Error(), diag.Position{Filename: abs})
 		}
 	}
-	// An app.cue that is a symlink inside the tree also makes an app dir.
+	// Symlinks are never followed: a linked app.cue or directory does not
+	// make an app (a link leaving the tree is reported above).
 	slices.Sort(dirs)
 	var apps []App
 	for _, d := range dirs {
