@@ -69,16 +69,17 @@ func (e Errors) Error() string {
 	return b.String()
 }
 
-// ownership is the .paved/apps/<team>/<app>.json manifest.
+// ownership is the .paved/apps/<team>/<app>.json manifest, and (without
+// app, source, digest and clusters) the .paved/tenants/<team>.json one.
 type ownership struct {
 	APIVersion   string         `json:"apiVersion"`
 	Kind         string         `json:"kind"`
-	App          string         `json:"app"`
+	App          string         `json:"app,omitempty"`
 	Team         string         `json:"team"`
-	Source       ownershipSrc   `json:"source"`
+	Source       *ownershipSrc  `json:"source,omitempty"`
 	Paved        map[string]any `json:"paved"`
-	InputsDigest string         `json:"inputsDigest"`
-	Clusters     []string       `json:"clusters"`
+	InputsDigest string         `json:"inputsDigest,omitempty"`
+	Clusters     []string       `json:"clusters,omitempty"`
 	Files        []string       `json:"files"`
 }
 
@@ -123,17 +124,16 @@ func Render(in Input) (*Tree, error) {
 	for _, a := range apps {
 		byID[a.Base.Team+"/"+a.Base.Name] = a
 	}
-	platformDigest := digestPlatform(in.Platform)
-	bps := in.Platform.Value()
+	clusters := Clusters(in.Platform)
+	dependents := dependentsOf(apps)
 	fluxKS := map[string][]string{} // cluster -> entry resources
 
 	teamsByCluster := map[string]map[string]bool{}
 	for _, a := range apps {
-		var owned []string
-		var clusters []string
-		for _, ct := range Clusters(in.Platform) {
+		var owned, rendered []string
+		for _, ct := range clusters {
 			spec := a.Envs[ct.Environment]
-			objs, err := renderApp(in.Platform.Context(), bps, a, byID, ct, spec)
+			objs, err := renderApp(in.Platform, a, byID, dependents[a.Base.Team+"/"+a.Base.Name], ct, spec)
 			if err != nil {
 				errs = append(errs, &Error{Where: fmt.Sprintf("%s/%s in %s", a.Base.Team, a.Base.Name, ct.Name), Err: err})
 				continue
@@ -160,7 +160,7 @@ func Render(in Input) (*Tree, error) {
 			tree.add(ksFile, b)
 			owned = append(owned, ksFile)
 			fluxKS[ct.Name] = append(fluxKS[ct.Name], "apps/"+path.Base(ksFile))
-			clusters = append(clusters, ct.Name)
+			rendered = append(rendered, ct.Name)
 			if teamsByCluster[ct.Name] == nil {
 				teamsByCluster[ct.Name] = map[string]bool{}
 			}
@@ -172,10 +172,10 @@ func Render(in Input) (*Tree, error) {
 			Kind:         "Ownership",
 			App:          a.Base.Name,
 			Team:         a.Base.Team,
-			Source:       ownershipSrc{Repo: a.Source.Repo, Revision: a.Source.Revision, Path: a.Source.Path},
+			Source:       &ownershipSrc{Repo: a.Source.Repo, Revision: a.Source.Revision, Path: a.Source.Path},
 			Paved:        map[string]any{"version": in.Version},
-			InputsDigest: digestApp(in.Version, platformDigest, a),
-			Clusters:     clusters,
+			InputsDigest: digestApp(in.Version, in.Platform.Digest(), a),
+			Clusters:     rendered,
 			Files:        owned,
 		}
 		b, err := canonicalJSON(own)
@@ -188,9 +188,9 @@ func Render(in Input) (*Tree, error) {
 
 	// Tenants: every team with an app in a cluster gets its namespace there.
 	tenantFiles := map[string][]string{}
-	for _, ct := range Clusters(in.Platform) {
+	for _, ct := range clusters {
 		for _, team := range schema.SortedKeys(teamsByCluster[ct.Name]) {
-			objs, err := renderTenant(bps, in.Platform, team, ct.Name)
+			objs, err := renderTenant(in.Platform, team, ct.Name)
 			if err != nil {
 				errs = append(errs, &Error{Where: fmt.Sprintf("tenant %s in %s", team, ct.Name), Err: err})
 				continue
@@ -215,12 +215,12 @@ func Render(in Input) (*Tree, error) {
 	for _, team := range schema.SortedKeys(tenantFiles) {
 		files := tenantFiles[team]
 		slices.Sort(files)
-		b, err := canonicalJSON(map[string]any{
-			"apiVersion": "paved.dev/v1alpha1",
-			"kind":       "Ownership",
-			"team":       team,
-			"paved":      map[string]any{"version": in.Version},
-			"files":      files,
+		b, err := canonicalJSON(ownership{
+			APIVersion: "paved.dev/v1alpha1",
+			Kind:       "Ownership",
+			Team:       team,
+			Paved:      map[string]any{"version": in.Version},
+			Files:      files,
 		})
 		if err != nil {
 			errs = append(errs, &Error{Where: "tenant " + team, Err: err})
@@ -247,21 +247,24 @@ func Render(in Input) (*Tree, error) {
 	return tree, nil
 }
 
+// dependentsOf maps each app (team/name) to the sorted names of the apps of
+// its team that list it in dependsOn (dependsOn is not per environment).
+func dependentsOf(apps []App) map[string][]string {
+	out := map[string][]string{}
+	for _, a := range apps { // apps are sorted, so each list is too
+		for _, d := range a.Base.DependsOn {
+			id := a.Base.Team + "/" + d
+			out[id] = append(out[id], a.Base.Name)
+		}
+	}
+	return out
+}
+
 // renderApp evaluates the app's blueprint for one cluster.
-func renderApp(ctx *cue.Context, pv cue.Value, a App, byID map[string]App, ct ClusterTarget, spec schema.Spec) ([]Object, error) {
-	ratio := float64(0)
+func renderApp(p *schema.Platform, a App, byID map[string]App, dependents []string, ct ClusterTarget, spec schema.Spec) ([]Object, error) {
+	ratio := p.Data.Environments[ct.Environment].TracingSampleRatio
 	if spec.Observability.Tracing.SampleRatio != nil {
 		ratio = *spec.Observability.Tracing.SampleRatio
-	} else {
-		ratio = envSampleRatio(pv, ct.Environment)
-	}
-	var dependents []string
-	for _, id := range sortedIDs(byID) {
-		o := byID[id]
-		os := o.Envs[ct.Environment]
-		if os.Team == spec.Team && slices.Contains(os.DependsOn, spec.Name) {
-			dependents = append(dependents, os.Name)
-		}
 	}
 	type dep struct {
 		Name string `json:"name"`
@@ -289,15 +292,10 @@ func renderApp(ctx *cue.Context, pv cue.Value, a App, byID map[string]App, ct Cl
 		"dependencies": deps,
 		"source":       map[string]any{"path": a.Source.Path, "revision": a.Source.Revision},
 	}
-	return evalObjects(ctx, pv, "blueprint."+spec.Kind, input)
+	return evalObjects(p, "blueprint."+spec.Kind, input)
 }
 
-func envSampleRatio(pv cue.Value, env string) float64 {
-	f, _ := pv.LookupPath(cue.MakePath(cue.Str("platform"), cue.Str("environments"), cue.Str(env), cue.Str("tracingSampleRatio"))).Float64()
-	return f
-}
-
-func renderTenant(pv cue.Value, p *schema.Platform, team, cluster string) ([]Object, error) {
+func renderTenant(p *schema.Platform, team, cluster string) ([]Object, error) {
 	t := p.Data.Teams[team]
 	unit := p.Data.Prices.CPUCoreMonth + p.Data.Prices.MemoryGiBMonth
 	units := t.MonthlyBudgetUSD / unit
@@ -309,20 +307,20 @@ func renderTenant(pv cue.Value, p *schema.Platform, team, cluster string) ([]Obj
 			"memoryMiB":     int64(math.Floor(units * 1024)),
 		},
 	}
-	return evalObjects(p.Context(), pv, "#Tenant", input)
+	return evalObjects(p, "#Tenant", input)
 }
 
 // evalObjects fills a blueprint's input and returns its objects.
-func evalObjects(ctx *cue.Context, pv cue.Value, bp string, input map[string]any) ([]Object, error) {
+func evalObjects(p *schema.Platform, bp string, input map[string]any) ([]Object, error) {
 	js, err := json.Marshal(input)
 	if err != nil {
 		return nil, err
 	}
-	iv := ctx.CompileBytes(js)
+	iv := p.Context().CompileBytes(js)
 	if err := iv.Err(); err != nil {
 		return nil, err
 	}
-	v := pv.LookupPath(cue.ParsePath(bp)).FillPath(cue.ParsePath("in"), iv)
+	v := p.Value().LookupPath(cue.ParsePath(bp)).FillPath(cue.ParsePath("in"), iv)
 	objs := v.LookupPath(cue.ParsePath("objects"))
 	if err := objs.Validate(cue.Concrete(true)); err != nil {
 		return nil, fmt.Errorf("blueprint %s: %w", bp, err)
@@ -488,21 +486,6 @@ func VersionLabel(image string) string {
 		return "sha256-" + h[:12]
 	}
 	return "unknown"
-}
-
-func sortedIDs(m map[string]App) []string {
-	return schema.SortedKeys(m)
-}
-
-// digestPlatform hashes the platform directory's files (the embedded
-// schema and blueprints are covered by paved's version).
-func digestPlatform(p *schema.Platform) string {
-	h := sha256.New()
-	for _, f := range p.Files {
-		fmt.Fprintf(h, "%s\x00%d\x00", f, len(p.FileData[f]))
-		h.Write(p.FileData[f])
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 // digestApp is the inputs digest of an app: paved's version, the platform

@@ -67,10 +67,6 @@ func TestExamplesGoldenPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	treeFiles = map[string]bool{}
-	for p := range tree.Files {
-		treeFiles[p] = true
-	}
 	kinds := map[string]int{}
 	for _, p := range tree.Paths() {
 		if !strings.HasSuffix(p, ".yaml") || path.Base(p) == "kustomization.yaml" {
@@ -88,7 +84,7 @@ func TestExamplesGoldenPath(t *testing.T) {
 			t.Fatalf("%s: %v", p, err)
 		}
 		kinds[meta.Kind]++
-		checkObject(t, p, meta.APIVersion+"/"+meta.Kind, data)
+		checkObject(t, tree, p, meta.APIVersion+"/"+meta.Kind, data)
 	}
 	for _, k := range []string{"Deployment", "CronJob", "Service", "ServiceAccount", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "ServiceMonitor", "PrometheusRule", "ExternalSecret", "Namespace", "ResourceQuota", "LimitRange", "RoleBinding", "Kustomization"} {
 		if kinds[k] == 0 {
@@ -165,12 +161,12 @@ func checkPod(t *testing.T, p string, spec corev1.PodSpec, wantProbes bool) {
 	}
 }
 
-func checkObject(t *testing.T, p, gvk string, data []byte) {
+func checkObject(t *testing.T, tree *render.Tree, p, gvk string, data []byte) {
 	dir := path.Dir(p)
 	switch gvk {
 	case "apps/v1/Deployment":
 		d := strict[appsv1.Deployment](t, p, data)
-		worker := !hasFile(dir, "core_v1_service_")
+		worker := !hasFile(tree, dir, "core_v1_service_")
 		checkPod(t, p, d.Spec.Template.Spec, !worker)
 		if len(d.Spec.Template.Spec.TopologySpreadConstraints) == 0 {
 			t.Errorf("%s: no topology spread", p)
@@ -224,10 +220,8 @@ func checkObject(t *testing.T, p, gvk string, data []byte) {
 	}
 }
 
-var treeFiles map[string]bool
-
-func hasFile(dir, prefix string) bool {
-	for f := range treeFiles {
+func hasFile(tree *render.Tree, dir, prefix string) bool {
+	for f := range tree.Files {
 		if path.Dir(f) == dir && strings.HasPrefix(path.Base(f), prefix) {
 			return true
 		}

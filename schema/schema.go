@@ -6,8 +6,11 @@ package schema
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -41,8 +44,19 @@ type Platform struct {
 	Data  PlatformData
 	Dir   string   // the platform directory, "" for the embedded default
 	Files []string // the platform directory's CUE files (absolute), sorted
-	// FileData holds the content of Files, for input digests.
-	FileData map[string][]byte
+
+	digest hash.Hash // over every CUE file compiled: name and content
+	sum    string
+}
+
+// Digest identifies the platform's inputs: every CUE file it was compiled
+// from (paved's embedded files and the platform directory's, named relative
+// to it, so the digest does not depend on where the directory lives).
+func (p *Platform) Digest() string { return p.sum }
+
+func (p *Platform) hashFile(name string, data []byte) {
+	fmt.Fprintf(p.digest, "%s\x00%d\x00", name, len(data))
+	p.digest.Write(data)
 }
 
 // Context returns the CUE context the platform was built in; values built
@@ -57,6 +71,7 @@ func (p *Platform) Value() cue.Value { return p.val }
 // and dir/blueprints (all package paved).
 func LoadPlatform(dir string) (*Platform, error) {
 	var diags diag.List
+	p := &Platform{ctx: cuecontext.New(), digest: sha256.New()}
 	inst := build.NewContext().NewInstance(EmbeddedPrefix, nil)
 	inst.PkgName = "paved"
 	addEmbedded := func(fsys fs.FS, prefix string) {
@@ -73,12 +88,12 @@ func LoadPlatform(dir string) (*Platform, error) {
 			if err := inst.AddSyntax(f); err != nil {
 				panic(err)
 			}
+			p.hashFile(EmbeddedPrefix+prefix+n, data)
 		}
 	}
 	addEmbedded(files, "schema/")
 	addEmbedded(blueprints.Files, "blueprints/")
 
-	p := &Platform{ctx: cuecontext.New(), FileData: map[string][]byte{}}
 	if dir != "" {
 		abs, err := filepath.Abs(dir)
 		if err != nil {
@@ -125,7 +140,8 @@ func LoadPlatform(dir string) (*Platform, error) {
 					continue
 				}
 				p.Files = append(p.Files, fp)
-				p.FileData[fp] = data
+				rel, _ := filepath.Rel(abs, fp)
+				p.hashFile(filepath.ToSlash(rel), data)
 			}
 		}
 		if len(diags) > 0 {
@@ -144,6 +160,7 @@ func LoadPlatform(dir string) (*Platform, error) {
 		return nil, diag.List{{Path: "platform", Message: err.Error()}}
 	}
 	p.app = p.val.LookupPath(cue.ParsePath("#App"))
+	p.sum = "sha256:" + hex.EncodeToString(p.digest.Sum(nil))
 	return p, nil
 }
 
@@ -183,7 +200,9 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 	app := &App{Dir: da.Dir, Data: map[string][]byte{}}
 	var parsed []*ast.File
 	pkg, pkgKnown := "", false
+	data := map[string][]byte{}
 	for _, f := range da.Files {
+		data[f.Path] = f.Data
 		af, err := parser.ParseFile(f.Path, f.Data, parser.ParseComments)
 		if err != nil {
 			diags = append(diags, fromCUE(err, "", nil)...)
@@ -216,11 +235,7 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 			diags = append(diags, fromCUE(err, "", nil)...)
 		}
 		app.Files = append(app.Files, af.Filename)
-	}
-	for _, f := range da.Files {
-		if slices.Contains(app.Files, f.Path) {
-			app.Data[f.Path] = f.Data
-		}
+		app.Data[af.Filename] = data[af.Filename]
 	}
 	if len(diags) > 0 {
 		return nil, diags.Sanitize()
@@ -252,8 +267,14 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 		return nil, diag.List{{Message: fmt.Sprintf("decoding the spec: %v", err), Positions: []diag.Position{app.Pos("")}}}
 	}
 
+	base, err := u.MarshalJSON()
+	if err != nil {
+		return nil, diag.List{{Message: fmt.Sprintf("encoding the spec: %v", err), Positions: []diag.Position{app.Pos("")}}}
+	}
+
 	// Resolve every environment: the app's own values (without defaults)
-	// overridden by environments.<env>, then unified with #App.
+	// overridden by environments.<env>, then unified with #App. An
+	// environment without overrides is the base spec.
 	own, err := toMap(raw)
 	if err != nil {
 		own, _ = toMap(u)
@@ -262,7 +283,12 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 	delete(own, "environments")
 	app.Envs = map[string]Spec{}
 	app.Effective = map[string][]byte{}
-	for _, env := range sortedKeys(p.Data.Environments) {
+	for _, env := range SortedKeys(p.Data.Environments) {
+		if _, ok := overrides[env]; !ok {
+			app.Envs[env] = app.Base
+			app.Effective[env] = base
+			continue
+		}
 		merged := merge(own, asMap(overrides[env]))
 		js, err := json.Marshal(merged)
 		if err != nil {
@@ -634,7 +660,8 @@ func lookup(m map[string]any, p []string) (any, bool) {
 	return cur, true
 }
 
-func sortedKeys[V any](m map[string]V) []string {
+// SortedKeys returns the keys of m in order.
+func SortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -642,6 +669,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
-
-// SortedKeys returns the keys of m in order.
-func SortedKeys[V any](m map[string]V) []string { return sortedKeys(m) }

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/paved-dev/paved/internal/diag"
 	"github.com/paved-dev/paved/internal/discover"
@@ -66,11 +67,18 @@ func loadApps(e *env, paths []string, platformDir string) (*loaded, error) {
 // path) for provenance.
 func renderInput(e *env, l *loaded) (render.Input, error) {
 	in := render.Input{Platform: l.platform, Version: Version()}
+	var repos []gitsource.Info // opened once each, not once per app
 	for _, a := range l.apps {
-		info, err := gitsource.Describe(a.Dir)
-		if err != nil {
-			return in, &exitError{code: ExitGit, err: fmt.Errorf("reading the git repository of %s: %w", diag.Rel(e.cwd, a.Dir), err)}
+		i := slices.IndexFunc(repos, func(r gitsource.Info) bool { return gitsource.Contains(r.Root, a.Dir) })
+		if i < 0 {
+			info, err := gitsource.Describe(a.Dir)
+			if err != nil {
+				return in, &exitError{code: ExitGit, err: fmt.Errorf("reading the git repository of %s: %w", diag.Rel(e.cwd, a.Dir), err)}
+			}
+			repos = append(repos, info)
+			i = len(repos) - 1
 		}
+		info := repos[i]
 		src := render.Source{Repo: info.Repo, Revision: info.Revision}
 		if info.Root != "" {
 			src.Path = gitsource.Rel(info.Root, a.Dir)
