@@ -43,11 +43,13 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzSafe -fuzztime $(FUZZTIME) ./internal/outdir
 
 # Score every rendered cluster (apps + tenants) with kube-score; fails on
-# any CRITICAL or WARNING finding.
+# any CRITICAL or WARNING finding, and when kube-score did not score.
 kube-score: demo
 	@for c in $$(ls out/fleet/apps); do \
 		echo "kube-score $$c"; \
-		$(GO) run $(KUBESCORE) score --output-format ci $$(find out/fleet/apps/$$c out/fleet/tenants/$$c -name '*.yaml' ! -name kustomization.yaml | sort) > out/kube-score-$$c.txt || true; \
+		$(GO) run $(KUBESCORE) score --output-format ci $$(find out/fleet/apps/$$c out/fleet/tenants/$$c -name '*.yaml' ! -name kustomization.yaml | sort) > out/kube-score-$$c.txt; \
+		rc=$$?; if [ $$rc -gt 1 ]; then echo "kube-score failed (exit $$rc)"; exit 1; fi; \
+		grep -q '^\[OK\]' out/kube-score-$$c.txt || { echo "kube-score scored nothing"; exit 1; }; \
 		if grep -E '^\[(CRITICAL|WARNING)\]' out/kube-score-$$c.txt; then exit 1; fi; \
 	done; echo "kube-score: no CRITICAL or WARNING findings"
 

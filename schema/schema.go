@@ -303,7 +303,7 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 					d.Positions = []diag.Position{app.Pos(ovPath)}
 				} else {
 					d.Message += " (in environment " + env + ")"
-					d.Positions = []diag.Position{app.Pos(d.Path)}
+					d.Positions = []diag.Position{app.Pos(d.Path), app.Pos("environments." + env)}
 				}
 				diags = append(diags, d)
 			}
