@@ -116,7 +116,7 @@ func LoadPlatform(dir string) (*Platform, error) {
 				}
 				fp := filepath.Join(d, e.Name())
 				if e.Type()&fs.ModeSymlink != 0 {
-					if t, err := filepath.EvalSymlinks(fp); err != nil || !within(abs, t) {
+					if t, err := filepath.EvalSymlinks(fp); err != nil || !discover.Within(abs, t) {
 						diags.Add("", "symbolic link leaves the platform directory", diag.Position{Filename: fp})
 						continue
 					}
@@ -162,11 +162,6 @@ func LoadPlatform(dir string) (*Platform, error) {
 	p.app = p.val.LookupPath(cue.ParsePath("#App"))
 	p.sum = "sha256:" + hex.EncodeToString(p.digest.Sum(nil))
 	return p, nil
-}
-
-func within(root, p string) bool {
-	r, err := filepath.Rel(root, p)
-	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator))
 }
 
 // App is a validated app spec.
@@ -510,7 +505,7 @@ func fromCUE(err error, appDir string, raw *cue.Value) diag.List {
 		if appDir != "" {
 			// The app's own files first.
 			sort.SliceStable(ps, func(i, j int) bool {
-				return within(appDir, ps[i].Filename) && !within(appDir, ps[j].Filename)
+				return discover.Within(appDir, ps[i].Filename) && !discover.Within(appDir, ps[j].Filename)
 			})
 		}
 		if len(ps) == 0 && raw != nil {

@@ -69,7 +69,7 @@ func renderInput(e *env, l *loaded) (render.Input, error) {
 	in := render.Input{Platform: l.platform, Version: Version()}
 	var repos []gitsource.Info // opened once each, not once per app
 	for _, a := range l.apps {
-		i := slices.IndexFunc(repos, func(r gitsource.Info) bool { return gitsource.Contains(r.Root, a.Dir) })
+		i := slices.IndexFunc(repos, func(r gitsource.Info) bool { return discover.Within(r.Root, a.Dir) })
 		if i < 0 {
 			info, err := gitsource.Describe(a.Dir)
 			if err != nil {

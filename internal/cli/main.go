@@ -41,7 +41,6 @@ func invalid(format string, args ...any) error {
 type env struct {
 	stdout, stderr io.Writer
 	cwd            string
-	getenv         func(string) string
 }
 
 // Main runs paved with os.Args and returns the exit code.
@@ -51,7 +50,7 @@ func Main() int {
 		fmt.Fprintln(os.Stderr, "paved:", err)
 		return ExitInvalid
 	}
-	return Run(os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, cwd: cwd, getenv: os.Getenv})
+	return Run(os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, cwd: cwd})
 }
 
 // Run runs paved with args and returns the exit code.

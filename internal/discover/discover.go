@@ -127,14 +127,19 @@ func checkLink(realRoot, p string) string {
 	if err != nil {
 		return fmt.Sprintf("broken symbolic link: %v", unwrapPathError(err))
 	}
-	if !within(realRoot, target) {
+	if !Within(realRoot, target) {
 		link, _ := os.Readlink(p)
 		return fmt.Sprintf("symbolic link leaves the tree (points to %s)", link)
 	}
 	return ""
 }
 
-func within(root, p string) bool {
+// Within reports whether path p lies in root (or is root); an empty root
+// contains nothing.
+func Within(root, p string) bool {
+	if root == "" {
+		return false
+	}
 	r, err := filepath.Rel(root, p)
 	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) && !filepath.IsAbs(r)
 }
@@ -164,7 +169,7 @@ func readApp(dir string) (App, diag.List) {
 				diags.Add("", fmt.Sprintf("broken symbolic link: %v", unwrapPathError(err)), diag.Position{Filename: p})
 				continue
 			}
-			if !within(realDir, target) {
+			if !Within(realDir, target) {
 				link, _ := os.Readlink(p)
 				diags.Add("", fmt.Sprintf("symbolic link leaves the app directory (points to %s)", link), diag.Position{Filename: p})
 				continue

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/url"
 	"path/filepath"
-	"strings"
 
 	"github.com/go-git/go-git/v5"
 )
@@ -54,16 +53,6 @@ func StripCredentials(u string) string {
 		p.User = nil
 	}
 	return p.String()
-}
-
-// Contains reports whether dir lies in the work tree rooted at root; an
-// empty root (outside git) contains nothing.
-func Contains(root, dir string) bool {
-	if root == "" {
-		return false
-	}
-	r, err := filepath.Rel(root, dir)
-	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator))
 }
 
 // Rel returns dir relative to root in slash form, or dir's slash form when
