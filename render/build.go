@@ -1,8 +1,13 @@
 package render
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"path"
+	"reflect"
+	"slices"
+	"strings"
 
 	"github.com/fluxcd/pkg/kustomize"
 	kusttypes "sigs.k8s.io/kustomize/api/types"
@@ -16,8 +21,9 @@ const fsRoot = "/fleet"
 
 // BuildAll builds every kustomization directory of the tree (apps, tenants
 // and each cluster's paved entry point) exactly as Flux's
-// kustomize-controller does, with fluxcd/pkg/kustomize, and checks that a
-// directory without patches builds to exactly the objects it lists.
+// kustomize-controller does, with fluxcd/pkg/kustomize, checks that a
+// directory without patches builds to exactly the objects it lists, and
+// records each directory's objects in tree.Units.
 func BuildAll(tree *Tree) error {
 	fs := filesys.MakeFsInMemory()
 	var dirs []string
@@ -33,33 +39,155 @@ func BuildAll(tree *Tree) error {
 		}
 	}
 	var errs Errors
+	tree.Units = nil
 	for _, dir := range dirs {
-		n, err := buildDir(fs, dir)
-		if err != nil {
-			errs = append(errs, &Error{Where: dir, Err: err})
-			continue
-		}
 		k, err := readKustomization(tree, dir)
 		if err != nil {
 			errs = append(errs, &Error{Where: dir, Err: err})
 			continue
 		}
-		if want := len(k.Resources); n != want && len(k.Patches) == 0 {
-			errs = append(errs, &Error{Where: dir, Err: fmt.Errorf("kustomize build produced %d objects, the directory lists %d", n, want)})
+		rm, err := kustomize.Build(fs, path.Join(fsRoot, dir))
+		if err != nil {
+			errs = append(errs, &Error{Where: dir, Err: fmt.Errorf("kustomize build failed: %w", err)})
+			continue
 		}
+		if want := len(k.Resources); rm.Size() != want && len(k.Patches) == 0 {
+			errs = append(errs, &Error{Where: dir, Err: fmt.Errorf("kustomize build produced %d objects, the directory lists %d", rm.Size(), want)})
+			continue
+		}
+		u := newUnit(tree, dir)
+		files := map[string]string{} // object ID -> file
+		for _, r := range k.Resources {
+			f := path.Join(dir, r)
+			o, err := decodeObject(tree.Files[f])
+			if err != nil {
+				errs = append(errs, &Error{Where: f, Err: err})
+				continue
+			}
+			files[o.ID()] = f
+		}
+		for _, r := range rm.Resources() {
+			m, err := r.Map()
+			if err != nil {
+				errs = append(errs, &Error{Where: dir, Err: err})
+				continue
+			}
+			js, err := json.Marshal(m)
+			if err != nil {
+				errs = append(errs, &Error{Where: dir, Err: err})
+				continue
+			}
+			o, err := decodeJSONObject(js)
+			if err != nil {
+				errs = append(errs, &Error{Where: dir, Err: err})
+				continue
+			}
+			b := Built{Object: o, File: files[o.ID()]}
+			if len(k.Patches) > 0 && b.File != "" {
+				before, err := decodeObject(tree.Files[b.File])
+				if err != nil {
+					errs = append(errs, &Error{Where: b.File, Err: err})
+					continue
+				}
+				b.Patched = changedPaths(nil, map[string]any(before), map[string]any(o))
+			}
+			u.Objects = append(u.Objects, b)
+		}
+		tree.Units = append(tree.Units, u)
 	}
 	if len(errs) > 0 {
+		tree.Units = nil
 		return errs
 	}
 	return nil
 }
 
-func buildDir(fs filesys.FileSystem, dir string) (int, error) {
-	rm, err := kustomize.Build(fs, path.Join(fsRoot, dir))
-	if err != nil {
-		return 0, fmt.Errorf("kustomize build failed: %w", err)
+// newUnit classifies a kustomization directory by its place in the fleet
+// layout.
+func newUnit(tree *Tree, dir string) Unit {
+	u := Unit{Dir: dir}
+	parts := strings.Split(dir, "/")
+	switch {
+	case len(parts) == 4 && parts[0] == "apps":
+		u.Kind, u.Cluster, u.Team = UnitApp, parts[1], parts[2]
+		if s := tree.apps[dir]; s != nil {
+			u.App = s.app
+		}
+	case len(parts) == 3 && parts[0] == "tenants":
+		u.Kind, u.Cluster, u.Team = UnitTenant, parts[1], parts[2]
+	case len(parts) == 3 && parts[0] == "clusters":
+		u.Kind, u.Cluster = UnitEntry, parts[1]
 	}
-	return rm.Size(), nil
+	u.Environment = tree.env[u.Cluster]
+	return u
+}
+
+// decodeObject reads a single-object YAML file with numbers kept as
+// json.Number, as decodeJSONObject does.
+func decodeObject(data []byte) (Object, error) {
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	return decodeJSONObject(js)
+}
+
+func decodeJSONObject(js []byte) (Object, error) {
+	d := json.NewDecoder(bytes.NewReader(js))
+	d.UseNumber()
+	var o Object
+	if err := d.Decode(&o); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// changedPaths returns the paths at which a and b differ, as deep as both
+// sides are objects or lists of the same length.
+func changedPaths(prefix []any, a, b any) [][]any {
+	if reflect.DeepEqual(a, b) {
+		return nil
+	}
+	at := func(k any) []any { return append(slices.Clone(prefix), k) }
+	switch av := a.(type) {
+	case map[string]any:
+		bv, ok := b.(map[string]any)
+		if !ok {
+			break
+		}
+		var out [][]any
+		keys := map[string]bool{}
+		for k := range av {
+			keys[k] = true
+		}
+		for k := range bv {
+			keys[k] = true
+		}
+		for _, k := range sortedKeys(keys) {
+			out = append(out, changedPaths(at(k), av[k], bv[k])...)
+		}
+		return out
+	case []any:
+		bv, ok := b.([]any)
+		if !ok || len(av) != len(bv) {
+			break
+		}
+		var out [][]any
+		for i := range av {
+			out = append(out, changedPaths(at(i), av[i], bv[i])...)
+		}
+		return out
+	}
+	return [][]any{slices.Clone(prefix)}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func readKustomization(tree *Tree, dir string) (*kusttypes.Kustomization, error) {

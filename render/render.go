@@ -115,7 +115,7 @@ func Clusters(p *schema.Platform) []ClusterTarget {
 // Errors and no tree.
 func Render(in Input) (*Tree, error) {
 	var errs Errors
-	tree := &Tree{}
+	tree := &Tree{env: map[string]string{}, apps: map[string]*unitSource{}}
 	apps := slices.Clone(in.Apps)
 	slices.SortFunc(apps, func(a, b App) int {
 		return strings.Compare(a.Base.Team+"/"+a.Base.Name, b.Base.Team+"/"+b.Base.Name)
@@ -125,6 +125,9 @@ func Render(in Input) (*Tree, error) {
 		byID[a.Base.Team+"/"+a.Base.Name] = a
 	}
 	clusters := Clusters(in.Platform)
+	for _, ct := range clusters {
+		tree.env[ct.Name] = ct.Environment
+	}
 	dependents := dependentsOf(apps)
 	fluxKS := map[string][]string{} // cluster -> entry resources
 
@@ -145,6 +148,7 @@ func Render(in Input) (*Tree, error) {
 				continue
 			}
 			owned = append(owned, files...)
+			tree.apps[dir] = &unitSource{app: &a}
 			ksFile := path.Join("clusters", ct.Name, "paved", "apps", schema.AppFluxName(spec.Team, spec.Name)+".yaml")
 			deps := []string{schema.TenantFluxName(spec.Team)}
 			for _, d := range spec.DependsOn {

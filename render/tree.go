@@ -5,9 +5,17 @@ import (
 	"slices"
 )
 
-// Tree is a rendered fleet: slash-separated relative paths to file content.
+// Tree is a rendered fleet: slash-separated relative paths to file content,
+// and, once built, every kustomization directory's objects as Flux builds
+// them.
 type Tree struct {
 	Files map[string][]byte
+	// Units are the built kustomization directories, sorted by Dir. They
+	// are filled by BuildAll.
+	Units []Unit
+
+	env  map[string]string      // cluster -> environment
+	apps map[string]*unitSource // app directory -> the app it renders
 }
 
 // Paths returns the file paths in order.
@@ -20,4 +28,42 @@ func (t *Tree) add(p string, data []byte) {
 		t.Files = map[string][]byte{}
 	}
 	t.Files[p] = data
+}
+
+// UnitKind says what a kustomization directory holds.
+type UnitKind string
+
+const (
+	UnitApp    UnitKind = "app"    // apps/<cluster>/<team>/<app>
+	UnitTenant UnitKind = "tenant" // tenants/<cluster>/<team>
+	UnitEntry  UnitKind = "entry"  // clusters/<cluster>/paved
+)
+
+// Unit is one kustomization directory built as Flux's kustomize-controller
+// builds it: exactly what Flux applies.
+type Unit struct {
+	Dir         string
+	Kind        UnitKind
+	Cluster     string
+	Environment string
+	Team        string // "" for an entry unit
+	// App is the rendered app (nil unless Kind is UnitApp).
+	App *App
+	// Objects in kustomize's output order.
+	Objects []Built
+}
+
+// Built is one object of a built unit.
+type Built struct {
+	Object Object
+	// File is the rendered file the object comes from ("" when kustomize
+	// generated it).
+	File string
+	// Patched lists the JSON paths of the object that the app's patches
+	// changed, added or removed (each a list of keys and indexes).
+	Patched [][]any
+}
+
+type unitSource struct {
+	app *App
 }

@@ -188,6 +188,22 @@ func (a *App) Pos(p string) diag.Position {
 	return fallbackPos(a.raw, p, a.Dir)
 }
 
+// FieldPos returns the position of the field at CUE path p (such as
+// "image", "env.LOG_LEVEL" or "environments.prod.size") when the app's own
+// files set it.
+func (a *App) FieldPos(p string) (diag.Position, bool) {
+	cp := cue.ParsePath(p)
+	if cp.Err() != nil {
+		return diag.Position{}, false
+	}
+	v := a.raw.LookupPath(cp)
+	if !v.Exists() {
+		return diag.Position{}, false
+	}
+	pos := position(v.Pos())
+	return pos, pos.Filename != ""
+}
+
 // LoadApp parses and validates one app directory against #App, and
 // resolves its spec for every environment. All problems are returned.
 func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {

@@ -109,6 +109,16 @@ type PlatformData struct {
 	Teams      map[string]Team `json:"teams"`
 	Registries []string        `json:"registries"`
 	Flux       Flux            `json:"flux"`
+	Policy     PolicySettings  `json:"policy"`
+}
+
+// PolicySettings are the platform's policy settings.
+type PolicySettings struct {
+	NotWaivable         []string `json:"notWaivable"`
+	AllowedServiceTypes []string `json:"allowedServiceTypes"`
+	AllowExternalIPs    bool     `json:"allowExternalIPs"`
+	KubernetesVersion   string   `json:"kubernetesVersion"`
+	WaiverWarningDays   int      `json:"waiverWarningDays"`
 }
 
 // Environment is one environment and its clusters.

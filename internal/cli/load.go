@@ -3,7 +3,11 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/paved-dev/paved/internal/diag"
 	"github.com/paved-dev/paved/internal/discover"
@@ -16,12 +20,27 @@ import (
 type loaded struct {
 	platform *schema.Platform
 	apps     []*schema.App
+	// selected are the apps to act on: all of them, or with --changed
+	// those whose inputs changed.
+	selected []*schema.App
+	changed  bool
+}
+
+// changedFlag is --changed [--ref REF], shared by vet and lint.
+type changedFlag struct {
+	on  bool
+	ref string
+}
+
+func (c *changedFlag) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&c.on, "changed", false, "only the apps whose inputs changed against --ref (a change to the platform directory affects every app)")
+	cmd.Flags().StringVar(&c.ref, "ref", "HEAD", "git revision --changed compares the working tree with")
 }
 
 // loadApps discovers the apps below paths, loads the platform and validates
 // every app and the fleet as a whole. Every problem of every app is
 // returned in one diag.List.
-func loadApps(e *env, paths []string, platformDir string) (*loaded, error) {
+func loadApps(e *env, paths []string, platformDir string, changed ...changedFlag) (*loaded, error) {
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
@@ -47,11 +66,27 @@ func loadApps(e *env, paths []string, platformDir string) (*loaded, error) {
 		return nil, err
 	}
 	out := &loaded{platform: p}
+	// With --changed, only the selected apps' problems are reported: a
+	// pre-commit hook judges what the commit touches.
+	selected := func(string) bool { return true }
+	if len(changed) > 0 && changed[0].on {
+		out.changed = true
+		sel, err := changedApps(e, paths, platformDir, found, changed[0].ref)
+		if err != nil {
+			return nil, err
+		}
+		selected = func(dir string) bool { return sel[dir] }
+	}
 	for _, a := range found {
 		app, ds := p.LoadApp(a)
-		diags = append(diags, ds...)
+		if selected(a.Dir) {
+			diags = append(diags, ds...)
+		}
 		if app != nil {
 			out.apps = append(out.apps, app)
+			if selected(a.Dir) {
+				out.selected = append(out.selected, app)
+			}
 		}
 	}
 	if len(diags) == 0 {
@@ -61,6 +96,36 @@ func loadApps(e *env, paths []string, platformDir string) (*loaded, error) {
 		return nil, diags.Sanitize()
 	}
 	return out, nil
+}
+
+// changedApps maps the files changed against ref to the app directories
+// they affect: an app's own files, or anything in the platform directory
+// (every app). App specs import only CUE's standard library, so no other
+// file affects an app.
+func changedApps(e *env, paths []string, platformDir string, found []discover.App, ref string) (map[string]bool, error) {
+	start := e.cwd
+	if len(found) > 0 {
+		start = found[0].Dir
+	}
+	files, err := gitsource.Changed(start, ref)
+	if err != nil {
+		return nil, &exitError{code: ExitGit, err: err}
+	}
+	sel := map[string]bool{}
+	for _, f := range files {
+		if platformDir != "" && discover.Within(platformDir, f) {
+			for _, a := range found {
+				sel[a.Dir] = true
+			}
+			return sel, nil
+		}
+		for _, a := range found {
+			if filepath.Dir(f) == a.Dir && strings.HasSuffix(f, ".cue") {
+				sel[a.Dir] = true
+			}
+		}
+	}
+	return sel, nil
 }
 
 // renderInput pairs each app with its source (git repository, revision and

@@ -115,6 +115,8 @@ func newRootCmd(e *env) *cobra.Command {
 	root.AddCommand(
 		newVetCmd(e),
 		newRenderCmd(e),
+		newLintCmd(e),
+		newPolicyCmd(e),
 		newExplainCmd(e),
 		newInitCmd(e),
 		newVersionCmd(e),

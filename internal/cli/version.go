@@ -28,6 +28,7 @@ var components = []struct{ name, module string }{
 	{"kustomize", "sigs.k8s.io/kustomize/api"},
 	{"flux-kustomize", "github.com/fluxcd/pkg/kustomize"},
 	{"opa", "github.com/open-policy-agent/opa"},
+	{"conftest", "github.com/open-policy-agent/conftest"},
 	{"go-git", "github.com/go-git/go-git/v5"},
 }
 

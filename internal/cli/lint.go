@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/paved-dev/paved/policy"
+	"github.com/paved-dev/paved/render"
+	"github.com/paved-dev/paved/schema"
+)
+
+type lintOptions struct {
+	platformFlag
+	changed changedFlag
+	output  string
+	today   string
+}
+
+func newLintCmd(e *env) *cobra.Command {
+	o := &lintOptions{}
+	c := &cobra.Command{
+		Use:   "lint [PATH...] [--changed] [-o text|json|sarif|github|junit]",
+		Short: "Render in memory and check the result against the policies",
+		Long: `lint renders the apps below each PATH (default .) in memory, builds every
+kustomization directory as Flux would, and evaluates the built-in policy bundle
+plus the platform's policies/*.rego on exactly those objects: each object, each
+kustomization directory, and the fleet's cost estimate against the budgets.
+
+Each finding names the policy, severity, cluster, object, rendered file and
+the app.cue line of the field that produced it. An app waives a policy with an
+entry in its exceptions (policy, reason, owner, expires); a waived finding is
+listed as waived, an expired waiver denies again and says so.
+
+Output formats: text (grouped by app and cluster, with the cost estimate),
+json (documented schema: policy/lint-report.schema.json), sarif (GitHub code
+scanning), github (workflow annotations), junit.
+
+lint writes nothing. Exit codes: 0 no denial, 1 policy denials, 2 invalid
+input (spec, platform, policies, exceptions), 3 render error.`,
+		RunE: func(c *cobra.Command, args []string) error {
+			if !slices.Contains(policy.Formats, o.output) {
+				return invalid("lint: unknown output format %q (one of %v)", o.output, policy.Formats)
+			}
+			today := time.Now().UTC()
+			if o.today != "" {
+				t, err := time.Parse(time.DateOnly, o.today)
+				if err != nil {
+					return invalid("lint: --today must be a date (YYYY-MM-DD): %v", err)
+				}
+				today = t
+			}
+			l, err := loadApps(e, args, o.dir, o.changed)
+			if err != nil {
+				return err
+			}
+			ctx := context.Background()
+			eng, err := policy.Load(ctx, policy.Options{Platform: l.platform})
+			if err != nil {
+				return err
+			}
+			in, err := renderInput(e, withDependencies(l))
+			if err != nil {
+				return err
+			}
+			tree, err := render.Render(in)
+			if err != nil {
+				return err
+			}
+			rep, err := eng.Lint(ctx, l.platform, tree, policy.LintOptions{Today: today})
+			if err != nil {
+				return err
+			}
+			if l.changed {
+				rep.Keep(l.selected)
+			}
+			w := bufio.NewWriter(e.stdout)
+			err = policy.Write(w, o.output, rep, policy.FormatOptions{
+				Cwd: e.cwd, Version: Version(), Apps: len(l.selected), Clusters: len(render.Clusters(l.platform)),
+			})
+			if ferr := w.Flush(); err == nil {
+				err = ferr
+			}
+			if err != nil {
+				return err
+			}
+			if deny, _, _ := rep.Count(); deny > 0 {
+				return &exitError{code: ExitChanges, err: fmt.Errorf("")}
+			}
+			return nil
+		},
+	}
+	o.register(c)
+	o.changed.register(c)
+	c.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text, json, sarif, github or junit")
+	c.Flags().StringVar(&o.today, "today", "", "date exceptions are checked against, YYYY-MM-DD (default: today, UTC)")
+	return c
+}
+
+// withDependencies narrows l to the selected apps plus the apps they
+// depend on (their ports and names feed network policies), so --changed
+// renders only what it must.
+func withDependencies(l *loaded) *loaded {
+	if !l.changed {
+		return l
+	}
+	want := map[*schema.App]bool{}
+	byID := map[string]*schema.App{}
+	for _, a := range l.apps {
+		byID[a.Base.Team+"/"+a.Base.Name] = a
+	}
+	for _, a := range l.selected {
+		want[a] = true
+		for _, d := range a.Base.DependsOn {
+			if dep := byID[a.Base.Team+"/"+d]; dep != nil {
+				want[dep] = true
+			}
+		}
+	}
+	out := *l
+	out.apps = nil
+	for _, a := range l.apps {
+		if want[a] {
+			out.apps = append(out.apps, a)
+		}
+	}
+	return &out
+}

@@ -1,0 +1,346 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/paved-dev/paved/internal/diag"
+	"github.com/paved-dev/paved/render"
+	"github.com/paved-dev/paved/schema"
+)
+
+// ObjectRef names a rendered object.
+type ObjectRef struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+}
+
+// String is group/kind namespace/name (the core group is omitted).
+func (o ObjectRef) String() string {
+	return render.Object{"apiVersion": o.APIVersion, "kind": o.Kind, "metadata": map[string]any{"name": o.Name, "namespace": o.Namespace}}.ID()
+}
+
+// Finding is one policy result placed in the fleet.
+type Finding struct {
+	Policy      string     `json:"policy"`
+	Severity    Severity   `json:"severity"`
+	Message     string     `json:"message"`
+	Team        string     `json:"team,omitempty"`
+	App         string     `json:"app,omitempty"`
+	Cluster     string     `json:"cluster,omitempty"`
+	Environment string     `json:"environment,omitempty"`
+	Object      *ObjectRef `json:"object,omitempty"`
+	// File and Line locate the finding in the rendered fleet (fleet-relative
+	// path; the line of the deepest part of Path the file holds).
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	// Path is the JSON path in the object, kubectl style.
+	Path string `json:"path,omitempty"`
+	// Source is the app.cue position of the field that produced the
+	// finding, when one does.
+	Source *diag.Position `json:"source,omitempty"`
+	// Waiver is the exception that waives (or, expired, no longer waives)
+	// the finding.
+	Waiver *Waiver `json:"waiver,omitempty"`
+	// appKind is the app's kind: field, which picked the blueprint: where
+	// CI annotations point when no field of the spec produced the finding.
+	appKind *diag.Position
+}
+
+// anchor is where an annotation for the finding belongs in the source
+// tree: the field that produced it, else the app's kind: line, else
+// nowhere (tenant and fleet findings).
+func (f *Finding) anchor() *diag.Position {
+	if f.Source != nil {
+		return f.Source
+	}
+	return f.appKind
+}
+
+// Waived reports whether an active waiver covers the finding.
+func (f *Finding) Waived() bool { return f.Waiver != nil && f.Waiver.Status == WaiverActive }
+
+// Blocking reports whether the finding fails lint.
+func (f *Finding) Blocking() bool { return f.Severity == Deny && !f.Waived() }
+
+// Report is the outcome of a lint run.
+type Report struct {
+	Findings []Finding `json:"findings"`
+	Waivers  []Waiver  `json:"waivers"`
+	Costs    Costs     `json:"costs"`
+	Checks   []*Check  `json:"-"`
+	Objects  int       `json:"-"`
+	Units    int       `json:"-"`
+}
+
+// Count returns the numbers of blocking denials, warnings and waived
+// findings.
+func (r *Report) Count() (deny, warn, waived int) {
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		switch {
+		case f.Waived():
+			waived++
+		case f.Severity == Deny:
+			deny++
+		default:
+			warn++
+		}
+	}
+	return deny, warn, waived
+}
+
+// LintOptions configure Lint.
+type LintOptions struct {
+	// Today decides which waivers have expired (a waiver applies through
+	// its expiry date).
+	Today time.Time
+}
+
+// Lint evaluates every policy over a built tree: each object, each
+// kustomization directory and the cost report. Findings are placed (app,
+// cluster, object, rendered file and line, app.cue position), waived by
+// the apps' exceptions, and sorted. Invalid exceptions are a diag.List.
+func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree, opts LintOptions) (*Report, error) {
+	waivers, diags := e.collectWaivers(tree)
+	if len(diags) > 0 {
+		return nil, diags.Sanitize()
+	}
+	rep := &Report{Checks: e.Checks(), Costs: Estimate(p, tree), Units: len(tree.Units)}
+
+	// Slots: one per object, one per unit, one for the budget.
+	type objRef struct{ u, o int }
+	var objs []objRef
+	for ui, u := range tree.Units {
+		for oi := range u.Objects {
+			objs = append(objs, objRef{ui, oi})
+		}
+	}
+	rep.Objects = len(objs)
+	unitSlot := len(objs)
+	budgetSlot := unitSlot + len(tree.Units)
+	var jobs []job
+	for _, ns := range e.spaces {
+		switch ns.input {
+		case InputObject:
+			for i, r := range objs {
+				jobs = append(jobs, job{ns: ns, input: map[string]any(tree.Units[r.u].Objects[r.o].Object), slot: i})
+			}
+		case InputUnit:
+			for ui, u := range tree.Units {
+				list := make([]any, len(u.Objects))
+				for i, b := range u.Objects {
+					list[i] = map[string]any(b.Object)
+				}
+				jobs = append(jobs, job{ns: ns, input: map[string]any{"cluster": u.Cluster, "environment": u.Environment, "objects": list}, slot: unitSlot + ui})
+			}
+		case InputBudget:
+			jobs = append(jobs, job{ns: ns, input: budgetInput(rep.Costs), slot: budgetSlot})
+		}
+	}
+	results, err := e.runAll(ctx, jobs, budgetSlot+1)
+	if err != nil {
+		return nil, err
+	}
+
+	lines := lineIndex{tree: tree, nodes: map[string]*kyaml.Node{}}
+	for slot, rs := range results {
+		for _, r := range rs {
+			var f Finding
+			switch {
+			case slot < unitSlot:
+				ref := objs[slot]
+				u := tree.Units[ref.u]
+				f = placeObject(r, u, &u.Objects[ref.o], &lines)
+			case slot < budgetSlot:
+				u := tree.Units[slot-unitSlot]
+				f = placeUnit(r, u, &lines)
+			default:
+				f = placeBudget(r, tree)
+			}
+			rep.Findings = append(rep.Findings, f)
+		}
+	}
+	rep.Waivers = applyWaivers(rep.Findings, waivers, opts.Today, e.settings.WaiverWarningDays, &rep.Findings)
+	sortFindings(rep.Findings)
+	return rep, nil
+}
+
+func base(r result, u render.Unit) Finding {
+	f := Finding{Policy: r.check.ID, Severity: r.check.Severity, Message: r.msg, Team: u.Team, Cluster: u.Cluster, Environment: u.Environment}
+	if u.App != nil {
+		f.App = u.App.Base.Name
+		pos := u.App.Pos("kind")
+		f.appKind = &pos
+	}
+	return f
+}
+
+func ref(o render.Object) *ObjectRef {
+	return &ObjectRef{APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: o.Namespace(), Name: o.Name()}
+}
+
+func placeObject(r result, u render.Unit, b *render.Built, lines *lineIndex) Finding {
+	f := base(r, u)
+	f.Object = ref(b.Object)
+	f.Path = pathString(r.path)
+	f.File = b.File
+	if b.File == "" {
+		f.File = u.Dir + "/kustomization.yaml"
+	} else {
+		f.Line = lines.line(b.File, r.path)
+	}
+	if pos, ok := sourcePos(u, b, r.path); ok {
+		f.Source = &pos
+	}
+	return f
+}
+
+func placeUnit(r result, u render.Unit, lines *lineIndex) Finding {
+	if r.object != nil {
+		for i := range u.Objects {
+			o := u.Objects[i].Object
+			if matchRef(o, r.object) {
+				return placeObject(r, u, &u.Objects[i], lines)
+			}
+		}
+	}
+	f := base(r, u)
+	f.File = u.Dir + "/kustomization.yaml"
+	f.Path = pathString(r.path)
+	return f
+}
+
+func matchRef(o render.Object, want map[string]any) bool {
+	s := func(k string) string { v, _ := want[k].(string); return v }
+	return o.Kind() == s("kind") && o.Name() == s("name") && o.Namespace() == s("namespace") &&
+		(s("apiVersion") == "" || s("apiVersion") == o.APIVersion())
+}
+
+func placeBudget(r result, tree *render.Tree) Finding {
+	f := Finding{Policy: r.check.ID, Severity: r.check.Severity, Message: r.msg, Team: r.team, App: r.app}
+	if r.app == "" {
+		return f
+	}
+	for _, u := range tree.Units {
+		if u.App != nil && u.Team == r.team && u.App.Base.Name == r.app {
+			if pos, ok := u.App.FieldPos("budget.monthlyUSD"); ok {
+				f.Source = &pos
+			} else {
+				pos := u.App.Pos("budget")
+				f.Source = &pos
+			}
+			break
+		}
+	}
+	return f
+}
+
+// sortFindings orders findings by app, cluster, source position, rendered
+// file and line, then policy: never by evaluation order.
+func sortFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		if c := strings.Compare(a.Team, b.Team); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.App, b.App); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Cluster, b.Cluster); c != 0 {
+			return c
+		}
+		as, bs := a.Source, b.Source
+		switch {
+		case as != nil && bs == nil:
+			return -1
+		case as == nil && bs != nil:
+			return 1
+		case as != nil:
+			if c := strings.Compare(as.Filename, bs.Filename); c != 0 {
+				return c
+			}
+			if c := as.Line - bs.Line; c != 0 {
+				return c
+			}
+		}
+		if c := strings.Compare(a.File, b.File); c != 0 {
+			return c
+		}
+		if c := a.Line - b.Line; c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Policy, b.Policy); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Message, b.Message)
+	})
+}
+
+// lineIndex finds lines in rendered files, parsing each file once.
+type lineIndex struct {
+	tree  *render.Tree
+	nodes map[string]*kyaml.Node
+}
+
+// line is the line of the deepest part of p that the file holds.
+func (l *lineIndex) line(file string, p []any) int {
+	n, ok := l.nodes[file]
+	if !ok {
+		rn, err := kyaml.Parse(string(l.tree.Files[file]))
+		if err == nil {
+			n = rn.YNode()
+		}
+		l.nodes[file] = n
+	}
+	if n == nil {
+		return 1
+	}
+	line := max(n.Line, 1)
+	for _, el := range p {
+		var next *kyaml.Node
+		switch n.Kind {
+		case kyaml.MappingNode:
+			k := fmt.Sprint(el)
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == k {
+					line = n.Content[i].Line
+					next = n.Content[i+1]
+					break
+				}
+			}
+		case kyaml.SequenceNode:
+			if i, ok := pathIndex(el); ok && i >= 0 && i < len(n.Content) {
+				next = n.Content[i]
+				line = next.Line
+			}
+		}
+		if next == nil {
+			break
+		}
+		n = next
+	}
+	return line
+}
+
+// Keep narrows the report to the given apps' findings, exceptions and
+// costs (lint --changed).
+func (r *Report) Keep(apps []*schema.App) {
+	keep := map[string]bool{}
+	for _, a := range apps {
+		keep[a.Base.Team+"/"+a.Base.Name] = true
+	}
+	r.Findings = slices.DeleteFunc(r.Findings, func(f Finding) bool { return !keep[f.Team+"/"+f.App] })
+	r.Waivers = slices.DeleteFunc(r.Waivers, func(w Waiver) bool { return !keep[w.Team+"/"+w.App] })
+	r.Costs.Apps = slices.DeleteFunc(r.Costs.Apps, func(a AppCost) bool { return !keep[a.Team+"/"+a.App] })
+	r.Costs.Teams = nil
+}
