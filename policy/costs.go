@@ -88,11 +88,12 @@ func Estimate(p *schema.Platform, tree *render.Tree) Costs {
 		for i := range a.Environments {
 			e := &a.Environments[i]
 			slices.SortFunc(e.Clusters, func(x, y ClusterCost) int { return strings.Compare(x.Cluster, y.Cluster) })
-			for _, cl := range e.Clusters {
-				e.MonthlyUSD += cl.MonthlyUSD
+			for j := range e.Clusters {
+				e.MonthlyUSD += e.Clusters[j].MonthlyUSD
+				e.Clusters[j].MonthlyUSD = cents(e.Clusters[j].MonthlyUSD)
 			}
-			e.MonthlyUSD = cents(e.MonthlyUSD)
 			a.MonthlyUSD += e.MonthlyUSD
+			e.MonthlyUSD = cents(e.MonthlyUSD)
 		}
 		a.MonthlyUSD = cents(a.MonthlyUSD)
 		c.Apps = append(c.Apps, *a)
@@ -100,8 +101,8 @@ func Estimate(p *schema.Platform, tree *render.Tree) Costs {
 	for _, team := range slices.Sorted(mapKeys(teams)) {
 		t := TeamCost{Team: team, BudgetUSD: p.Data.Teams[team].MonthlyBudgetUSD}
 		for _, cl := range slices.Sorted(mapKeys(teams[team])) {
-			usd := cents(teams[team][cl])
-			t.Clusters = append(t.Clusters, ClusterCost{Cluster: cl, MonthlyUSD: usd})
+			usd := teams[team][cl]
+			t.Clusters = append(t.Clusters, ClusterCost{Cluster: cl, MonthlyUSD: cents(usd)})
 			t.MonthlyUSD += usd
 		}
 		t.MonthlyUSD = cents(t.MonthlyUSD)

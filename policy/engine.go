@@ -332,6 +332,9 @@ func (e *Engine) index(ce *cpolicy.Engine, tmp string) error {
 				e.checks[c.ID] = c
 				e.byRule[key] = c
 			}
+			for _, a := range r.Annotations {
+				c.applyMetadata(a)
+			}
 			for _, a := range as.GetRuleScope(r) {
 				c.applyMetadata(a)
 			}

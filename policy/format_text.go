@@ -172,7 +172,7 @@ func writeCosts(w io.Writer, c Costs) {
 	slices.Sort(envs)
 	fmt.Fprintln(w, "monthly cost ceiling (USD, max replicas × requests × platform prices):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "  app\t%s\ttotal\tbudget\t\n", strings.Join(envs, "\t"))
+	fmt.Fprintf(tw, "  app\t%s\ttotal\tbudget\n", strings.Join(envs, "\t"))
 	for _, a := range c.Apps {
 		row := []string{a.Team + "/" + a.App}
 		for _, env := range envs {
@@ -189,10 +189,10 @@ func writeCosts(w io.Writer, c Costs) {
 			budget = fmt.Sprintf("%.2f", *a.BudgetUSD)
 		}
 		row = append(row, fmt.Sprintf("%.2f", a.MonthlyUSD), budget)
-		fmt.Fprintf(tw, "  %s\t\n", strings.Join(row, "\t"))
+		fmt.Fprintf(tw, "  %s\n", strings.Join(row, "\t"))
 	}
 	for _, t := range c.Teams {
-		fmt.Fprintf(tw, "  team %s\t%s\t%.2f\t%.2f\t\n", t.Team, strings.Repeat("\t", len(envs)-1), t.MonthlyUSD, t.BudgetUSD)
+		fmt.Fprintf(tw, "  team %s\t%s\t%.2f\t%.2f\n", t.Team, strings.Repeat("\t", len(envs)-1), t.MonthlyUSD, t.BudgetUSD)
 	}
 	tw.Flush()
 }

@@ -1,0 +1,67 @@
+# Jobs, CronJobs and Flux Kustomizations.
+package paved.k8s
+
+import data.paved.lib.k8s
+
+# Path of the Job spec: the object's spec, or a CronJob's job template spec.
+_job_spec_path := ["spec"] if input.kind == "Job"
+
+_job_spec_path := ["spec", "jobTemplate", "spec"] if input.kind == "CronJob"
+
+# METADATA
+# title: Jobs should set activeDeadlineSeconds
+# description: Without a deadline a hung job runs, and is billed, forever; for a CronJob with concurrencyPolicy Forbid it also blocks every later run.
+# custom:
+#   security-severity: "2.0"
+#   tags: [reliability, efficiency]
+#   remediation: Keep paved's activeDeadlineSeconds on the job template (do not remove it in patches).
+warn_job_deadline contains result if {
+	path := _job_spec_path
+	object.get(input, array.concat(path, ["activeDeadlineSeconds"]), null) == null
+	result := k8s.result(sprintf("%s sets no activeDeadlineSeconds", [k8s.display(input)]), k8s.closest(input, path))
+}
+
+# METADATA
+# title: Jobs should set ttlSecondsAfterFinished
+# description: Finished Jobs and their pods otherwise pile up in the namespace, counting against quota and cluttering the API.
+# custom:
+#   security-severity: "1.0"
+#   tags: [efficiency, hygiene]
+#   remediation: Keep paved's ttlSecondsAfterFinished on the job template (do not remove it in patches).
+warn_job_ttl contains result if {
+	path := _job_spec_path
+	object.get(input, array.concat(path, ["ttlSecondsAfterFinished"]), null) == null
+	result := k8s.result(sprintf("%s sets no ttlSecondsAfterFinished", [k8s.display(input)]), k8s.closest(input, path))
+}
+
+_is_flux_kustomization if {
+	input.kind == "Kustomization"
+	startswith(input.apiVersion, "kustomize.toolkit.fluxcd.io/")
+}
+
+# METADATA
+# title: Flux Kustomizations should prune
+# description: Without prune, objects removed from the fleet repository keep running in the cluster, so deleting an app does not delete it.
+# custom:
+#   security-severity: "3.0"
+#   tags: [hygiene, reliability]
+#   remediation: Set prune true in the platform's Flux settings (paved sets it by default).
+warn_flux_prune contains result if {
+	_is_flux_kustomization
+	object.get(input, ["spec", "prune"], false) != true
+	result := k8s.result(sprintf("Flux Kustomization %s does not set spec.prune: true", [input.metadata.name]), k8s.closest(input, ["spec", "prune"]))
+}
+
+# METADATA
+# title: Flux Kustomizations must reference a source
+# description: A Kustomization without a sourceRef kind and name never reconciles, so the app silently stops deploying.
+# custom:
+#   security-severity: "3.0"
+#   tags: [reliability]
+#   remediation: Set the Flux source (kind and name) in the platform's Flux settings.
+deny_flux_source_ref contains result if {
+	_is_flux_kustomization
+	some field in ["kind", "name"]
+	object.get(input, ["spec", "sourceRef", field], "") == ""
+	result := k8s.result(sprintf("Flux Kustomization %s has no spec.sourceRef.%s", [input.metadata.name, field]), k8s.closest(input, ["spec", "sourceRef", field]))
+}

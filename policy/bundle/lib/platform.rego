@@ -1,0 +1,43 @@
+# Platform data (data.paved.platform) with the embedded defaults, so every
+# policy reads it the same way and a missing or empty setting falls back to
+# the default. Library package: defines no deny/warn rules.
+package paved.lib.platform
+
+default _platform := {}
+
+_platform := data.paved.platform if is_object(data.paved.platform)
+
+# Image reference prefixes the platform allows (e.g. "ghcr.io/acme/").
+default registries := ["ghcr.io/acme/", "registry.acme.dev/"]
+
+registries := r if {
+	r := _platform.registries
+	is_array(r)
+	count(r) > 0
+}
+
+# Service types the platform allows; NodePort and LoadBalancer need listing here.
+default allowed_service_types := ["ClusterIP"]
+
+allowed_service_types := t if {
+	t := _platform.policy.allowedServiceTypes
+	is_array(t)
+	count(t) > 0
+}
+
+# Whether Services may set spec.externalIPs (CVE-2020-8554).
+default allow_external_ips := false
+
+allow_external_ips := a if {
+	a := _platform.policy.allowExternalIPs
+	is_boolean(a)
+}
+
+# Target Kubernetes version, "major.minor".
+default kubernetes_version := "1.34"
+
+kubernetes_version := v if {
+	v := _platform.policy.kubernetesVersion
+	is_string(v)
+	regex.match(`^v?[0-9]+\.[0-9]+(\.[0-9]+)?$`, v)
+}

@@ -1,0 +1,292 @@
+package policy_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/txtar"
+	"sigs.k8s.io/yaml"
+
+	"github.com/paved-dev/paved/internal/discover"
+	"github.com/paved-dev/paved/policy"
+	"github.com/paved-dev/paved/render"
+	"github.com/paved-dev/paved/schema"
+)
+
+var today = time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+
+func defaultPlatform(t testing.TB) *schema.Platform {
+	t.Helper()
+	p, err := schema.LoadPlatform("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func load(t testing.TB, p *schema.Platform) *policy.Engine {
+	t.Helper()
+	e, err := policy.Load(context.Background(), policy.Options{Platform: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// renderExamples renders every example app on the default platform.
+func renderExamples(t testing.TB, p *schema.Platform) *render.Tree {
+	t.Helper()
+	found, diags := discover.Apps([]string{"../examples"})
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	in := render.Input{Platform: p, Version: "test"}
+	for _, f := range found {
+		a, ds := p.LoadApp(f)
+		if len(ds) > 0 {
+			t.Fatal(ds)
+		}
+		in.Apps = append(in.Apps, render.App{App: a, Source: render.Source{Path: path.Base(f.Dir)}})
+	}
+	tree, err := render.Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree
+}
+
+// unitTree makes a tree of one unit from YAML documents, as a fixture.
+func unitTree(t *testing.T, data []byte, env string) *render.Tree {
+	t.Helper()
+	u := render.Unit{Dir: "apps/test-1/team/app", Kind: render.UnitApp, Cluster: "test-1", Environment: env, Team: "team"}
+	for i, doc := range bytes.Split(data, []byte("\n---\n")) {
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		js, err := yaml.YAMLToJSON(doc)
+		if err != nil {
+			t.Fatalf("document %d: %v", i, err)
+		}
+		d := json.NewDecoder(bytes.NewReader(js))
+		d.UseNumber()
+		var o render.Object
+		if err := d.Decode(&o); err != nil {
+			t.Fatalf("document %d: %v", i, err)
+		}
+		u.Objects = append(u.Objects, render.Built{Object: o, File: fmt.Sprintf("%s/%d.yaml", u.Dir, i)})
+	}
+	return &render.Tree{Units: []render.Unit{u}}
+}
+
+// TestCheckFixtures proves every built-in check with a failing fixture it
+// catches and a passing one it does not flag (policy/testdata/checks).
+func TestCheckFixtures(t *testing.T) {
+	p := defaultPlatform(t)
+	base := load(t, p)
+	files, _ := filepath.Glob("testdata/checks/*.txtar")
+	have := map[string]bool{}
+	for _, f := range files {
+		have[strings.TrimSuffix(filepath.Base(f), ".txtar")] = true
+	}
+	for _, c := range base.Checks() {
+		if !c.Builtin || c.Input == policy.InputBudget || c.Input == policy.InputWaiver {
+			continue
+		}
+		if !have[c.ID] {
+			t.Errorf("check %s has no fixture testdata/checks/%s.txtar", c.ID, c.ID)
+		}
+		if c.Title == "" || c.Description == "" || c.Remediation == "" || c.SecuritySeverity == "" || len(c.Tags) == 0 {
+			t.Errorf("check %s lacks METADATA (title, description, custom.remediation, custom.security-severity, custom.tags): %+v", c.ID, c)
+		}
+	}
+	for _, f := range files {
+		id := strings.TrimSuffix(filepath.Base(f), ".txtar")
+		t.Run(id, func(t *testing.T) {
+			if base.Check(id) == nil {
+				t.Fatalf("fixture for unknown check %s", id)
+			}
+			ar, err := txtar.ParseFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := "prod"
+			for _, line := range strings.Split(string(ar.Comment), "\n") {
+				if v, ok := strings.CutPrefix(line, "environment:"); ok {
+					env = strings.TrimSpace(v)
+				}
+			}
+			e := base
+			sections := map[string][]byte{}
+			for _, s := range ar.Files {
+				sections[s.Name] = s.Data
+			}
+			if d, ok := sections["data.yaml"]; ok {
+				pp := *p
+				js, err := yaml.YAMLToJSON(d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := json.Unmarshal(js, &pp.Data); err != nil {
+					t.Fatalf("data.yaml: %v", err)
+				}
+				e = load(t, &pp)
+			}
+			for _, want := range []string{"pass.yaml", "fail.yaml"} {
+				data, ok := sections[want]
+				if !ok {
+					t.Fatalf("fixture has no %s section", want)
+				}
+				tree := unitTree(t, data, env)
+				rep, err := e.Lint(context.Background(), p, tree, policy.LintOptions{Today: today})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var hits []policy.Finding
+				for _, f := range rep.Findings {
+					if f.Policy == id {
+						hits = append(hits, f)
+					}
+				}
+				if want == "pass.yaml" && len(hits) > 0 {
+					t.Errorf("pass.yaml flagged: %+v", hits)
+				}
+				if want == "fail.yaml" {
+					if len(hits) == 0 {
+						t.Errorf("fail.yaml not caught by %s", id)
+					}
+					for _, h := range hits {
+						if h.Object == nil || h.Message == "" {
+							t.Errorf("finding without object or message: %+v", h)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestExamplesLintClean: the golden path is compliant by construction:
+// every example in every cluster passes the whole bundle with no denial
+// and no warning.
+func TestExamplesLintClean(t *testing.T) {
+	p := defaultPlatform(t)
+	e := load(t, p)
+	tree := renderExamples(t, p)
+	rep, err := e.Lint(context.Background(), p, tree, policy.LintOptions{Today: today})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Findings {
+		t.Errorf("%s %s %s/%s in %s: %s (%s %s)", f.Severity, f.Policy, f.Team, f.App, f.Cluster, f.Message, f.File, f.Path)
+	}
+	if rep.Objects < 300 {
+		t.Errorf("linted %d objects, want every rendered object (> 300)", rep.Objects)
+	}
+}
+
+// TestLintDeterministic: findings and their order do not depend on
+// parallelism.
+func TestLintDeterministic(t *testing.T) {
+	p := defaultPlatform(t)
+	e := load(t, p)
+	tree := renderExamples(t, p)
+	// Break every workload the same way so there are many findings.
+	for _, u := range tree.Units {
+		for _, b := range u.Objects {
+			if b.Object.Kind() == "Deployment" {
+				spec := b.Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+				spec["hostNetwork"] = true
+				c := spec["containers"].([]any)[0].(map[string]any)
+				c["image"] = "docker.io/library/nginx:latest"
+			}
+		}
+	}
+	var first []byte
+	for _, procs := range []int{1, 4, 2} {
+		old := runtime.GOMAXPROCS(procs)
+		rep, err := e.Lint(context.Background(), p, tree, policy.LintOptions{Today: today})
+		runtime.GOMAXPROCS(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := policy.FormatJSON(&buf, rep, policy.FormatOptions{Version: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		if deny, _, _ := rep.Count(); deny == 0 {
+			t.Fatal("broken workloads produced no denial")
+		}
+		if first == nil {
+			first = buf.Bytes()
+		} else if !bytes.Equal(first, buf.Bytes()) {
+			t.Fatalf("GOMAXPROCS=%d: lint report differs", procs)
+		}
+	}
+}
+
+// TestCostEstimate checks the estimate against the contract's formula on
+// the specs: Σ clusters × max replicas × (CPU request × CPU price + memory
+// request × memory price).
+func TestCostEstimate(t *testing.T) {
+	p := defaultPlatform(t)
+	tree := renderExamples(t, p)
+	c := policy.Estimate(p, tree)
+	if len(c.Apps) != 7 {
+		t.Fatalf("%d apps in the estimate, want 7", len(c.Apps))
+	}
+	seen := map[string]bool{}
+	for _, u := range tree.Units {
+		if u.App == nil || seen[u.App.Base.Name] {
+			continue
+		}
+		seen[u.App.Base.Name] = true
+		var want float64
+		for _, ct := range render.Clusters(p) {
+			s := u.App.Envs[ct.Environment]
+			size := p.Data.Sizes[s.Size]
+			n := 1
+			if s.Replicas != nil {
+				n = s.Replicas.Max
+			}
+			want += float64(n) * (float64(size.CPUMillicores)/1000*p.Data.Prices.CPUCoreMonth + float64(size.MemoryMiB)/1024*p.Data.Prices.MemoryGiBMonth)
+		}
+		i := slices.IndexFunc(c.Apps, func(a policy.AppCost) bool { return a.App == u.App.Base.Name })
+		if got := c.Apps[i].MonthlyUSD; math.Abs(got-want) > 0.005001 {
+			t.Errorf("%s: estimate %.2f, formula %.2f", u.App.Base.Name, got, want)
+		}
+	}
+}
+
+// TestBundleIsHermetic: the built-in bundle never reaches for the
+// network, the environment or the clock.
+func TestBundleIsHermetic(t *testing.T) {
+	err := filepath.WalkDir("bundle", func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, banned := range []string{"http.send", "opa.runtime", "time.now_ns", "net.lookup_ip_addr", "data.conftest"} {
+			if bytes.Contains(b, []byte(banned)) {
+				t.Errorf("%s uses %s", p, banned)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
