@@ -8,7 +8,8 @@ import (
 
 type vetOptions struct {
 	platformFlag
-	quiet bool
+	changed changedFlag
+	quiet   bool
 }
 
 func newVetCmd(e *env) *cobra.Command {
@@ -22,17 +23,23 @@ app in one run, with the file:line:col of each. It writes nothing.
 
 Exit codes: 0 all specs valid, 2 invalid input.`,
 		RunE: func(c *cobra.Command, args []string) error {
-			l, err := loadApps(e, args, o.dir)
+			l, err := loadApps(e, args, o.dir, o.changed)
 			if err != nil {
 				return err
 			}
 			if !o.quiet {
-				fmt.Fprintf(e.stdout, "%d %s valid\n", len(l.apps), plural(len(l.apps), "app", "apps"))
+				n := len(l.selected)
+				fmt.Fprintf(e.stdout, "%d %s valid", n, plural(n, "app", "apps"))
+				if l.changed {
+					fmt.Fprintf(e.stdout, " (changed against %s)", o.changed.ref)
+				}
+				fmt.Fprintln(e.stdout)
 			}
 			return nil
 		},
 	}
 	o.register(c)
+	o.changed.register(c)
 	c.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print nothing on success")
 	return c
 }

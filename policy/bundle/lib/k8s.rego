@@ -193,7 +193,9 @@ _requirement_matches(req, lbls) if {
 
 _requirement_matches(req, lbls) if {
 	req.operator == "NotIn"
-	not lbls[req.key] in object.get(req, "values", [])
+	# A missing key matches NotIn (object.get: a ref inside "not ... in" would
+	# make the whole expression undefined instead).
+	not object.get(lbls, req.key, null) in object.get(req, "values", [])
 }
 
 _requirement_matches(req, lbls) if {
