@@ -44,7 +44,14 @@ func loadApps(e *env, paths []string, platformDir string, changed ...changedFlag
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
-	found, diags := discover.Apps(paths)
+	abs := make([]string, len(paths))
+	for i, p := range paths {
+		abs[i] = p
+		if !filepath.IsAbs(p) {
+			abs[i] = filepath.Join(e.cwd, p)
+		}
+	}
+	found, diags := discover.Apps(abs)
 	if len(found) == 0 && len(diags) == 0 {
 		return nil, &exitError{code: ExitInvalid, err: fmt.Errorf("no app found below %v (an app directory holds an %s)", paths, discover.AppFile)}
 	}

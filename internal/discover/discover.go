@@ -59,7 +59,7 @@ func Apps(roots []string) ([]App, diag.List) {
 		}
 		fi, err := os.Stat(abs)
 		if err != nil {
-			diags.Add("", fmt.Sprintf("cannot read %s: %v", root, unwrapPathError(err)), diag.Position{Filename: abs})
+			diags.Add("", fmt.Sprintf("cannot read: %v", unwrapPathError(err)), diag.Position{Filename: abs})
 			continue
 		}
 		if !fi.IsDir() {

@@ -21,15 +21,15 @@ _same_namespace(a, b) if k8s.namespace(a) == k8s.namespace(b)
 _hpas_of(w) := [hpa |
 	some hpa in _of_kind("HorizontalPodAutoscaler")
 	_same_namespace(hpa, w)
-	object.get(hpa, ["spec", "scaleTargetRef", "kind"], "") == w.kind
-	object.get(hpa, ["spec", "scaleTargetRef", "name"], "") == w.metadata.name
+	k8s.get(hpa, ["spec", "scaleTargetRef", "kind"], "") == w.kind
+	k8s.get(hpa, ["spec", "scaleTargetRef", "name"], "") == w.metadata.name
 ]
 
 # The fewest replicas w runs: spec.replicas, or the minReplicas of the HPA
 # that scales it (Kubernetes defaults: 1).
-_min_replicas(w) := min([n | some hpa in _hpas_of(w); n := object.get(hpa, ["spec", "minReplicas"], 1)]) if {
+_min_replicas(w) := min([n | some hpa in _hpas_of(w); n := k8s.get(hpa, ["spec", "minReplicas"], 1)]) if {
 	count(_hpas_of(w)) > 0
-} else := object.get(w, ["spec", "replicas"], 1)
+} else := k8s.get(w, ["spec", "replicas"], 1)
 
 _replicated(w) if {
 	w.kind in k8s.replicated_kinds
@@ -41,7 +41,7 @@ _replicated(w) if {
 _pdbs_of(w) := [pdb |
 	some pdb in _of_kind("PodDisruptionBudget")
 	_same_namespace(pdb, w)
-	k8s.label_selector_matches(object.get(pdb, ["spec", "selector"], null), k8s.pod_labels(w))
+	k8s.label_selector_matches(k8s.get(pdb, ["spec", "selector"], null), k8s.pod_labels(w))
 ]
 
 # METADATA
@@ -69,24 +69,24 @@ warn_pdb_coverage contains result if {
 #   remediation: Use maxUnavailable 1 (paved's default) or a minAvailable below replicas.min.
 warn_pdb_allows_eviction contains result if {
 	some pdb in _of_kind("PodDisruptionBudget")
-	object.get(pdb, ["spec", "maxUnavailable"], null) in {0, "0%"}
+	k8s.get(pdb, ["spec", "maxUnavailable"], null) in {0, "0%"}
 	result := k8s.fleet_result(pdb, sprintf("%s sets maxUnavailable %v, so no pod can ever be evicted", [k8s.display(pdb), pdb.spec.maxUnavailable]), ["spec", "maxUnavailable"])
 }
 
 warn_pdb_allows_eviction contains result if {
 	some pdb in _of_kind("PodDisruptionBudget")
-	object.get(pdb, ["spec", "minAvailable"], null) == "100%"
+	k8s.get(pdb, ["spec", "minAvailable"], null) == "100%"
 	result := k8s.fleet_result(pdb, sprintf("%s sets minAvailable 100%%, so no pod can ever be evicted", [k8s.display(pdb)]), ["spec", "minAvailable"])
 }
 
 warn_pdb_allows_eviction contains result if {
 	some pdb in _of_kind("PodDisruptionBudget")
-	min_available := object.get(pdb, ["spec", "minAvailable"], null)
+	min_available := k8s.get(pdb, ["spec", "minAvailable"], null)
 	is_number(min_available)
 	some w in _workloads
 	w.kind in k8s.replicated_kinds
 	_same_namespace(pdb, w)
-	k8s.label_selector_matches(object.get(pdb, ["spec", "selector"], null), k8s.pod_labels(w))
+	k8s.label_selector_matches(k8s.get(pdb, ["spec", "selector"], null), k8s.pod_labels(w))
 	min_available >= _min_replicas(w)
 	result := k8s.fleet_result(pdb, sprintf("%s requires %d pods available but %s may run only %d, so none can be evicted", [k8s.display(pdb), min_available, k8s.display(w), _min_replicas(w)]), ["spec", "minAvailable"])
 }
@@ -101,7 +101,7 @@ warn_pdb_allows_eviction contains result if {
 deny_hpa_replicas contains result if {
 	some w in _workloads
 	count(_hpas_of(w)) > 0
-	object.get(w, ["spec", "replicas"], null) != null
+	k8s.get(w, ["spec", "replicas"], null) != null
 	result := k8s.fleet_result(w, sprintf("%s sets spec.replicas %v but is scaled by HorizontalPodAutoscaler %s", [k8s.display(w), w.spec.replicas, _hpas_of(w)[0].metadata.name]), ["spec", "replicas"])
 }
 
@@ -115,8 +115,8 @@ deny_hpa_replicas contains result if {
 warn_hpa_target contains result if {
 	some hpa in _of_kind("HorizontalPodAutoscaler")
 	not _hpa_target_exists(hpa)
-	target := object.get(hpa, ["spec", "scaleTargetRef"], {})
-	msg := sprintf("%s targets %v/%v, which is not in the unit", [k8s.display(hpa), object.get(target, "kind", ""), object.get(target, "name", "")])
+	target := k8s.get(hpa, ["spec", "scaleTargetRef"], {})
+	msg := sprintf("%s targets %v/%v, which is not in the unit", [k8s.display(hpa), k8s.get(target, "kind", ""), k8s.get(target, "name", "")])
 	result := k8s.fleet_result(hpa, msg, k8s.closest(hpa, ["spec", "scaleTargetRef"]))
 }
 
@@ -134,7 +134,7 @@ _hpa_target_exists(hpa) if {
 #   remediation: Make spec.selector of the Service match the pod template labels of the app's workload.
 warn_service_selects_pods contains result if {
 	some svc in _of_kind("Service")
-	selector := object.get(svc, ["spec", "selector"], {})
+	selector := k8s.get(svc, ["spec", "selector"], {})
 	k8s.size(selector) > 0
 	not _selects_workload(svc)
 	result := k8s.fleet_result(svc, sprintf("%s selects no pod of the unit", [k8s.display(svc)]), ["spec", "selector"])

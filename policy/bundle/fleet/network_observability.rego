@@ -8,7 +8,7 @@ import data.paved.lib.k8s
 _network_policies_of(w) := [np |
 	some np in _of_kind("NetworkPolicy")
 	_same_namespace(np, w)
-	k8s.label_selector_matches(object.get(np, ["spec", "podSelector"], {}), k8s.pod_labels(w))
+	k8s.label_selector_matches(k8s.get(np, ["spec", "podSelector"], {}), k8s.pod_labels(w))
 ]
 
 # METADATA
@@ -29,14 +29,14 @@ deny_network_policy_coverage contains result if {
 # A default-deny policy: selects every pod, restricts both directions and
 # allows nothing.
 _default_deny(np) if {
-	selector := object.get(np, ["spec", "podSelector"], {})
-	k8s.size(object.get(selector, "matchLabels", {})) == 0
-	k8s.size(object.get(selector, "matchExpressions", [])) == 0
-	types := object.get(np, ["spec", "policyTypes"], [])
+	selector := k8s.get(np, ["spec", "podSelector"], {})
+	k8s.size(k8s.get(selector, "matchLabels", {})) == 0
+	k8s.size(k8s.get(selector, "matchExpressions", [])) == 0
+	types := k8s.get(np, ["spec", "policyTypes"], [])
 	"Ingress" in types
 	"Egress" in types
-	k8s.size(object.get(np, ["spec", "ingress"], [])) == 0
-	k8s.size(object.get(np, ["spec", "egress"], [])) == 0
+	k8s.size(k8s.get(np, ["spec", "ingress"], [])) == 0
+	k8s.size(k8s.get(np, ["spec", "egress"], [])) == 0
 }
 
 # METADATA
@@ -62,23 +62,23 @@ _has_default_deny(namespace) if {
 _services_of(w) := [svc |
 	some svc in _of_kind("Service")
 	_same_namespace(svc, w)
-	k8s.map_selector_matches(object.get(svc, ["spec", "selector"], {}), k8s.pod_labels(w))
+	k8s.map_selector_matches(k8s.get(svc, ["spec", "selector"], {}), k8s.pod_labels(w))
 ]
 
 # A ServiceMonitor watches a Service: its selector matches the Service labels
 # and its namespaceSelector (default: its own namespace) covers the Service.
 _monitors_service(sm, svc) if {
-	k8s.label_selector_matches(object.get(sm, ["spec", "selector"], null), k8s.labels(svc))
+	k8s.label_selector_matches(k8s.get(sm, ["spec", "selector"], null), k8s.labels(svc))
 	_monitor_namespace_covers(sm, k8s.namespace(svc))
 }
 
-_monitor_namespace_covers(sm, _) if object.get(sm, ["spec", "namespaceSelector", "any"], false) == true
+_monitor_namespace_covers(sm, _) if k8s.get(sm, ["spec", "namespaceSelector", "any"], false) == true
 
-_monitor_namespace_covers(sm, namespace) if namespace in object.get(sm, ["spec", "namespaceSelector", "matchNames"], [])
+_monitor_namespace_covers(sm, namespace) if namespace in k8s.get(sm, ["spec", "namespaceSelector", "matchNames"], [])
 
 _monitor_namespace_covers(sm, namespace) if {
-	k8s.size(object.get(sm, ["spec", "namespaceSelector", "matchNames"], [])) == 0
-	object.get(sm, ["spec", "namespaceSelector", "any"], false) != true
+	k8s.size(k8s.get(sm, ["spec", "namespaceSelector", "matchNames"], [])) == 0
+	k8s.get(sm, ["spec", "namespaceSelector", "any"], false) != true
 	k8s.namespace(sm) == namespace
 }
 
@@ -91,7 +91,7 @@ _scraped(w) if {
 _scraped(w) if {
 	some pm in _of_kind("PodMonitor")
 	_same_namespace(pm, w)
-	k8s.label_selector_matches(object.get(pm, ["spec", "selector"], null), k8s.pod_labels(w))
+	k8s.label_selector_matches(k8s.get(pm, ["spec", "selector"], null), k8s.pod_labels(w))
 }
 
 # METADATA

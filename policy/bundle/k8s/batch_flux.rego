@@ -17,7 +17,7 @@ _job_spec_path := ["spec", "jobTemplate", "spec"] if input.kind == "CronJob"
 #   remediation: Keep paved's activeDeadlineSeconds on the job template (do not remove it in patches).
 warn_job_deadline contains result if {
 	path := _job_spec_path
-	object.get(input, array.concat(path, ["activeDeadlineSeconds"]), null) == null
+	k8s.get(input, array.concat(path, ["activeDeadlineSeconds"]), null) == null
 	result := k8s.result(sprintf("%s sets no activeDeadlineSeconds", [k8s.display(input)]), k8s.closest(input, path))
 }
 
@@ -30,7 +30,7 @@ warn_job_deadline contains result if {
 #   remediation: Keep paved's ttlSecondsAfterFinished on the job template (do not remove it in patches).
 warn_job_ttl contains result if {
 	path := _job_spec_path
-	object.get(input, array.concat(path, ["ttlSecondsAfterFinished"]), null) == null
+	k8s.get(input, array.concat(path, ["ttlSecondsAfterFinished"]), null) == null
 	result := k8s.result(sprintf("%s sets no ttlSecondsAfterFinished", [k8s.display(input)]), k8s.closest(input, path))
 }
 
@@ -48,7 +48,7 @@ _is_flux_kustomization if {
 #   remediation: Set prune true in the platform's Flux settings (paved sets it by default).
 warn_flux_prune contains result if {
 	_is_flux_kustomization
-	object.get(input, ["spec", "prune"], false) != true
+	k8s.get(input, ["spec", "prune"], false) != true
 	result := k8s.result(sprintf("Flux Kustomization %s does not set spec.prune: true", [input.metadata.name]), k8s.closest(input, ["spec", "prune"]))
 }
 
@@ -62,6 +62,6 @@ warn_flux_prune contains result if {
 deny_flux_source_ref contains result if {
 	_is_flux_kustomization
 	some field in ["kind", "name"]
-	object.get(input, ["spec", "sourceRef", field], "") == ""
+	k8s.get(input, ["spec", "sourceRef", field], "") == ""
 	result := k8s.result(sprintf("Flux Kustomization %s has no spec.sourceRef.%s", [input.metadata.name, field]), k8s.closest(input, ["spec", "sourceRef", field]))
 }

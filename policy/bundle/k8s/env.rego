@@ -23,9 +23,9 @@ _is_secret_name(name) if {
 #   remediation: Move the value to the secret store and reference it under secrets in app.cue; paved renders an ExternalSecret and a secretKeyRef.
 deny_secret_in_env contains result if {
 	some c in k8s.containers(input)
-	some i, env in object.get(c.container, "env", [])
+	some i, env in k8s.get(c.container, "env", [])
 	_is_secret_name(env.name)
-	object.get(env, "value", "") != ""
+	k8s.get(env, "value", "") != ""
 	path := array.concat(c.path, ["env", i, "value"])
 	result := k8s.result(sprintf("container %q sets %s to a literal value; use a secret reference", [k8s.container_name(c), env.name]), path)
 }
@@ -39,7 +39,7 @@ deny_secret_in_env contains result if {
 #   remediation: Remove the duplicate from env or secrets in app.cue, or from the patch that adds it; platform defaults (LOG_FORMAT, OTEL_*) are set by paved.
 deny_duplicate_env contains result if {
 	some c in k8s.containers(input)
-	envs := object.get(c.container, "env", [])
+	envs := k8s.get(c.container, "env", [])
 	some i, env in envs
 	some j, other in envs
 	j < i
@@ -50,7 +50,7 @@ deny_duplicate_env contains result if {
 
 # _envs are a container's env entries with the given name.
 _envs(container, name) := [env |
-	some env in object.get(container, "env", [])
+	some env in k8s.get(container, "env", [])
 	env.name == name
 ]
 
@@ -73,7 +73,7 @@ warn_tracing_configured contains result if {
 # Set to a literal value or taken from a ConfigMap/Secret.
 _configured(container, name) if {
 	some env in _envs(container, name)
-	object.get(env, "value", "") != ""
+	k8s.get(env, "value", "") != ""
 }
 
 _configured(container, name) if {

@@ -27,6 +27,7 @@ has_digest(image) if contains(image, "@")
 deny_no_latest_tag contains result if {
 	some c in k8s.containers(input)
 	image := c.container.image
+	is_string(image)
 	not has_digest(image)
 	image_tag(image) in {"", "latest"}
 	path := array.concat(c.path, ["image"])
@@ -43,6 +44,7 @@ deny_no_latest_tag contains result if {
 deny_allowed_registry contains result if {
 	some c in k8s.containers(input)
 	image := c.container.image
+	is_string(image)
 	not _registry_allowed(image)
 	path := array.concat(c.path, ["image"])
 	result := k8s.result(sprintf("container %q uses image %q, not from an allowed registry (%s)", [k8s.container_name(c), image, concat(", ", platform.registries)]), path)

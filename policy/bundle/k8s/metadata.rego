@@ -22,7 +22,7 @@ app_component_kinds := k8s.long_running_kinds | k8s.batch_kinds | {
 deny_required_labels contains result if {
 	lbls := k8s.labels(input)
 	some label in _required_for(input)
-	not _non_empty(object.get(lbls, label, ""))
+	not _non_empty(k8s.get(lbls, label, ""))
 	path := k8s.closest(input, ["metadata", "labels"])
 	result := k8s.result(sprintf("%s has no %s label", [k8s.display(input), label]), path)
 }
@@ -32,7 +32,7 @@ deny_required_labels contains result if {
 	# ServiceMonitors select pods by it.
 	k8s.is_pod_bearing(input)
 	input.kind != "Pod"
-	not _non_empty(object.get(k8s.pod_labels(input), "app.kubernetes.io/name", ""))
+	not _non_empty(k8s.get(k8s.pod_labels(input), "app.kubernetes.io/name", ""))
 	path := k8s.closest(input, array.concat(k8s.pod_metadata_path(input), ["labels"]))
 	result := k8s.result(sprintf("the pod template of %s has no app.kubernetes.io/name label", [k8s.display(input)]), path)
 }

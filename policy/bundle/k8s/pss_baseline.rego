@@ -73,7 +73,7 @@ deny_privileged contains result if {
 #   remediation: Remove the capability from securityContext.capabilities.add; paved drops ALL capabilities by default.
 deny_capabilities_baseline contains result if {
 	some c in k8s.containers(input)
-	some i, cap in object.get(c.container, ["securityContext", "capabilities", "add"], [])
+	some i, cap in k8s.get(c.container, ["securityContext", "capabilities", "add"], [])
 	not cap in baseline_capabilities
 	path := array.concat(c.path, ["securityContext", "capabilities", "add", i])
 	result := k8s.result(sprintf("container %q adds capability %s, outside the PSS baseline set", [k8s.container_name(c), cap]), path)
@@ -88,14 +88,14 @@ deny_capabilities_baseline contains result if {
 #   remediation: Replace the hostPath volume with an emptyDir, a ConfigMap/Secret or a PersistentVolumeClaim.
 deny_host_path contains result if {
 	spec := k8s.pod_spec(input)
-	some i, volume in object.get(spec, "volumes", [])
+	some i, volume in k8s.get(spec, "volumes", [])
 	volume.hostPath
 	path := array.concat(k8s.pod_spec_path(input), ["volumes", i, "hostPath"])
-	result := k8s.result(sprintf("volume %q mounts host path %q%s", [volume.name, object.get(volume.hostPath, "path", ""), _sensitive_note(volume.hostPath)]), path)
+	result := k8s.result(sprintf("volume %q mounts host path %q%s", [volume.name, k8s.get(volume.hostPath, "path", ""), _sensitive_note(volume.hostPath)]), path)
 }
 
 _sensitive_note(host_path) := " (a sensitive node path)" if {
-	trim_suffix(object.get(host_path, "path", ""), "/") in sensitive_host_paths
+	trim_suffix(k8s.get_string(host_path, ["path"]), "/") in sensitive_host_paths
 } else := " (a sensitive node path)" if {
 	host_path.path == "/"
 } else := ""
@@ -109,8 +109,8 @@ _sensitive_note(host_path) := " (a sensitive node path)" if {
 #   remediation: Remove hostPort from the container port and expose the app through a Service or Ingress.
 deny_host_ports contains result if {
 	some c in k8s.containers(input)
-	some i, port in object.get(c.container, "ports", [])
-	object.get(port, "hostPort", 0) != 0
+	some i, port in k8s.get(c.container, "ports", [])
+	k8s.get(port, "hostPort", 0) != 0
 	path := array.concat(c.path, ["ports", i, "hostPort"])
 	result := k8s.result(sprintf("container %q binds host port %v", [k8s.container_name(c), port.hostPort]), path)
 }
@@ -133,7 +133,7 @@ deny_apparmor_profile contains result if {
 
 deny_apparmor_profile contains result if {
 	some sc in _security_contexts
-	type := object.get(sc.context, ["appArmorProfile", "type"], "RuntimeDefault")
+	type := k8s.get(sc.context, ["appArmorProfile", "type"], "RuntimeDefault")
 	not type in {"RuntimeDefault", "Localhost"}
 	path := array.concat(sc.path, ["appArmorProfile", "type"])
 	result := k8s.result(sprintf("%s sets appArmorProfile.type %q", [sc.what, type]), path)
@@ -141,7 +141,10 @@ deny_apparmor_profile contains result if {
 
 _allowed_apparmor_annotation(value) if value == "runtime/default"
 
-_allowed_apparmor_annotation(value) if startswith(value, "localhost/")
+_allowed_apparmor_annotation(value) if {
+	is_string(value)
+	startswith(value, "localhost/")
+}
 
 # Every securityContext of the pod (pod level and each container) with its
 # path and a description for messages.
@@ -166,7 +169,7 @@ _security_contexts contains sc if {
 #   remediation: Remove seLinuxOptions.user and .role and use one of the container_t, container_init_t, container_kvm_t or container_engine_t types.
 deny_selinux_options contains result if {
 	some sc in _security_contexts
-	type := object.get(sc.context, ["seLinuxOptions", "type"], "")
+	type := k8s.get(sc.context, ["seLinuxOptions", "type"], "")
 	type != ""
 	not type in allowed_selinux_types
 	path := array.concat(sc.path, ["seLinuxOptions", "type"])
@@ -176,7 +179,7 @@ deny_selinux_options contains result if {
 deny_selinux_options contains result if {
 	some sc in _security_contexts
 	some field in ["user", "role"]
-	object.get(sc.context, ["seLinuxOptions", field], "") != ""
+	k8s.get(sc.context, ["seLinuxOptions", field], "") != ""
 	path := array.concat(sc.path, ["seLinuxOptions", field])
 	result := k8s.result(sprintf("%s sets seLinuxOptions.%s", [sc.what, field]), path)
 }
@@ -205,7 +208,7 @@ deny_proc_mount contains result if {
 #   remediation: Remove the Unconfined seccompProfile; paved sets RuntimeDefault on the pod.
 deny_seccomp_unconfined contains result if {
 	some sc in _security_contexts
-	object.get(sc.context, ["seccompProfile", "type"], "") == "Unconfined"
+	k8s.get(sc.context, ["seccompProfile", "type"], "") == "Unconfined"
 	path := array.concat(sc.path, ["seccompProfile", "type"])
 	result := k8s.result(sprintf("%s sets seccompProfile.type Unconfined", [sc.what]), path)
 }
@@ -219,7 +222,7 @@ deny_seccomp_unconfined contains result if {
 #   remediation: Remove the sysctl from the pod securityContext or ask the platform team for a node pool that allows it.
 deny_unsafe_sysctls contains result if {
 	spec := k8s.pod_spec(input)
-	some i, sysctl in object.get(spec, ["securityContext", "sysctls"], [])
+	some i, sysctl in k8s.get(spec, ["securityContext", "sysctls"], [])
 	not sysctl.name in safe_sysctls
 	path := array.concat(k8s.pod_spec_path(input), ["securityContext", "sysctls", i, "name"])
 	result := k8s.result(sprintf("%s sets unsafe sysctl %s", [k8s.display(input), sysctl.name]), path)
@@ -234,7 +237,7 @@ deny_unsafe_sysctls contains result if {
 #   remediation: Remove windowsOptions.hostProcess from the pod and container securityContexts.
 deny_host_process contains result if {
 	some sc in _security_contexts
-	object.get(sc.context, ["windowsOptions", "hostProcess"], false) == true
+	k8s.get(sc.context, ["windowsOptions", "hostProcess"], false) == true
 	path := array.concat(sc.path, ["windowsOptions", "hostProcess"])
 	result := k8s.result(sprintf("%s sets windowsOptions.hostProcess: true", [sc.what]), path)
 }
@@ -250,7 +253,7 @@ deny_probe_host contains result if {
 	some c in k8s.containers(input)
 	some handler in _handlers(c)
 	some kind in ["httpGet", "tcpSocket"]
-	object.get(handler.value, [kind, "host"], "") != ""
+	k8s.get(handler.value, [kind, "host"], "") != ""
 	path := array.concat(handler.path, [kind, "host"])
 	result := k8s.result(sprintf("container %q %s sets %s.host %q", [k8s.container_name(c), handler.what, kind, handler.value[kind].host]), path)
 }

@@ -96,7 +96,7 @@ _effective_seccomp(c) := type if {
 #   remediation: Set securityContext.capabilities.drop [ALL] on the container and add only NET_BIND_SERVICE if it must bind a port below 1024.
 deny_capabilities_restricted contains result if {
 	some c in k8s.containers(input)
-	not "ALL" in object.get(c.container, ["securityContext", "capabilities", "drop"], [])
+	not "ALL" in k8s.get(c.container, ["securityContext", "capabilities", "drop"], [])
 	path := k8s.closest(input, array.concat(c.path, ["securityContext", "capabilities", "drop"]))
 	result := k8s.result(sprintf("container %q must drop ALL capabilities", [k8s.container_name(c)]), path)
 }
@@ -104,7 +104,7 @@ deny_capabilities_restricted contains result if {
 deny_capabilities_restricted contains result if {
 	# Capabilities outside the baseline set are reported by capabilities-baseline.
 	some c in k8s.containers(input)
-	some i, cap in object.get(c.container, ["securityContext", "capabilities", "add"], [])
+	some i, cap in k8s.get(c.container, ["securityContext", "capabilities", "add"], [])
 	cap != "NET_BIND_SERVICE"
 	cap in baseline_capabilities
 	path := array.concat(c.path, ["securityContext", "capabilities", "add", i])
@@ -120,13 +120,13 @@ deny_capabilities_restricted contains result if {
 #   remediation: Use a PersistentVolumeClaim, emptyDir, ConfigMap, Secret or projected volume instead.
 deny_volume_types contains result if {
 	spec := k8s.pod_spec(input)
-	some i, volume in object.get(spec, "volumes", [])
+	some i, volume in k8s.get(spec, "volumes", [])
 	some type, _ in volume
 	type != "name"
 	type != "hostPath"
 	not type in restricted_volume_types
 	path := array.concat(k8s.pod_spec_path(input), ["volumes", i, type])
-	result := k8s.result(sprintf("volume %q uses type %s, not allowed by the restricted profile", [object.get(volume, "name", ""), type]), path)
+	result := k8s.result(sprintf("volume %q uses type %s, not allowed by the restricted profile", [k8s.get(volume, "name", ""), type]), path)
 }
 
 # METADATA
@@ -152,8 +152,8 @@ warn_read_only_root_fs contains result if {
 #   remediation: Use the app's own ServiceAccount (paved's default) or set automountServiceAccountToken false in the pod spec.
 warn_default_sa_token contains result if {
 	spec := k8s.pod_spec(input)
-	object.get(spec, "serviceAccountName", object.get(spec, "serviceAccount", "default")) in {"", "default"}
-	object.get(spec, "automountServiceAccountToken", true) != false
+	k8s.get(spec, "serviceAccountName", k8s.get(spec, "serviceAccount", "default")) in {"", "default"}
+	k8s.get(spec, "automountServiceAccountToken", true) != false
 	path := k8s.closest(input, array.concat(k8s.pod_spec_path(input), ["automountServiceAccountToken"]))
 	result := k8s.result(sprintf("%s runs as the default ServiceAccount and mounts its token; set automountServiceAccountToken: false", [k8s.display(input)]), path)
 }

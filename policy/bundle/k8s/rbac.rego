@@ -28,9 +28,9 @@ deny_cluster_admin_binding contains result if {
 #   remediation: List the verbs, resources and apiGroups the role needs explicitly.
 deny_rbac_wildcard contains result if {
 	input.kind in _role_kinds
-	some i, rule in object.get(input, "rules", [])
+	some i, rule in k8s.get(input, "rules", [])
 	some field in ["verbs", "resources", "apiGroups"]
-	some j, value in object.get(rule, field, [])
+	some j, value in k8s.get(rule, field, [])
 	value == "*"
 	result := k8s.result(sprintf("%s rule %d has * in %s", [k8s.display(input), i, field]), ["rules", i, field, j])
 }
@@ -44,27 +44,27 @@ deny_rbac_wildcard contains result if {
 #   remediation: Remove the rule, or scope it with resourceNames to the secrets the subject must read.
 warn_rbac_sensitive_access contains result if {
 	input.kind in _role_kinds
-	some i, rule in object.get(input, "rules", [])
+	some i, rule in k8s.get(input, "rules", [])
 	_core_group(rule)
-	some j, resource in object.get(rule, "resources", [])
+	some j, resource in k8s.get(rule, "resources", [])
 	resource in {"pods/exec", "pods/attach"}
 	result := k8s.result(sprintf("%s rule %d grants %s", [k8s.display(input), i, resource]), ["rules", i, "resources", j])
 }
 
 warn_rbac_sensitive_access contains result if {
 	input.kind in _role_kinds
-	some i, rule in object.get(input, "rules", [])
+	some i, rule in k8s.get(input, "rules", [])
 	_core_group(rule)
-	some j, resource in object.get(rule, "resources", [])
+	some j, resource in k8s.get(rule, "resources", [])
 	resource == "secrets"
-	some verb in object.get(rule, "verbs", [])
+	some verb in k8s.get(rule, "verbs", [])
 	verb in {"get", "list", "watch"}
-	k8s.size(object.get(rule, "resourceNames", [])) == 0
+	k8s.size(k8s.get(rule, "resourceNames", [])) == 0
 	result := k8s.result(sprintf("%s rule %d grants %s on all secrets", [k8s.display(input), i, verb]), ["rules", i, "resources", j])
 }
 
 # The rule applies to the core API group ("" or "*").
 _core_group(rule) if {
-	some group in object.get(rule, "apiGroups", [])
+	some group in k8s.get(rule, "apiGroups", [])
 	group in {"", "*"}
 }

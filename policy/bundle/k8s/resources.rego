@@ -32,7 +32,7 @@ warn_memory_limit contains result if {
 	result := k8s.result(sprintf("container %q has no memory limit (resources.limits.memory)", [k8s.container_name(c)]), path)
 }
 
-_has_value(obj, path) if object.get(obj, path, "") != ""
+_has_value(obj, path) if k8s.get(obj, path, "") != ""
 
 # METADATA
 # title: Long-running containers should have readiness and liveness probes
@@ -92,13 +92,13 @@ deny_probe_port contains result if {
 
 _declares_port(container, port) if {
 	is_string(port)
-	some p in object.get(container, "ports", [])
+	some p in k8s.get(container, "ports", [])
 	p.name == port
 }
 
 _declares_port(container, port) if {
 	is_number(port)
-	some p in object.get(container, "ports", [])
+	some p in k8s.get(container, "ports", [])
 	p.containerPort == port
 }
 
@@ -114,8 +114,8 @@ warn_probe_timeout contains result if {
 	some probe in _probes
 	p := c.container[probe]
 	is_object(p)
-	timeout := object.get(p, "timeoutSeconds", 1)
-	period := object.get(p, "periodSeconds", 10)
+	timeout := k8s.get(p, "timeoutSeconds", 1)
+	period := k8s.get(p, "periodSeconds", 10)
 	is_number(timeout)
 	is_number(period)
 	timeout >= period
@@ -135,8 +135,8 @@ warn_topology_spread contains result if {
 	# which paved only renders for apps with several replicas).
 	input.kind in {"Deployment", "StatefulSet"}
 	k8s.environment(input) == "prod"
-	object.get(input, ["spec", "replicas"], 2) >= 2
-	k8s.size(object.get(k8s.pod_spec(input), "topologySpreadConstraints", [])) == 0
+	k8s.get(input, ["spec", "replicas"], 2) >= 2
+	k8s.size(k8s.get(k8s.pod_spec(input), "topologySpreadConstraints", [])) == 0
 	path := k8s.pod_spec_path(input)
 	result := k8s.result(sprintf("%s runs several prod replicas but its pod spec has no topologySpreadConstraints", [k8s.display(input)]), path)
 }

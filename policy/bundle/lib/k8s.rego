@@ -52,18 +52,42 @@ fleet_result(obj, msg, path) := {"msg": msg, "path": path, "object": ref(obj)}
 
 # ref identifies an object (namespace "" when cluster-scoped or unset).
 ref(obj) := {
-	"apiVersion": object.get(obj, "apiVersion", ""),
-	"kind": object.get(obj, "kind", ""),
-	"namespace": object.get(obj, ["metadata", "namespace"], ""),
-	"name": object.get(obj, ["metadata", "name"], ""),
+	"apiVersion": get_string(obj, ["apiVersion"]),
+	"kind": get_string(obj, ["kind"]),
+	"namespace": get_string(obj, ["metadata", "namespace"]),
+	"name": get_string(obj, ["metadata", "name"]),
 }
 
 # display is "Kind/name" for messages.
-display(obj) := sprintf("%s/%s", [object.get(obj, "kind", "object"), object.get(obj, ["metadata", "name"], "")])
+display(obj) := sprintf("%s/%s", [get(obj, "kind", "object"), get(obj, ["metadata", "name"], "")])
+
+# get is object.get that tolerates a non-object (null, a string...) where an
+# object was expected and returns the default: lint must not abort on odd
+# input (the engine evaluates with strict built-in errors).
+get(obj, path, default_value) := object.get(obj, path, default_value) if {
+	is_object(obj)
+} else := default_value
+
+# get_object, get_array and get_string return the value at path when it has
+# the expected type, else an empty value ("key:" with no value is null).
+get_object(obj, path) := v if {
+	v := get(obj, path, {})
+	is_object(v)
+} else := {}
+
+get_array(obj, path) := v if {
+	v := get(obj, path, [])
+	is_array(v)
+} else := []
+
+get_string(obj, path) := v if {
+	v := get(obj, path, "")
+	is_string(v)
+} else := ""
 
 _missing := "__paved_missing__"
 
-has_path(obj, path) if object.get(obj, path, _missing) != _missing
+has_path(obj, path) if get(obj, path, _missing) != _missing
 
 # closest returns the longest prefix of path that exists in obj, so a finding
 # about a missing field points at its nearest existing parent.
@@ -88,7 +112,7 @@ is_pod_bearing(obj) if pod_spec_paths[obj.kind]
 pod_spec_path(obj) := pod_spec_paths[obj.kind]
 
 pod_spec(obj) := spec if {
-	spec := object.get(obj, pod_spec_path(obj), null)
+	spec := get(obj, pod_spec_path(obj), null)
 	is_object(spec)
 }
 
@@ -100,9 +124,9 @@ pod_metadata_path(obj) := array.concat(array.slice(p, 0, count(p) - 1), ["metada
 	p := pod_spec_path(obj)
 }
 
-pod_labels(obj) := object.get(obj, array.concat(pod_metadata_path(obj), ["labels"]), {})
+pod_labels(obj) := get_object(obj, array.concat(pod_metadata_path(obj), ["labels"]))
 
-pod_annotations(obj) := object.get(obj, array.concat(pod_metadata_path(obj), ["annotations"]), {})
+pod_annotations(obj) := get_object(obj, array.concat(pod_metadata_path(obj), ["annotations"]))
 
 # containers returns every container of obj's pod spec as
 # {"container": <container>, "path": <path of the container>, "field": <list name>}.
@@ -110,7 +134,7 @@ containers(obj) := {c |
 	spec := pod_spec(obj)
 	prefix := pod_spec_path(obj)
 	some field in container_fields
-	some i, ctr in object.get(spec, field, [])
+	some i, ctr in get(spec, field, [])
 	is_object(ctr)
 	c := {"container": ctr, "path": array.concat(prefix, [field, i]), "field": field}
 }
@@ -121,29 +145,29 @@ runtime_containers(obj) := {c | some c in containers(obj); c.field != "ephemeral
 # The pod's main containers (spec.containers).
 app_containers(obj) := {c | some c in containers(obj); c.field == "containers"}
 
-container_name(c) := object.get(c.container, "name", "")
+container_name(c) := get(c.container, "name", "")
 
 # Pod-level securityContext field, or the default.
-pod_security(obj, field, default_value) := object.get(pod_spec(obj), ["securityContext", field], default_value)
+pod_security(obj, field, default_value) := get(pod_spec(obj), ["securityContext", field], default_value)
 
 # Container-level securityContext field, or the default.
-container_security(c, field, default_value) := object.get(c.container, ["securityContext", field], default_value)
+container_security(c, field, default_value) := get(c.container, ["securityContext", field], default_value)
 
 # Long-running: controllers that keep pods running, and bare Pods that restart.
 is_long_running(obj) if obj.kind in long_running_kinds
 
 is_long_running(obj) if {
 	obj.kind == "Pod"
-	not object.get(obj, ["spec", "restartPolicy"], "Always") in {"Never", "OnFailure"}
+	not get(obj, ["spec", "restartPolicy"], "Always") in {"Never", "OnFailure"}
 }
 
 # ---------------------------------------------------------------- metadata
 
-labels(obj) := object.get(obj, ["metadata", "labels"], {})
+labels(obj) := get_object(obj, ["metadata", "labels"])
 
-annotations(obj) := object.get(obj, ["metadata", "annotations"], {})
+annotations(obj) := get_object(obj, ["metadata", "annotations"])
 
-namespace(obj) := object.get(obj, ["metadata", "namespace"], "")
+namespace(obj) := get_string(obj, ["metadata", "namespace"])
 
 is_namespaced(obj) if not obj.kind in cluster_scoped_kinds
 
@@ -178,24 +202,24 @@ _justified(annots, what) if {
 # selector matches everything. Callers decide what a null selector means.
 label_selector_matches(selector, lbls) if {
 	is_object(selector)
-	every k, v in object.get(selector, "matchLabels", {}) {
+	every k, v in get(selector, "matchLabels", {}) {
 		lbls[k] == v
 	}
-	every req in object.get(selector, "matchExpressions", []) {
+	every req in get(selector, "matchExpressions", []) {
 		_requirement_matches(req, lbls)
 	}
 }
 
 _requirement_matches(req, lbls) if {
 	req.operator == "In"
-	lbls[req.key] in object.get(req, "values", [])
+	lbls[req.key] in get(req, "values", [])
 }
 
 _requirement_matches(req, lbls) if {
 	req.operator == "NotIn"
 	# A missing key matches NotIn (object.get: a ref inside "not ... in" would
 	# make the whole expression undefined instead).
-	not object.get(lbls, req.key, null) in object.get(req, "values", [])
+	not get(lbls, req.key, null) in get(req, "values", [])
 }
 
 _requirement_matches(req, lbls) if {

@@ -11,8 +11,7 @@ _platform := data.paved.platform if is_object(data.paved.platform)
 default registries := ["ghcr.io/acme/", "registry.acme.dev/"]
 
 registries := r if {
-	r := _platform.registries
-	is_array(r)
+	r := _strings(_platform.registries)
 	count(r) > 0
 }
 
@@ -20,8 +19,7 @@ registries := r if {
 default allowed_service_types := ["ClusterIP"]
 
 allowed_service_types := t if {
-	t := _platform.policy.allowedServiceTypes
-	is_array(t)
+	t := _strings(_platform.policy.allowedServiceTypes)
 	count(t) > 0
 }
 
@@ -41,3 +39,6 @@ kubernetes_version := v if {
 	is_string(v)
 	regex.match(`^v?[0-9]+\.[0-9]+(\.[0-9]+)?$`, v)
 }
+
+# The strings of a list (anything else is ignored).
+_strings(list) := [s | some s in list; is_string(s)] if is_array(list)
