@@ -8,7 +8,7 @@ import data.paved.lib.platform
 required_labels := ["app.kubernetes.io/managed-by", "paved.dev/team"]
 
 # Kinds that make up an app and must also say which app they belong to.
-app_component_kinds := k8s.long_running_kinds | k8s.batch_kinds | {
+app_component_kinds := (k8s.long_running_kinds | k8s.batch_kinds) | {
 	"Pod", "Service", "Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget",
 }
 

@@ -20,6 +20,7 @@ restricted_volume_types := {
 #   tags: [security, pss-restricted]
 #   remediation: Set securityContext.allowPrivilegeEscalation false on the container; paved's blueprints set it, so check the patches in app.cue.
 deny_privilege_escalation contains result if {
+	not k8s.is_windows(input)
 	some c in k8s.containers(input)
 	k8s.container_security(c, "allowPrivilegeEscalation", null) != false
 	path := k8s.closest(input, array.concat(c.path, ["securityContext", "allowPrivilegeEscalation"]))
@@ -74,6 +75,7 @@ deny_run_as_non_root contains result if {
 deny_seccomp_required contains result if {
 	# The effective profile is the container's, else the pod's. Unconfined is
 	# reported by seccomp-unconfined (baseline) and not repeated here.
+	not k8s.is_windows(input)
 	some c in k8s.containers(input)
 	type := _effective_seccomp(c)
 	not type in {"RuntimeDefault", "Localhost", "Unconfined"}
@@ -95,6 +97,7 @@ _effective_seccomp(c) := type if {
 #   tags: [security, pss-restricted]
 #   remediation: Set securityContext.capabilities.drop [ALL] on the container and add only NET_BIND_SERVICE if it must bind a port below 1024.
 deny_capabilities_restricted contains result if {
+	not k8s.is_windows(input)
 	some c in k8s.containers(input)
 	not "ALL" in k8s.get(c.container, ["securityContext", "capabilities", "drop"], [])
 	path := k8s.closest(input, array.concat(c.path, ["securityContext", "capabilities", "drop"]))
@@ -103,6 +106,7 @@ deny_capabilities_restricted contains result if {
 
 deny_capabilities_restricted contains result if {
 	# Capabilities outside the baseline set are reported by capabilities-baseline.
+	not k8s.is_windows(input)
 	some c in k8s.containers(input)
 	some i, cap in k8s.get(c.container, ["securityContext", "capabilities", "add"], [])
 	cap != "NET_BIND_SERVICE"

@@ -153,6 +153,10 @@ pod_security(obj, field, default_value) := get(pod_spec(obj), ["securityContext"
 # Container-level securityContext field, or the default.
 container_security(c, field, default_value) := get(c.container, ["securityContext", field], default_value)
 
+# Windows pods (spec.os.name windows): the restricted profile exempts them
+# from the Linux-only seccomp, capabilities and privilege escalation checks.
+is_windows(obj) if get(pod_spec(obj), ["os", "name"], "") == "windows"
+
 # Long-running: controllers that keep pods running, and bare Pods that restart.
 is_long_running(obj) if obj.kind in long_running_kinds
 
@@ -215,10 +219,10 @@ _requirement_matches(req, lbls) if {
 	lbls[req.key] in get(req, "values", [])
 }
 
+# A missing key matches NotIn. (get, not lbls[req.key]: a ref inside
+# "not ... in" would make the whole expression undefined.)
 _requirement_matches(req, lbls) if {
 	req.operator == "NotIn"
-	# A missing key matches NotIn (object.get: a ref inside "not ... in" would
-	# make the whole expression undefined instead).
 	not get(lbls, req.key, null) in get(req, "values", [])
 }
 
