@@ -9,7 +9,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 KUBESCORE   := github.com/zegl/kube-score/cmd/kube-score@v1.20.0
 FUZZTIME    ?= 20s
 
-.PHONY: build test demo bench lint fuzz kube-score clean
+.PHONY: build test demo bench lint fuzz kube-score policy-doc clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/paved
@@ -22,6 +22,7 @@ test:
 demo: build
 	$(BIN) vet ./examples
 	$(BIN) render ./examples --out ./out/fleet
+	$(BIN) lint ./examples
 	@echo
 	@echo "Flux entry points and one app directory:"
 	@find out/fleet/clusters/prod-eu-1 -type f | sort
@@ -52,6 +53,10 @@ kube-score: demo
 		grep -q '^\[OK\]' out/kube-score-$$c.txt || { echo "kube-score scored nothing"; exit 1; }; \
 		if grep -E '^\[(CRITICAL|WARNING)\]' out/kube-score-$$c.txt; then exit 1; fi; \
 	done; echo "kube-score: no CRITICAL or WARNING findings"
+
+# Regenerate the policy catalogue from the bundle's METADATA.
+policy-doc: build
+	$(BIN) policy doc > policy/POLICIES.md
 
 clean:
 	rm -rf bin out

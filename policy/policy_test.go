@@ -290,3 +290,19 @@ func TestBundleIsHermetic(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCatalogUpToDate: policy/POLICIES.md is what `paved policy doc`
+// writes (make policy-doc regenerates it).
+func TestCatalogUpToDate(t *testing.T) {
+	var buf bytes.Buffer
+	if err := policy.WriteCatalog(&buf, load(t, defaultPlatform(t)).Checks()); err != nil {
+		t.Fatal(err)
+	}
+	have, err := os.ReadFile("POLICIES.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(have, buf.Bytes()) {
+		t.Fatal("policy/POLICIES.md is stale: run make policy-doc and review the diff")
+	}
+}
