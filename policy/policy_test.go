@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,26 +45,58 @@ func load(t testing.TB, p *schema.Platform) *policy.Engine {
 	return e
 }
 
-// renderExamples renders every example app on the default platform.
+var examples struct {
+	sync.Mutex
+	p    *schema.Platform
+	tree *render.Tree
+}
+
+// renderExamples renders every example app on the given platform's
+// defaults, once per test binary, and returns a deep copy of the units
+// (tests mutate objects).
 func renderExamples(t testing.TB, p *schema.Platform) *render.Tree {
 	t.Helper()
-	found, diags := discover.Apps([]string{"../examples"})
-	if len(diags) > 0 {
-		t.Fatal(diags)
-	}
-	in := render.Input{Platform: p, Version: "test"}
-	for _, f := range found {
-		a, ds := p.LoadApp(f)
-		if len(ds) > 0 {
-			t.Fatal(ds)
+	examples.Lock()
+	defer examples.Unlock()
+	if examples.tree == nil {
+		found, diags := discover.Apps([]string{"../examples"})
+		if len(diags) > 0 {
+			t.Fatal(diags)
 		}
-		in.Apps = append(in.Apps, render.App{App: a, Source: render.Source{Path: path.Base(f.Dir)}})
+		in := render.Input{Platform: p, Version: "test"}
+		for _, f := range found {
+			a, ds := p.LoadApp(f)
+			if len(ds) > 0 {
+				t.Fatal(ds)
+			}
+			in.Apps = append(in.Apps, render.App{App: a, Source: render.Source{Path: path.Base(f.Dir)}})
+		}
+		tree, err := render.Render(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		examples.tree = tree
 	}
-	tree, err := render.Render(in)
-	if err != nil {
-		t.Fatal(err)
+	cp := &render.Tree{Files: examples.tree.Files}
+	for _, u := range examples.tree.Units {
+		objs := make([]render.Built, len(u.Objects))
+		for i, b := range u.Objects {
+			js, err := json.Marshal(b.Object)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := json.NewDecoder(bytes.NewReader(js))
+			d.UseNumber()
+			var o render.Object
+			if err := d.Decode(&o); err != nil {
+				t.Fatal(err)
+			}
+			objs[i] = render.Built{Object: o, File: b.File, Patched: b.Patched}
+		}
+		u.Objects = objs
+		cp.Units = append(cp.Units, u)
 	}
-	return tree
+	return cp
 }
 
 // unitTree makes a tree of one unit from YAML documents, as a fixture.
