@@ -42,6 +42,7 @@ lint:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoadApp -fuzztime $(FUZZTIME) ./schema
 	$(GO) test -run '^$$' -fuzz FuzzSafe -fuzztime $(FUZZTIME) ./internal/outdir
+	$(GO) test -run '^$$' -fuzz FuzzGitHubAnnotation -fuzztime $(FUZZTIME) ./policy
 
 # Score every rendered cluster (apps + tenants) with kube-score; fails on
 # any CRITICAL or WARNING finding, and when kube-score did not score.

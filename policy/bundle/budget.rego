@@ -18,7 +18,7 @@ deny_app_budget contains result if {
 	a.budgetUSD != null
 	a.monthlyUSD > a.budgetUSD
 	result := {
-		"msg": sprintf("%s/%s costs up to $%.2f a month across all environments, over its budget of $%.2f", [a.team, a.app, a.monthlyUSD, a.budgetUSD]),
+		"msg": sprintf("%s/%s costs up to $%s a month across all environments, over its budget of $%s", [a.team, a.app, usd(a.monthlyUSD), usd(a.budgetUSD)]),
 		"team": a.team,
 		"app": a.app,
 	}
@@ -35,8 +35,12 @@ deny_team_budget contains result if {
 	some t in input.teams
 	t.monthlyUSD > t.budgetUSD
 	result := {
-		"msg": sprintf("team %s costs up to $%.2f a month across all clusters, over its platform budget of $%.2f", [t.team, t.monthlyUSD, t.budgetUSD]),
+		"msg": sprintf("team %s costs up to $%s a month across all clusters, over its platform budget of $%s", [t.team, usd(t.monthlyUSD), usd(t.budgetUSD)]),
 		"team": t.team,
 		"app": "",
 	}
 }
+
+# usd formats an amount in dollars and cents (sprintf's %f does not take
+# Rego's integers).
+usd(x) := sprintf("%d.%02d", [floor(c / 100), c % 100]) if c := round(x * 100)

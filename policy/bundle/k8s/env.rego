@@ -22,7 +22,7 @@ _is_secret_name(name) if {
 #   tags: [security]
 #   remediation: Move the value to the secret store and reference it under secrets in app.cue; paved renders an ExternalSecret and a secretKeyRef.
 deny_secret_in_env contains result if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	some i, env in k8s.get(c.container, "env", [])
 	_is_secret_name(env.name)
 	k8s.get(env, "value", "") != ""
@@ -38,7 +38,7 @@ deny_secret_in_env contains result if {
 #   tags: [reliability, hygiene]
 #   remediation: Remove the duplicate from env or secrets in app.cue, or from the patch that adds it; platform defaults (LOG_FORMAT, OTEL_*) are set by paved.
 deny_duplicate_env contains result if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	envs := k8s.get(c.container, "env", [])
 	some i, env in envs
 	some j, other in envs
@@ -64,7 +64,7 @@ _envs(container, name) := [env |
 warn_tracing_configured contains result if {
 	k8s.is_pod_bearing(input)
 	not k8s.opted_out(input, "tracing")
-	some c in k8s.app_containers(input)
+	some c in k8s.input_app_containers
 	not _configured(c.container, "OTEL_EXPORTER_OTLP_ENDPOINT")
 	path := k8s.closest(input, array.concat(c.path, ["env"]))
 	result := k8s.result(sprintf("container %q sets no OTEL_EXPORTER_OTLP_ENDPOINT and %s has no opt-out.paved.dev/tracing justification", [k8s.container_name(c), k8s.display(input)]), path)
@@ -91,7 +91,7 @@ _configured(container, name) if {
 warn_json_logs contains result if {
 	k8s.is_pod_bearing(input)
 	not k8s.opted_out(input, "logging")
-	some c in k8s.app_containers(input)
+	some c in k8s.input_app_containers
 	not _logs_json(c.container)
 	path := k8s.closest(input, array.concat(c.path, ["env"]))
 	result := k8s.result(sprintf("container %q does not set LOG_FORMAT=json and %s has no opt-out.paved.dev/logging justification", [k8s.container_name(c), k8s.display(input)]), path)

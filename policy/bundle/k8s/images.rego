@@ -25,7 +25,7 @@ has_digest(image) if contains(image, "@")
 #   tags: [supply-chain, reliability]
 #   remediation: Set image in app.cue to an immutable version tag (app:1.4.2) or a digest (app@sha256:...).
 deny_no_latest_tag contains result if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	image := c.container.image
 	is_string(image)
 	not has_digest(image)
@@ -42,7 +42,7 @@ deny_no_latest_tag contains result if {
 #   tags: [supply-chain, security]
 #   remediation: Push the image to an allowed registry (data.paved.platform.registries) and reference it there in app.cue.
 deny_allowed_registry contains result if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	image := c.container.image
 	is_string(image)
 	not _registry_allowed(image)

@@ -43,7 +43,7 @@ sensitive_host_paths := {
 #   tags: [security, pss-baseline]
 #   remediation: Remove hostNetwork, hostPID and hostIPC from the pod spec (a patch in app.cue sets them; paved never does).
 deny_host_namespaces contains result if {
-	spec := k8s.pod_spec(input)
+	spec := k8s.input_pod_spec
 	some field in ["hostNetwork", "hostPID", "hostIPC"]
 	spec[field] == true
 	path := array.concat(k8s.pod_spec_path(input), [field])
@@ -58,7 +58,7 @@ deny_host_namespaces contains result if {
 #   tags: [security, pss-baseline]
 #   remediation: Remove securityContext.privileged from the container (check the patches in app.cue).
 deny_privileged contains result if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	k8s.container_security(c, "privileged", false) == true
 	path := array.concat(c.path, ["securityContext", "privileged"])
 	result := k8s.result(sprintf("container %q sets securityContext.privileged: true", [k8s.container_name(c)]), path)
@@ -72,7 +72,7 @@ deny_privileged contains result if {
 #   tags: [security, pss-baseline]
 #   remediation: Remove the capability from securityContext.capabilities.add; paved drops ALL capabilities by default.
 deny_capabilities_baseline contains result if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	some i, cap in k8s.get(c.container, ["securityContext", "capabilities", "add"], [])
 	not cap in baseline_capabilities
 	path := array.concat(c.path, ["securityContext", "capabilities", "add", i])
@@ -87,7 +87,7 @@ deny_capabilities_baseline contains result if {
 #   tags: [security, pss-baseline]
 #   remediation: Replace the hostPath volume with an emptyDir, a ConfigMap/Secret or a PersistentVolumeClaim.
 deny_host_path contains result if {
-	spec := k8s.pod_spec(input)
+	spec := k8s.input_pod_spec
 	some i, volume in k8s.get(spec, "volumes", [])
 	volume.hostPath
 	path := array.concat(k8s.pod_spec_path(input), ["volumes", i, "hostPath"])
@@ -108,7 +108,7 @@ _sensitive_note(host_path) := " (a sensitive node path)" if {
 #   tags: [security, pss-baseline, networking]
 #   remediation: Remove hostPort from the container port and expose the app through a Service or Ingress.
 deny_host_ports contains result if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	some i, port in k8s.get(c.container, "ports", [])
 	k8s.get(port, "hostPort", 0) != 0
 	path := array.concat(c.path, ["ports", i, "hostPort"])
@@ -149,13 +149,13 @@ _allowed_apparmor_annotation(value) if {
 # Every securityContext of the pod (pod level and each container) with its
 # path and a description for messages.
 _security_contexts contains sc if {
-	spec := k8s.pod_spec(input)
+	spec := k8s.input_pod_spec
 	context := spec.securityContext
 	sc := {"context": context, "path": array.concat(k8s.pod_spec_path(input), ["securityContext"]), "what": "the pod securityContext"}
 }
 
 _security_contexts contains sc if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	context := c.container.securityContext
 	sc := {"context": context, "path": array.concat(c.path, ["securityContext"]), "what": sprintf("container %q", [k8s.container_name(c)])}
 }
@@ -192,7 +192,7 @@ deny_selinux_options contains result if {
 #   tags: [security, pss-baseline]
 #   remediation: Remove securityContext.procMount from the container or set it to Default.
 deny_proc_mount contains result if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	mount := k8s.container_security(c, "procMount", "Default")
 	mount != "Default"
 	path := array.concat(c.path, ["securityContext", "procMount"])
@@ -221,7 +221,7 @@ deny_seccomp_unconfined contains result if {
 #   tags: [security, pss-baseline]
 #   remediation: Remove the sysctl from the pod securityContext or ask the platform team for a node pool that allows it.
 deny_unsafe_sysctls contains result if {
-	spec := k8s.pod_spec(input)
+	spec := k8s.input_pod_spec
 	some i, sysctl in k8s.get(spec, ["securityContext", "sysctls"], [])
 	not sysctl.name in safe_sysctls
 	path := array.concat(k8s.pod_spec_path(input), ["securityContext", "sysctls", i, "name"])
@@ -250,7 +250,7 @@ deny_host_process contains result if {
 #   tags: [security, pss-baseline]
 #   remediation: Remove the host field from the probe or lifecycle handler; the kubelet then targets the pod IP.
 deny_probe_host contains result if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	some handler in _handlers(c)
 	some kind in ["httpGet", "tcpSocket"]
 	k8s.get(handler.value, [kind, "host"], "") != ""

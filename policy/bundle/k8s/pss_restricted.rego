@@ -21,7 +21,7 @@ restricted_volume_types := {
 #   remediation: Set securityContext.allowPrivilegeEscalation false on the container; paved's blueprints set it, so check the patches in app.cue.
 deny_privilege_escalation contains result if {
 	not k8s.is_windows(input)
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	k8s.container_security(c, "allowPrivilegeEscalation", null) != false
 	path := k8s.closest(input, array.concat(c.path, ["securityContext", "allowPrivilegeEscalation"]))
 	result := k8s.result(sprintf("container %q must set securityContext.allowPrivilegeEscalation: false", [k8s.container_name(c)]), path)
@@ -36,7 +36,7 @@ deny_privilege_escalation contains result if {
 #   remediation: Set runAsNonRoot true and a non-zero runAsUser in the pod securityContext (paved's default) and remove root overrides from patches.
 deny_run_as_non_root contains result if {
 	# runAsNonRoot true at pod level, or on every container that does not override it.
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	k8s.pod_security(input, "runAsNonRoot", null) != true
 	k8s.container_security(c, "runAsNonRoot", null) != true
 	path := k8s.closest(input, array.concat(c.path, ["securityContext", "runAsNonRoot"]))
@@ -45,7 +45,7 @@ deny_run_as_non_root contains result if {
 
 deny_run_as_non_root contains result if {
 	# A container may not switch off the pod-level setting.
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	k8s.pod_security(input, "runAsNonRoot", null) == true
 	k8s.container_security(c, "runAsNonRoot", null) == false
 	path := array.concat(c.path, ["securityContext", "runAsNonRoot"])
@@ -59,7 +59,7 @@ deny_run_as_non_root contains result if {
 }
 
 deny_run_as_non_root contains result if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	k8s.container_security(c, "runAsUser", null) == 0
 	path := array.concat(c.path, ["securityContext", "runAsUser"])
 	result := k8s.result(sprintf("container %q sets runAsUser: 0 (root)", [k8s.container_name(c)]), path)
@@ -76,7 +76,7 @@ deny_seccomp_required contains result if {
 	# The effective profile is the container's, else the pod's. Unconfined is
 	# reported by seccomp-unconfined (baseline) and not repeated here.
 	not k8s.is_windows(input)
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	type := _effective_seccomp(c)
 	not type in {"RuntimeDefault", "Localhost", "Unconfined"}
 	path := k8s.closest(input, array.concat(c.path, ["securityContext", "seccompProfile", "type"]))
@@ -86,7 +86,7 @@ deny_seccomp_required contains result if {
 _effective_seccomp(c) := type if {
 	type := c.container.securityContext.seccompProfile.type
 } else := type if {
-	type := k8s.pod_spec(input).securityContext.seccompProfile.type
+	type := k8s.input_pod_spec.securityContext.seccompProfile.type
 } else := ""
 
 # METADATA
@@ -98,7 +98,7 @@ _effective_seccomp(c) := type if {
 #   remediation: Set securityContext.capabilities.drop [ALL] on the container and add only NET_BIND_SERVICE if it must bind a port below 1024.
 deny_capabilities_restricted contains result if {
 	not k8s.is_windows(input)
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	not "ALL" in k8s.get(c.container, ["securityContext", "capabilities", "drop"], [])
 	path := k8s.closest(input, array.concat(c.path, ["securityContext", "capabilities", "drop"]))
 	result := k8s.result(sprintf("container %q must drop ALL capabilities", [k8s.container_name(c)]), path)
@@ -107,7 +107,7 @@ deny_capabilities_restricted contains result if {
 deny_capabilities_restricted contains result if {
 	# Capabilities outside the baseline set are reported by capabilities-baseline.
 	not k8s.is_windows(input)
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	some i, cap in k8s.get(c.container, ["securityContext", "capabilities", "add"], [])
 	cap != "NET_BIND_SERVICE"
 	cap in baseline_capabilities
@@ -123,7 +123,7 @@ deny_capabilities_restricted contains result if {
 #   tags: [security, pss-restricted]
 #   remediation: Use a PersistentVolumeClaim, emptyDir, ConfigMap, Secret or projected volume instead.
 deny_volume_types contains result if {
-	spec := k8s.pod_spec(input)
+	spec := k8s.input_pod_spec
 	some i, volume in k8s.get(spec, "volumes", [])
 	some type, _ in volume
 	type != "name"
@@ -141,7 +141,7 @@ deny_volume_types contains result if {
 #   tags: [security]
 #   remediation: Set securityContext.readOnlyRootFilesystem true and write to a mounted emptyDir (paved mounts /tmp).
 warn_read_only_root_fs contains result if {
-	some c in k8s.runtime_containers(input)
+	some c in k8s.input_runtime_containers
 	k8s.container_security(c, "readOnlyRootFilesystem", false) != true
 	path := k8s.closest(input, array.concat(c.path, ["securityContext", "readOnlyRootFilesystem"]))
 	result := k8s.result(sprintf("container %q should set securityContext.readOnlyRootFilesystem: true", [k8s.container_name(c)]), path)
@@ -155,7 +155,7 @@ warn_read_only_root_fs contains result if {
 #   tags: [security, rbac]
 #   remediation: Use the app's own ServiceAccount (paved's default) or set automountServiceAccountToken false in the pod spec.
 warn_default_sa_token contains result if {
-	spec := k8s.pod_spec(input)
+	spec := k8s.input_pod_spec
 	k8s.get(spec, "serviceAccountName", k8s.get(spec, "serviceAccount", "default")) in {"", "default"}
 	k8s.get(spec, "automountServiceAccountToken", true) != false
 	path := k8s.closest(input, array.concat(k8s.pod_spec_path(input), ["automountServiceAccountToken"]))

@@ -11,7 +11,7 @@ import data.paved.lib.k8s
 #   tags: [reliability, efficiency, budget]
 #   remediation: Set size in app.cue (it sets requests) and do not remove resources.requests in patches.
 deny_resource_requests contains result if {
-	some c in k8s.runtime_containers(input)
+	some c in k8s.input_runtime_containers
 	some resource in ["cpu", "memory"]
 	not _has_value(c.container, ["resources", "requests", resource])
 	path := k8s.closest(input, array.concat(c.path, ["resources", "requests", resource]))
@@ -26,7 +26,7 @@ deny_resource_requests contains result if {
 #   tags: [reliability, efficiency]
 #   remediation: Set size in app.cue (the memory limit equals the request) and do not remove resources.limits.memory in patches.
 warn_memory_limit contains result if {
-	some c in k8s.runtime_containers(input)
+	some c in k8s.input_runtime_containers
 	not _has_value(c.container, ["resources", "limits", "memory"])
 	path := k8s.closest(input, array.concat(c.path, ["resources", "limits", "memory"]))
 	result := k8s.result(sprintf("container %q has no memory limit (resources.limits.memory)", [k8s.container_name(c)]), path)
@@ -44,7 +44,7 @@ _has_value(obj, path) if k8s.get(obj, path, "") != ""
 warn_probes_configured contains result if {
 	k8s.is_long_running(input)
 	not k8s.opted_out(input, "health")
-	some c in k8s.app_containers(input)
+	some c in k8s.input_app_containers
 	some probe in ["readinessProbe", "livenessProbe"]
 	not c.container[probe]
 	result := k8s.result(sprintf("container %q has no %s", [k8s.container_name(c), probe]), c.path)
@@ -58,7 +58,7 @@ warn_probes_configured contains result if {
 #   tags: [reliability]
 #   remediation: Point health.liveness and health.readiness in app.cue at different endpoints (e.g. /livez and /readyz).
 warn_probes_distinct contains result if {
-	some c in k8s.app_containers(input)
+	some c in k8s.input_app_containers
 	liveness := c.container.livenessProbe
 	readiness := c.container.readinessProbe
 	is_object(liveness)
@@ -81,7 +81,7 @@ _probes := ["livenessProbe", "readinessProbe", "startupProbe"]
 #   tags: [reliability]
 #   remediation: Probe a port listed in the container's ports (by name or number); paved probes the named port http.
 deny_probe_port contains result if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	some probe in _probes
 	some handler in ["httpGet", "tcpSocket", "grpc"]
 	port := c.container[probe][handler].port
@@ -110,7 +110,7 @@ _declares_port(container, port) if {
 #   tags: [reliability]
 #   remediation: Keep probe timeoutSeconds below periodSeconds (Kubernetes defaults are 1s and 10s).
 warn_probe_timeout contains result if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	some probe in _probes
 	p := c.container[probe]
 	is_object(p)
@@ -136,7 +136,7 @@ warn_topology_spread contains result if {
 	input.kind in {"Deployment", "StatefulSet"}
 	k8s.environment(input) == "prod"
 	k8s.get(input, ["spec", "replicas"], 2) >= 2
-	k8s.size(k8s.get(k8s.pod_spec(input), "topologySpreadConstraints", [])) == 0
+	k8s.size(k8s.get(k8s.input_pod_spec, "topologySpreadConstraints", [])) == 0
 	path := k8s.pod_spec_path(input)
 	result := k8s.result(sprintf("%s runs several prod replicas but its pod spec has no topologySpreadConstraints", [k8s.display(input)]), path)
 }

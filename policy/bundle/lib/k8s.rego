@@ -268,3 +268,16 @@ version_at_least(a, b) if {
 	pa[0] == pb[0]
 	pa[1] >= pb[1]
 }
+
+# ------------------------------------------------- per-object shortcuts
+
+# The per-object package evaluates every rule on one object: these rules
+# compute the object's containers and pod spec once per evaluation (rules
+# without arguments are cached; function calls are not).
+input_containers := containers(input)
+
+input_runtime_containers := runtime_containers(input)
+
+input_app_containers := app_containers(input)
+
+input_pod_spec := pod_spec(input)
