@@ -74,12 +74,3 @@ func usedChecks(r *Report, all bool) []*Check {
 	})
 	return out
 }
-
-func (r *Report) check(id string) *Check {
-	for _, c := range r.Checks {
-		if c.ID == id {
-			return c
-		}
-	}
-	return &Check{ID: id}
-}
