@@ -60,7 +60,7 @@ func FormatJUnit(w io.Writer, r *Report, o FormatOptions) error {
 	for _, f := range r.Findings {
 		s := f.Team + "/" + f.App
 		if f.App == "" {
-			s = f.Team + " (tenant)"
+			s = "team " + f.Team
 		}
 		if f.Team == "" {
 			s = "fleet"

@@ -26,7 +26,7 @@ func FormatText(w io.Writer, r *Report, o FormatOptions) error {
 		case f.Team == "":
 			app = "(fleet)"
 		case f.App == "":
-			app = f.Team + " (tenant)"
+			app = "team " + f.Team
 		}
 		if _, ok := byApp[app]; !ok {
 			apps = append(apps, app)
