@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -82,7 +83,7 @@ func Estimate(p *schema.Platform, tree *render.Tree) Costs {
 		}
 		teams[u.Team][u.Cluster] += usd
 	}
-	for _, k := range slices.Sorted(mapKeys(apps)) {
+	for _, k := range slices.Sorted(maps.Keys(apps)) {
 		a := apps[k]
 		slices.SortFunc(a.Environments, func(x, y EnvCost) int { return strings.Compare(x.Environment, y.Environment) })
 		for i := range a.Environments {
@@ -98,9 +99,9 @@ func Estimate(p *schema.Platform, tree *render.Tree) Costs {
 		a.MonthlyUSD = cents(a.MonthlyUSD)
 		c.Apps = append(c.Apps, *a)
 	}
-	for _, team := range slices.Sorted(mapKeys(teams)) {
+	for _, team := range slices.Sorted(maps.Keys(teams)) {
 		t := TeamCost{Team: team, BudgetUSD: p.Data.Teams[team].MonthlyBudgetUSD}
-		for _, cl := range slices.Sorted(mapKeys(teams[team])) {
+		for _, cl := range slices.Sorted(maps.Keys(teams[team])) {
 			usd := teams[team][cl]
 			t.Clusters = append(t.Clusters, ClusterCost{Cluster: cl, MonthlyUSD: cents(usd)})
 			t.MonthlyUSD += usd
@@ -109,16 +110,6 @@ func Estimate(p *schema.Platform, tree *render.Tree) Costs {
 		c.Teams = append(c.Teams, t)
 	}
 	return c
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func cents(x float64) float64 { return math.Round(x*100) / 100 }

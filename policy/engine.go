@@ -259,8 +259,6 @@ func loadError(err error, tmp string) error {
 // index finds every policy rule, its metadata and its namespace, and
 // rejects namespaces that define nothing conftest would evaluate.
 func (e *Engine) index(ce *cpolicy.Engine, tmp string) error {
-	comp := ce.Compiler()
-	as := comp.GetAnnotationSet()
 	imported := map[string]bool{}
 	for _, m := range ce.Modules() {
 		for _, imp := range m.Imports {
@@ -332,10 +330,8 @@ func (e *Engine) index(ce *cpolicy.Engine, tmp string) error {
 				e.checks[c.ID] = c
 				e.byRule[key] = c
 			}
+			// conftest's loader attaches each rule's METADATA to it.
 			for _, a := range r.Annotations {
-				c.applyMetadata(a)
-			}
-			for _, a := range as.GetRuleScope(r) {
 				c.applyMetadata(a)
 			}
 		}

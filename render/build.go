@@ -13,6 +13,8 @@ import (
 	kusttypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/paved-dev/paved/schema"
 )
 
 // fsRoot is where the tree is mounted in the in-memory file system builds
@@ -56,7 +58,8 @@ func BuildAll(tree *Tree) error {
 			continue
 		}
 		u := newUnit(tree, dir)
-		files := map[string]string{} // object ID -> file
+		files := map[string]string{}    // object ID -> file
+		rendered := map[string]Object{} // file -> object as rendered
 		for _, r := range k.Resources {
 			f := path.Join(dir, r)
 			o, err := decodeObject(tree.Files[f])
@@ -65,6 +68,7 @@ func BuildAll(tree *Tree) error {
 				continue
 			}
 			files[o.ID()] = f
+			rendered[f] = o
 		}
 		for _, r := range rm.Resources() {
 			m, err := r.Map()
@@ -84,12 +88,7 @@ func BuildAll(tree *Tree) error {
 			}
 			b := Built{Object: o, File: files[o.ID()]}
 			if len(k.Patches) > 0 && b.File != "" {
-				before, err := decodeObject(tree.Files[b.File])
-				if err != nil {
-					errs = append(errs, &Error{Where: b.File, Err: err})
-					continue
-				}
-				b.Patched = changedPaths(nil, map[string]any(before), map[string]any(o))
+				b.Patched = changedPaths(nil, map[string]any(rendered[b.File]), map[string]any(o))
 			}
 			u.Objects = append(u.Objects, b)
 		}
@@ -163,7 +162,7 @@ func changedPaths(prefix []any, a, b any) [][]any {
 		for k := range bv {
 			keys[k] = true
 		}
-		for _, k := range sortedKeys(keys) {
+		for _, k := range schema.SortedKeys(keys) {
 			out = append(out, changedPaths(at(k), av[k], bv[k])...)
 		}
 		return out
@@ -179,15 +178,6 @@ func changedPaths(prefix []any, a, b any) [][]any {
 		return out
 	}
 	return [][]any{slices.Clone(prefix)}
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func readKustomization(tree *Tree, dir string) (*kusttypes.Kustomization, error) {
