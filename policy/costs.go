@@ -3,6 +3,7 @@ package policy
 import (
 	"maps"
 	"math"
+	"path"
 	"slices"
 	"strings"
 
@@ -58,19 +59,20 @@ func Estimate(p *schema.Platform, tree *render.Tree) Costs {
 	apps := map[string]*AppCost{}
 	teams := map[string]map[string]float64{} // team -> cluster -> usd
 	for _, u := range tree.Units {
-		if u.Kind != render.UnitApp || u.App == nil {
+		if u.Kind != render.UnitApp {
 			continue
 		}
 		usd := unitCost(p, u)
-		key := u.Team + "/" + u.App.Base.Name
+		name := path.Base(u.Dir)
+		key := u.Team + "/" + name
 		a := apps[key]
 		if a == nil {
-			a = &AppCost{Team: u.Team, App: u.App.Base.Name}
-			if b := u.App.Base.Budget; b != nil {
-				v := b.MonthlyUSD
-				a.BudgetUSD = &v
-			}
+			a = &AppCost{Team: u.Team, App: name}
 			apps[key] = a
+		}
+		if u.App != nil && u.App.Base.Budget != nil && a.BudgetUSD == nil {
+			v := u.App.Base.Budget.MonthlyUSD
+			a.BudgetUSD = &v
 		}
 		i := slices.IndexFunc(a.Environments, func(e EnvCost) bool { return e.Environment == u.Environment })
 		if i < 0 {

@@ -121,6 +121,10 @@ func newUnit(tree *Tree, dir string) Unit {
 	return u
 }
 
+// DecodeObject reads a single-object YAML file as rendered, with numbers
+// kept as json.Number.
+func DecodeObject(data []byte) (Object, error) { return decodeObject(data) }
+
 // decodeObject reads a single-object YAML file with numbers kept as
 // json.Number, as decodeJSONObject does.
 func decodeObject(data []byte) (Object, error) {

@@ -46,13 +46,9 @@ input (spec, platform, policies, exceptions), 3 render error.`,
 			if !slices.Contains(policy.Formats, o.output) {
 				return invalid("lint: unknown output format %q (one of %v)", o.output, policy.Formats)
 			}
-			today := time.Now().UTC()
-			if o.today != "" {
-				t, err := time.Parse(time.DateOnly, o.today)
-				if err != nil {
-					return invalid("lint: --today must be a date (YYYY-MM-DD): %v", err)
-				}
-				today = t
+			today, err := parseToday(o.today)
+			if err != nil {
+				return err
 			}
 			l, err := loadApps(e, args, o.dir, o.changed)
 			if err != nil {
@@ -129,4 +125,16 @@ func withDependencies(l *loaded) *loaded {
 		}
 	}
 	return &out
+}
+
+// parseToday reads --today (default: today, UTC).
+func parseToday(s string) (time.Time, error) {
+	if s == "" {
+		return time.Now().UTC(), nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return t, invalid("--today must be a date (YYYY-MM-DD): %v", err)
+	}
+	return t, nil
 }

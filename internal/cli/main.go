@@ -116,6 +116,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newVetCmd(e),
 		newRenderCmd(e),
 		newLintCmd(e),
+		newDiffCmd(e),
 		newPolicyCmd(e),
 		newExplainCmd(e),
 		newInitCmd(e),

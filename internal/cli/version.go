@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -61,4 +62,21 @@ func newVersionCmd(e *env) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// versionsLine lists the embedded engines' versions: ", cue v0.17.1, ...".
+func versionsLine() string {
+	deps := map[string]string{}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			deps[d.Path] = d.Version
+		}
+	}
+	var b strings.Builder
+	for _, comp := range components {
+		if v := deps[comp.module]; v != "" {
+			fmt.Fprintf(&b, ", %s %s", comp.name, v)
+		}
+	}
+	return b.String()
 }

@@ -1,0 +1,421 @@
+// Package diff compares two built fleets object by object: what the fleet
+// repository holds and what paved renders now. Changes are typed values
+// (added, changed, deleted) with a danger classification and Secret values
+// masked; each output format is one file (terminal, markdown, json).
+package diff
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/pmezard/go-difflib/difflib"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/paved-dev/paved/render"
+)
+
+// Action is what happens to an object.
+type Action string
+
+const (
+	Added   Action = "added"
+	Changed Action = "changed"
+	Deleted Action = "deleted"
+)
+
+// Key identifies an object in the fleet: the apiVersion is not part of
+// it, so a version change is a change, not a deletion and an addition.
+type Key struct {
+	Cluster   string `json:"cluster"`
+	Group     string `json:"group"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+// String is group/Kind namespace/name.
+func (k Key) String() string {
+	gk := k.Kind
+	if k.Group != "" {
+		gk = k.Group + "/" + k.Kind
+	}
+	if k.Namespace != "" {
+		return gk + " " + k.Namespace + "/" + k.Name
+	}
+	return gk + " " + k.Name
+}
+
+// Change is one object that differs.
+type Change struct {
+	Key
+	Action Action `json:"action"`
+	// APIVersion before and after ("" on the side the object is missing).
+	Before, After string `json:"-"`
+	APIBefore     string `json:"apiVersionBefore,omitempty"`
+	APIAfter      string `json:"apiVersionAfter,omitempty"`
+	Team          string `json:"team,omitempty"`
+	App           string `json:"app,omitempty"`
+	File          string `json:"file"`
+	// Danger lists why the change needs a human's attention: a deletion
+	// that loses data or a whole tenant, an immutable field that forces a
+	// replace.
+	Danger []string `json:"danger,omitempty"`
+	// Diff is the unified diff of the canonical YAML (Secret values
+	// masked), each hunk header naming the YAML path it starts at.
+	Diff          string `json:"diff"`
+	Added, Removed int   `json:"-"`
+}
+
+// Report is every change between two fleets, sorted by cluster, then
+// action-independent identity.
+type Report struct {
+	Changes []Change `json:"changes"`
+	// Noise counts objects whose only difference is provenance
+	// (paved.dev/source-revision), not shown.
+	Noise int `json:"noise"`
+}
+
+// noiseAnnotations change on every render and say nothing about what Flux
+// applies differently.
+var noiseAnnotations = []string{"paved.dev/source-revision"}
+
+type entry struct {
+	obj       render.Object
+	file      string
+	team, app string
+}
+
+// index lists every object of the units by key.
+func index(units []render.Unit) map[Key]entry {
+	out := map[Key]entry{}
+	for _, u := range units {
+		for _, b := range u.Objects {
+			g, _ := b.Object.GroupVersion()
+			k := Key{Cluster: u.Cluster, Group: g, Kind: b.Object.Kind(), Namespace: b.Object.Namespace(), Name: b.Object.Name()}
+			e := entry{obj: b.Object, file: b.File, team: u.Team}
+			if u.Kind == render.UnitApp {
+				e.app = path.Base(u.Dir)
+			}
+			if e.file == "" {
+				e.file = u.Dir + "/kustomization.yaml"
+			}
+			out[k] = e
+		}
+	}
+	return out
+}
+
+// Compute compares the built units of the fleet (before) with a render
+// (after).
+func Compute(before, after []render.Unit) (*Report, error) {
+	b, a := index(before), index(after)
+	keys := map[Key]bool{}
+	for k := range b {
+		keys[k] = true
+	}
+	for k := range a {
+		keys[k] = true
+	}
+	rep := &Report{Changes: []Change{}}
+	for k := range keys {
+		eb, inB := b[k]
+		ea, inA := a[k]
+		var yb, ya string
+		var err error
+		if inB {
+			if yb, err = canonical(eb.obj, nil); err != nil {
+				return nil, fmt.Errorf("%s: %w", eb.file, err)
+			}
+		}
+		if inA {
+			var other render.Object
+			if inB {
+				other = eb.obj
+			}
+			if ya, err = canonical(ea.obj, other); err != nil {
+				return nil, fmt.Errorf("%s: %w", ea.file, err)
+			}
+			if inB {
+				// Mask the before side against the after side too, so an
+				// unchanged Secret value reads the same on both.
+				if yb, err = canonical(eb.obj, ea.obj); err != nil {
+					return nil, err
+				}
+				yb = strings.ReplaceAll(yb, maskChanged, maskSame)
+			}
+		}
+		c := Change{Key: k}
+		switch {
+		case inB && inA:
+			if yb == ya {
+				if !sameRaw(eb.obj, ea.obj) {
+					rep.Noise++
+				}
+				continue
+			}
+			c.Action, c.APIBefore, c.APIAfter = Changed, eb.obj.APIVersion(), ea.obj.APIVersion()
+			c.Team, c.App, c.File = ea.team, ea.app, ea.file
+			c.Danger = immutableChanges(k, eb.obj, ea.obj)
+		case inA:
+			c.Action, c.APIAfter = Added, ea.obj.APIVersion()
+			c.Team, c.App, c.File = ea.team, ea.app, ea.file
+		default:
+			c.Action, c.APIBefore = Deleted, eb.obj.APIVersion()
+			c.Team, c.App, c.File = eb.team, eb.app, eb.file
+			c.Danger = deletionDanger(k)
+		}
+		c.Before, c.After = yb, ya
+		c.Diff, c.Added, c.Removed = unified(c.File, yb, ya)
+		rep.Changes = append(rep.Changes, c)
+	}
+	slices.SortFunc(rep.Changes, func(x, y Change) int {
+		for _, p := range [][2]string{{x.Cluster, y.Cluster}, {x.Team, y.Team}, {x.App, y.App}, {x.Group, y.Group}, {x.Kind, y.Kind}, {x.Namespace, y.Namespace}, {x.Name, y.Name}} {
+			if c := strings.Compare(p[0], p[1]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	return rep, nil
+}
+
+// sameRaw reports whether two objects are identical including noise.
+func sameRaw(a, b render.Object) bool {
+	ya, err1 := yaml.Marshal(a)
+	yb, err2 := yaml.Marshal(b)
+	return err1 == nil && err2 == nil && string(ya) == string(yb)
+}
+
+const (
+	maskSame    = "*** (masked)"
+	maskChanged = "*** (masked, changed)"
+)
+
+// canonical is the object as sorted YAML without noise annotations and
+// with every Secret value masked: a value that differs from other's is
+// marked changed, so the diff shows which keys changed and never a value.
+func canonical(o, other render.Object) (string, error) {
+	cp := deepCopy(o)
+	if md, ok := cp["metadata"].(map[string]any); ok {
+		if ann, ok := md["annotations"].(map[string]any); ok {
+			for _, n := range noiseAnnotations {
+				delete(ann, n)
+			}
+			if len(ann) == 0 {
+				delete(md, "annotations")
+			}
+		}
+	}
+	if o.Kind() == "Secret" && (o.APIVersion() == "v1") {
+		for _, field := range []string{"data", "stringData"} {
+			vals, _ := cp[field].(map[string]any)
+			var prev map[string]any
+			if other != nil {
+				prev, _ = other[field].(map[string]any)
+			}
+			for k, v := range vals {
+				if prev != nil && fmt.Sprint(prev[k]) != fmt.Sprint(v) {
+					vals[k] = maskChanged
+				} else {
+					vals[k] = maskSame
+				}
+			}
+		}
+	}
+	b, err := yaml.Marshal(cp)
+	return string(b), err
+}
+
+func deepCopy(v render.Object) render.Object {
+	var cp func(any) any
+	cp = func(x any) any {
+		switch t := x.(type) {
+		case map[string]any:
+			m := make(map[string]any, len(t))
+			for k, v := range t {
+				m[k] = cp(v)
+			}
+			return m
+		case render.Object:
+			return render.Object(cp(map[string]any(t)).(map[string]any))
+		case []any:
+			l := make([]any, len(t))
+			for i, v := range t {
+				l[i] = cp(v)
+			}
+			return l
+		}
+		return x
+	}
+	return render.Object(cp(map[string]any(v)).(map[string]any))
+}
+
+// deletionDanger flags deletions that lose data or take a tenant with
+// them.
+func deletionDanger(k Key) []string {
+	switch k.Kind {
+	case "Namespace":
+		return []string{"deleting a Namespace deletes everything in it"}
+	case "PersistentVolumeClaim":
+		return []string{"deleting a PersistentVolumeClaim may delete its volume and data"}
+	case "StatefulSet":
+		return []string{"deleting a StatefulSet stops its pods; its volume claims stay behind"}
+	case "CustomResourceDefinition":
+		return []string{"deleting a CustomResourceDefinition deletes every object of its kind"}
+	}
+	return nil
+}
+
+// immutableChanges lists changes to fields the API server will not update
+// in place: Flux must replace the object (force) or the apply fails.
+func immutableChanges(k Key, before, after render.Object) []string {
+	var out []string
+	field := func(p ...string) bool {
+		return fmt.Sprint(dig(before, p...)) != fmt.Sprint(dig(after, p...))
+	}
+	switch k.Kind {
+	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet":
+		if field("spec", "selector") {
+			out = append(out, "spec.selector is immutable: the "+k.Kind+" must be replaced")
+		}
+		if k.Kind == "StatefulSet" && field("spec", "volumeClaimTemplates") {
+			out = append(out, "spec.volumeClaimTemplates is immutable: the StatefulSet must be replaced")
+		}
+	case "Service":
+		if field("spec", "clusterIP") && dig(before, "spec", "clusterIP") != nil {
+			out = append(out, "spec.clusterIP is immutable: the Service must be replaced")
+		}
+		if field("spec", "type") && (dig(before, "spec", "type") == "ExternalName" || dig(after, "spec", "type") == "ExternalName") {
+			out = append(out, "changing spec.type to or from ExternalName replaces the Service")
+		}
+	case "Job":
+		if field("spec", "template") {
+			out = append(out, "a Job's spec.template is immutable: the Job must be replaced")
+		}
+	case "PersistentVolumeClaim":
+		if field("spec", "storageClassName") {
+			out = append(out, "spec.storageClassName is immutable: the claim must be replaced")
+		}
+	}
+	return out
+}
+
+func dig(o render.Object, keys ...string) any {
+	var cur any = map[string]any(o)
+	for _, k := range keys {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[k]
+	}
+	return cur
+}
+
+// unified returns the unified diff of two YAML documents, with each hunk
+// header naming the YAML path of its first changed line, and the numbers
+// of added and removed lines.
+func unified(file, before, after string) (string, int, int) {
+	d := difflib.UnifiedDiff{
+		A: difflib.SplitLines(before), B: difflib.SplitLines(after),
+		FromFile: "a/" + file, ToFile: "b/" + file, Context: 3,
+	}
+	if before == "" {
+		d.A, d.FromFile = nil, "/dev/null"
+	}
+	if after == "" {
+		d.B, d.ToFile = nil, "/dev/null"
+	}
+	text, err := difflib.GetUnifiedDiffString(d)
+	if err != nil {
+		return "", 0, 0
+	}
+	pathsA, pathsB := linePaths(before), linePaths(after)
+	var out strings.Builder
+	added, removed := 0, 0
+	lines := strings.SplitAfter(text, "\n")
+	for i, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "@@ "):
+			hdr := strings.TrimRight(l, "\n")
+			if p := hunkPath(hdr, lines[i+1:], pathsA, pathsB); p != "" {
+				hdr += " " + p
+			}
+			out.WriteString(hdr + "\n")
+			continue
+		case strings.HasPrefix(l, "+") && !strings.HasPrefix(l, "+++"):
+			added++
+		case strings.HasPrefix(l, "-") && !strings.HasPrefix(l, "---"):
+			removed++
+		}
+		out.WriteString(l)
+	}
+	return out.String(), added, removed
+}
+
+// hunkPath finds the YAML path of a hunk's first changed line.
+func hunkPath(hdr string, body []string, pathsA, pathsB map[int]string) string {
+	var a, b int
+	if _, err := fmt.Sscanf(hdr, "@@ -%d", &a); err != nil {
+		return ""
+	}
+	if i := strings.Index(hdr, " +"); i >= 0 {
+		fmt.Sscanf(hdr[i:], " +%d", &b)
+	}
+	for _, l := range body {
+		switch {
+		case strings.HasPrefix(l, "@@"):
+			return ""
+		case strings.HasPrefix(l, "-"):
+			return pathsA[a]
+		case strings.HasPrefix(l, "+"):
+			return pathsB[b]
+		}
+		a++
+		b++
+	}
+	return ""
+}
+
+// linePaths maps each line of a YAML document to the path of the node
+// that starts on it (spec.template.spec.containers[0].image).
+func linePaths(doc string) map[int]string {
+	out := map[int]string{}
+	if doc == "" {
+		return out
+	}
+	rn, err := kyaml.Parse(doc)
+	if err != nil {
+		return out
+	}
+	var walk func(n *kyaml.Node, p string)
+	walk = func(n *kyaml.Node, p string) {
+		switch n.Kind {
+		case kyaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				kp := k.Value
+				if p != "" {
+					kp = p + "." + k.Value
+				}
+				if _, ok := out[k.Line]; !ok {
+					out[k.Line] = kp
+				}
+				walk(v, kp)
+			}
+		case kyaml.SequenceNode:
+			for i, v := range n.Content {
+				ip := fmt.Sprintf("%s[%d]", p, i)
+				if _, ok := out[v.Line]; !ok {
+					out[v.Line] = ip
+				}
+				walk(v, ip)
+			}
+		}
+	}
+	walk(rn.YNode(), "")
+	return out
+}

@@ -1,0 +1,229 @@
+// Package fleet reads the fleet repository paved renders into: a git
+// repository (a local clone or bare repository, or a URL cloned into
+// memory, shallow and single-branch) or a plain directory such as the
+// output of `paved render --out`. It only reads what paved owns.
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/paved-dev/paved/internal/gitsource"
+)
+
+// Snapshot is what a fleet ref holds of the paths paved owns.
+type Snapshot struct {
+	// Source names the fleet (credentials stripped) and Revision the
+	// commit read ("" for a plain directory).
+	Source, Revision string
+	// Files maps slash paths to content: apps/, tenants/,
+	// clusters/<cluster>/paved/ and .paved/.
+	Files map[string][]byte
+}
+
+// Owned reports whether p is in a part of the fleet paved writes.
+func Owned(p string) bool {
+	switch {
+	case strings.HasPrefix(p, "apps/"), strings.HasPrefix(p, "tenants/"), strings.HasPrefix(p, ".paved/"):
+		return true
+	case strings.HasPrefix(p, "clusters/"):
+		parts := strings.Split(p, "/")
+		return len(parts) >= 4 && parts[2] == "paved"
+	}
+	return false
+}
+
+// Error is a git, network or file system failure reading the fleet (exit
+// code 4). Its message never holds credentials.
+type Error struct {
+	Fleet string
+	Err   error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("fleet %s: %v", e.Fleet, e.Err) }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Read reads the owned paths at ref from src: a directory (a git work
+// tree or bare repository is read at ref, any other directory as it is)
+// or a URL (https with a token from PAVED_GIT_TOKEN or GITHUB_TOKEN, ssh
+// with the agent or the key in PAVED_SSH_KEY, file://).
+func Read(ctx context.Context, src, ref string) (*Snapshot, error) {
+	shown := gitsource.StripCredentials(src)
+	fail := func(err error) error {
+		msg := err.Error()
+		if src != shown {
+			msg = strings.ReplaceAll(msg, src, shown)
+		}
+		return &Error{Fleet: shown, Err: errors.New(msg)}
+	}
+	if isURL(src) {
+		r, err := clone(ctx, src, ref)
+		if err != nil {
+			return nil, fail(err)
+		}
+		s, err := readRepo(r, ref, true)
+		if err != nil {
+			return nil, fail(err)
+		}
+		s.Source = shown
+		return s, nil
+	}
+	fi, err := os.Stat(src)
+	if err != nil {
+		return nil, fail(err)
+	}
+	if !fi.IsDir() {
+		return nil, fail(fmt.Errorf("not a directory"))
+	}
+	r, err := git.PlainOpenWithOptions(src, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
+	switch {
+	case errors.Is(err, git.ErrRepositoryNotExists):
+		s, err := readDir(src)
+		if err != nil {
+			return nil, fail(err)
+		}
+		s.Source = shown
+		return s, nil
+	case err != nil:
+		return nil, fail(err)
+	}
+	s, err := readRepo(r, ref, false)
+	if err != nil {
+		return nil, fail(err)
+	}
+	s.Source = shown
+	return s, nil
+}
+
+func isURL(s string) bool {
+	if strings.Contains(s, "://") {
+		return true
+	}
+	// scp-like git@host:path
+	at, colon := strings.Index(s, "@"), strings.Index(s, ":")
+	return at > 0 && colon > at && !strings.Contains(s[:at], "/")
+}
+
+// Auth returns the credentials for a fleet URL from the environment.
+func Auth(url string) (transport.AuthMethod, error) {
+	switch {
+	case strings.HasPrefix(url, "https://"), strings.HasPrefix(url, "http://"):
+		tok := os.Getenv("PAVED_GIT_TOKEN")
+		if tok == "" {
+			tok = os.Getenv("GITHUB_TOKEN")
+		}
+		if tok == "" {
+			return nil, nil
+		}
+		return &githttp.BasicAuth{Username: "x-access-token", Password: tok}, nil
+	case strings.HasPrefix(url, "ssh://"), isURL(url) && !strings.Contains(url, "://"):
+		user := "git"
+		if key := os.Getenv("PAVED_SSH_KEY"); key != "" {
+			return gitssh.NewPublicKeysFromFile(user, key, os.Getenv("PAVED_SSH_KEY_PASSPHRASE"))
+		}
+		return gitssh.NewSSHAgentAuth(user)
+	}
+	return nil, nil
+}
+
+func clone(ctx context.Context, url, ref string) (*git.Repository, error) {
+	auth, err := Auth(url)
+	if err != nil {
+		return nil, err
+	}
+	opts := &git.CloneOptions{
+		URL: url, Auth: auth, SingleBranch: true, Tags: git.NoTags,
+		ReferenceName: plumbing.NewBranchReferenceName(ref),
+	}
+	if !strings.HasPrefix(url, "file://") {
+		opts.Depth = 1 // go-git's file transport does not serve shallow clones
+	}
+	return git.CloneContext(ctx, memory.NewStorage(), nil, opts)
+}
+
+// readRepo reads the owned files of ref's tree, without a work tree.
+func readRepo(r *git.Repository, ref string, cloned bool) (*Snapshot, error) {
+	h, err := resolve(r, ref, cloned)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.CommitObject(h)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := c.Tree()
+	if err != nil {
+		return nil, err
+	}
+	s := &Snapshot{Revision: h.String(), Files: map[string][]byte{}}
+	err = tree.Files().ForEach(func(f *object.File) error {
+		if !Owned(f.Name) {
+			return nil
+		}
+		data, err := f.Contents()
+		if err != nil {
+			return err
+		}
+		s.Files[f.Name] = []byte(data)
+		return nil
+	})
+	return s, err
+}
+
+func resolve(r *git.Repository, ref string, cloned bool) (plumbing.Hash, error) {
+	for _, name := range []plumbing.ReferenceName{
+		plumbing.NewBranchReferenceName(ref), plumbing.NewRemoteReferenceName("origin", ref),
+	} {
+		if rr, err := r.Reference(name, true); err == nil {
+			return rr.Hash(), nil
+		}
+	}
+	if !cloned {
+		if h, err := r.ResolveRevision(plumbing.Revision(ref)); err == nil {
+			return *h, nil
+		}
+	}
+	return plumbing.ZeroHash, fmt.Errorf("no branch or revision %q", ref)
+}
+
+// readDir reads the owned files of a plain directory.
+func readDir(dir string) (*Snapshot, error) {
+	s := &Snapshot{Files: map[string][]byte{}}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if rel == ".git" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || !Owned(rel) {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		s.Files[path.Clean(rel)] = data
+		return nil
+	})
+	return s, err
+}
