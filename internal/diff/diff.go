@@ -65,8 +65,8 @@ type Change struct {
 	Danger []string `json:"danger,omitempty"`
 	// Diff is the unified diff of the canonical YAML (Secret values
 	// masked), each hunk header naming the YAML path it starts at.
-	Diff          string `json:"diff"`
-	Added, Removed int   `json:"-"`
+	Diff           string `json:"diff"`
+	Added, Removed int    `json:"-"`
 }
 
 // Report is every change between two fleets, sorted by cluster, then
