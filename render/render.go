@@ -81,6 +81,9 @@ type ownership struct {
 	InputsDigest string         `json:"inputsDigest,omitempty"`
 	Clusters     []string       `json:"clusters,omitempty"`
 	Files        []string       `json:"files"`
+	// Digests are the sha256 of each file as paved wrote it, so commit
+	// can tell a hand edit from its own output.
+	Digests map[string]string `json:"digests"`
 }
 
 type ownershipSrc struct {
@@ -181,6 +184,7 @@ func Render(in Input) (*Tree, error) {
 			InputsDigest: digestApp(in.Version, in.Platform.Digest(), a),
 			Clusters:     rendered,
 			Files:        owned,
+			Digests:      digests(tree, owned),
 		}
 		b, err := canonicalJSON(own)
 		if err != nil {
@@ -225,6 +229,7 @@ func Render(in Input) (*Tree, error) {
 			Team:       team,
 			Paved:      map[string]any{"version": in.Version},
 			Files:      files,
+			Digests:    digests(tree, files),
 		})
 		if err != nil {
 			errs = append(errs, &Error{Where: "tenant " + team, Err: err})
@@ -249,6 +254,16 @@ func Render(in Input) (*Tree, error) {
 		return nil, err
 	}
 	return tree, nil
+}
+
+// digests maps each file to the sha256 of its content in the tree.
+func digests(tree *Tree, files []string) map[string]string {
+	out := make(map[string]string, len(files))
+	for _, f := range files {
+		sum := sha256.Sum256(tree.Files[f])
+		out[f] = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return out
 }
 
 // dependentsOf maps each app (team/name) to the sorted names of the apps of
@@ -387,6 +402,12 @@ func safeName(n string) bool {
 		}
 	}
 	return true
+}
+
+// EntryKustomization renders a cluster's clusters/<cluster>/paved
+// kustomization.yaml listing its Flux objects.
+func EntryKustomization(resources []string) ([]byte, error) {
+	return kustomizationFile(resources, nil)
 }
 
 // kustomizationFile renders a kustomization.yaml with the kustomize API types.

@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"net/http/cgi"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -27,6 +30,24 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// gitserve ROOT: serve the bare repositories under ROOT over
+			// smart HTTP (git http-backend) on 127.0.0.1 until the script
+			// ends; sets GITURL to the server's base URL.
+			"gitserve": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: gitserve ROOT")
+				}
+				gitPath, err := exec.LookPath("git")
+				ts.Check(err)
+				h := &cgi.Handler{
+					Path: gitPath,
+					Args: []string{"http-backend"},
+					Env:  []string{"GIT_PROJECT_ROOT=" + ts.MkAbs(args[0]), "GIT_HTTP_EXPORT_ALL=1"},
+				}
+				srv := httptest.NewServer(h)
+				ts.Defer(srv.Close)
+				ts.Setenv("GITURL", srv.URL)
+			},
 			// mkfile SIZE NAME: a file of SIZE bytes of CUE comment text.
 			"mkfile": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 2 {

@@ -117,6 +117,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newRenderCmd(e),
 		newLintCmd(e),
 		newDiffCmd(e),
+		newCommitCmd(e),
 		newPolicyCmd(e),
 		newExplainCmd(e),
 		newInitCmd(e),

@@ -82,3 +82,22 @@ func treeOf(r *git.Repository, h plumbing.Hash) (*object.Tree, error) {
 	}
 	return c.Tree()
 }
+
+// IsAncestor reports whether revision a is an ancestor of b in the
+// repository holding dir; false when either is unknown there.
+func IsAncestor(dir, a, b string) bool {
+	r, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	if err != nil {
+		return false
+	}
+	ca, err := r.CommitObject(plumbing.NewHash(a))
+	if err != nil {
+		return false
+	}
+	cb, err := r.CommitObject(plumbing.NewHash(b))
+	if err != nil {
+		return false
+	}
+	ok, err := ca.IsAncestor(cb)
+	return err == nil && ok
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/url"
 	"path/filepath"
+	"strings"
 
 	"github.com/go-git/go-git/v5"
 )
@@ -15,6 +16,8 @@ type Info struct {
 	Root     string // work tree root, "" outside git
 	Repo     string // origin URL without credentials, "" if none
 	Revision string // HEAD commit, "" if none
+	Branch   string // HEAD's branch, "" when detached
+	Subject  string // HEAD commit's subject line
 }
 
 // Describe opens the git repository holding dir, if any. A directory
@@ -33,6 +36,12 @@ func Describe(dir string) (Info, error) {
 	}
 	if head, err := r.Head(); err == nil {
 		info.Revision = head.Hash().String()
+		if head.Name().IsBranch() {
+			info.Branch = head.Name().Short()
+		}
+		if c, err := r.CommitObject(head.Hash()); err == nil {
+			info.Subject, _, _ = strings.Cut(strings.TrimSpace(c.Message), "\n")
+		}
 	}
 	if rem, err := r.Remote("origin"); err == nil && len(rem.Config().URLs) > 0 {
 		info.Repo = StripCredentials(rem.Config().URLs[0])

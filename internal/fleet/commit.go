@@ -1,0 +1,524 @@
+package fleet
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/paved-dev/paved/internal/gitsource"
+)
+
+// Render is what a commit writes into the fleet.
+type Render struct {
+	// Files are every file render produced for the apps in scope: apps,
+	// tenants, Flux Kustomizations and ownership manifests. The clusters'
+	// entry kustomizations are recomputed from the fleet and ignored here.
+	Files map[string][]byte
+	// InScope reports whether a fleet app not rendered now belongs to this
+	// render (its source lies below a rendered PATH): it was removed and
+	// its files are pruned.
+	InScope func(team, app, sourcePath string) bool
+	// Newer reports whether the fleet's source revision of an app is newer
+	// than the one rendered now (the stale-source guard).
+	Newer func(fleetRevision, ourRevision string) bool
+	// Entry renders clusters/<cluster>/paved/kustomization.yaml.
+	Entry func(resources []string) ([]byte, error)
+	// OverwriteForeignEdits replaces owned files edited by hand.
+	OverwriteForeignEdits bool
+}
+
+// CommitOptions say where and how to commit.
+type CommitOptions struct {
+	URL, Branch string
+	Message     string
+	Author      object.Signature
+	// MaxAttempts bounds push retries after a concurrent push (default 8).
+	MaxAttempts int
+	// Log receives one line per retry.
+	Log io.Writer
+}
+
+// Result is what a commit did.
+type Result struct {
+	Commit    string   // "" when nothing changed
+	Parent    string   // the fleet tip it was made on
+	Attempts  int      // pushes tried
+	Skipped   []string // apps left alone: the fleet holds a newer source revision
+	Written   int      // files added or changed
+	Deleted   int      // files removed
+	NoChanges bool
+}
+
+// ForeignEditError lists owned files edited since paved last wrote them.
+type ForeignEditError struct{ Files []string }
+
+func (e *ForeignEditError) Error() string {
+	return fmt.Sprintf("%d files paved owns were edited by hand since its last commit (%s); re-run with --overwrite-foreign-edits to replace them",
+		len(e.Files), strings.Join(e.Files[:min(5, len(e.Files))], ", "))
+}
+
+type manifest struct {
+	App    string `json:"app"`
+	Team   string `json:"team"`
+	Source *struct {
+		Path     string `json:"path"`
+		Revision string `json:"revision"`
+	} `json:"source"`
+	InputsDigest string            `json:"inputsDigest"`
+	Files        []string          `json:"files"`
+	Digests      map[string]string `json:"digests"`
+}
+
+// Commit applies the render to the tip of the branch and pushes one
+// commit, or none when nothing changes. A push rejected because the branch
+// moved (judged by the remote ref, not the error text) is retried on the
+// new tip with backoff and jitter; nothing is ever force-pushed.
+func Commit(ctx context.Context, r *Render, o CommitOptions) (*Result, error) {
+	shown := gitsource.StripCredentials(o.URL)
+	wrap := func(err error) error {
+		var fe *ForeignEditError
+		if errors.As(err, &fe) {
+			return err
+		}
+		msg := strings.ReplaceAll(err.Error(), o.URL, shown)
+		return &Error{Fleet: shown, Err: errors.New(msg)}
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 8
+	}
+	auth, err := Auth(o.URL)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	res := &Result{}
+	for attempt := 1; ; attempt++ {
+		res.Attempts = attempt
+		repo, tip, err := openBranch(ctx, o.URL, o.Branch, auth)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		files, skipped, written, deleted, err := apply(repo, tip, r)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		res.Skipped, res.Written, res.Deleted = skipped, written, deleted
+		treeHash, err := buildTree(repo.Storer, files)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		var parents []plumbing.Hash
+		if tip != nil {
+			res.Parent = tip.Hash.String()
+			parents = []plumbing.Hash{tip.Hash}
+			if tip.TreeHash == treeHash {
+				res.NoChanges = true
+				return res, nil
+			}
+		}
+		c := &object.Commit{Author: o.Author, Committer: o.Author, Message: o.Message, TreeHash: treeHash, ParentHashes: parents}
+		obj := repo.Storer.NewEncodedObject()
+		if err := c.Encode(obj); err != nil {
+			return nil, wrap(err)
+		}
+		h, err := repo.Storer.SetEncodedObject(obj)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		branch := plumbing.NewBranchReferenceName(o.Branch)
+		if err := repo.Storer.SetReference(plumbing.NewHashReference(branch, h)); err != nil {
+			return nil, wrap(err)
+		}
+		spec := config.RefSpec(branch.String() + ":" + branch.String())
+		perr := repo.PushContext(ctx, &git.PushOptions{RemoteName: "origin", RefSpecs: []config.RefSpec{spec}, Auth: auth})
+		if perr == nil || errors.Is(perr, git.NoErrAlreadyUpToDate) {
+			res.Commit = h.String()
+			return res, nil
+		}
+		// Decide by the remote ref: if it moved, someone else pushed first.
+		now, lerr := remoteTip(ctx, repo, branch, auth)
+		if lerr != nil {
+			return nil, wrap(fmt.Errorf("push failed (%v) and the remote cannot be read: %w", perr, lerr))
+		}
+		if now == h {
+			res.Commit = h.String()
+			return res, nil
+		}
+		var was plumbing.Hash
+		if tip != nil {
+			was = tip.Hash
+		}
+		if now == was {
+			return nil, wrap(fmt.Errorf("push refused: %w", perr))
+		}
+		if attempt >= o.MaxAttempts {
+			return nil, wrap(fmt.Errorf("%s kept moving: gave up after %d attempts", o.Branch, attempt))
+		}
+		d := backoff(attempt)
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, "fleet %s moved to %s while committing; retrying on it in %s (attempt %d of %d)\n", o.Branch, now.String()[:12], d.Round(time.Millisecond), attempt+1, o.MaxAttempts)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, wrap(ctx.Err())
+		case <-time.After(d):
+		}
+	}
+}
+
+// backoff grows exponentially from 50 ms to 2 s, with full jitter so
+// racing committers spread out.
+func backoff(attempt int) time.Duration {
+	base := min(50*time.Millisecond<<attempt, 2*time.Second)
+	return base/2 + rand.N(base/2+1)
+}
+
+// openBranch clones the branch into memory (single branch, no work tree)
+// and returns its tip commit, nil for an empty repository or a new branch.
+func openBranch(ctx context.Context, url, branch string, auth transport.AuthMethod) (*git.Repository, *object.Commit, error) {
+	repo, err := git.CloneContext(ctx, memory.NewStorage(), nil, &git.CloneOptions{
+		URL: url, Auth: auth, ReferenceName: plumbing.NewBranchReferenceName(branch), SingleBranch: true, Tags: git.NoTags,
+	})
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) || isNoBranch(err) {
+		repo, err = git.Init(memory.NewStorage(), nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{url}}); err != nil {
+			return nil, nil, err
+		}
+		return repo, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	ref, err := repo.Reference(plumbing.NewBranchReferenceName(branch), true)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := repo.CommitObject(ref.Hash())
+	return repo, c, err
+}
+
+func isNoBranch(err error) bool {
+	var nf git.NoMatchingRefSpecError
+	return err != nil && (errors.As(err, &nf) || strings.Contains(err.Error(), "couldn't find remote ref"))
+}
+
+func remoteTip(ctx context.Context, repo *git.Repository, branch plumbing.ReferenceName, auth transport.AuthMethod) (plumbing.Hash, error) {
+	rem, err := repo.Remote("origin")
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: auth})
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		return plumbing.ZeroHash, nil
+	}
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	for _, r := range refs {
+		if r.Name() == branch {
+			return r.Hash(), nil
+		}
+	}
+	return plumbing.ZeroHash, nil
+}
+
+// apply computes the fleet's new file list: the tip's files with the
+// render's owned paths written and the pruned ones removed.
+func apply(repo *git.Repository, tip *object.Commit, r *Render) (files map[string]entry, skipped []string, written, deleted int, err error) {
+	var tree *object.Tree
+	if tip != nil {
+		if tree, err = tip.Tree(); err != nil {
+			return nil, nil, 0, 0, err
+		}
+	}
+	files, err = flatten(tree)
+	if err != nil {
+		return nil, nil, 0, 0, err
+	}
+	read := func(p string) ([]byte, bool) {
+		e, ok := files[p]
+		if !ok {
+			return nil, false
+		}
+		b, err := readBlob(repo.Storer, e.hash)
+		return b, err == nil
+	}
+	readManifest := func(p string, data []byte) (*manifest, error) {
+		var m manifest
+		if err := json.Unmarshal(data, &m); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		return &m, nil
+	}
+	ours := map[string]*manifest{} // team/app -> rendered manifest
+	for p, data := range r.Files {
+		if strings.HasPrefix(p, ".paved/apps/") {
+			m, err := readManifest(p, data)
+			if err != nil {
+				return nil, nil, 0, 0, err
+			}
+			ours[m.Team+"/"+m.App] = m
+		}
+	}
+	remove := map[string]bool{}
+	keepApp := map[string]bool{} // apps whose fleet files stay (stale guard)
+	teams := map[string]bool{}
+	var foreign []string
+	for p := range files {
+		if !strings.HasPrefix(p, ".paved/apps/") || !strings.HasSuffix(p, ".json") {
+			continue
+		}
+		data, _ := read(p)
+		fm, err := readManifest(p, data)
+		if err != nil {
+			return nil, nil, 0, 0, err
+		}
+		id := fm.Team + "/" + fm.App
+		om := ours[id]
+		src := ""
+		if fm.Source != nil {
+			src = fm.Source.Path
+		}
+		if om == nil && (r.InScope == nil || !r.InScope(fm.Team, fm.App, src)) {
+			continue
+		}
+		if om != nil && fm.Source != nil && om.Source != nil && fm.Source.Revision != "" && r.Newer != nil &&
+			fm.Source.Revision != om.Source.Revision && r.Newer(fm.Source.Revision, om.Source.Revision) {
+			keepApp[id] = true
+			skipped = append(skipped, id)
+			continue
+		}
+		edited := editedFiles(fm, read)
+		if om != nil && len(edited) == 0 && fm.InputsDigest != "" && fm.InputsDigest == om.InputsDigest {
+			// Same inputs as the fleet's render: leave the app as it is, so
+			// a new source revision alone rewrites nothing.
+			keepApp[id] = true
+			continue
+		}
+		teams[fm.Team] = true
+		foreign = append(foreign, edited...)
+		for _, f := range fm.Files {
+			remove[f] = true
+		}
+		remove[p] = true
+	}
+	if len(foreign) > 0 && !r.OverwriteForeignEdits {
+		slices.Sort(foreign)
+		return nil, nil, 0, 0, &ForeignEditError{Files: foreign}
+	}
+	// Write the render's files, except those of apps left alone.
+	write := map[string][]byte{}
+	for id, m := range ours {
+		if keepApp[id] {
+			continue
+		}
+		teams[m.Team] = true
+		for _, f := range m.Files {
+			write[f] = r.Files[f]
+		}
+		write[".paved/apps/"+id+".json"] = r.Files[".paved/apps/"+id+".json"]
+	}
+	for p := range remove {
+		if _, ok := write[p]; !ok {
+			if _, ok := files[p]; ok {
+				delete(files, p)
+				deleted++
+			}
+		}
+	}
+	for p, data := range write {
+		if err := put(repo, files, p, data, &written); err != nil {
+			return nil, nil, 0, 0, err
+		}
+	}
+	if err := tenants(repo, files, read, r, teams, &written, &deleted); err != nil {
+		return nil, nil, 0, 0, err
+	}
+	// Each cluster's entry point lists the Flux objects now present.
+	clusters := map[string]bool{}
+	for p := range files {
+		if c, ok := clusterOf(p); ok {
+			clusters[c] = true
+		}
+	}
+	for c := range clusters {
+		kp := path.Join("clusters", c, "paved", "kustomization.yaml")
+		res := entryKustomization(files, c)
+		if len(res) == 0 {
+			if _, ok := files[kp]; ok {
+				delete(files, kp)
+				deleted++
+			}
+			continue
+		}
+		data, err := r.Entry(res)
+		if err != nil {
+			return nil, nil, 0, 0, err
+		}
+		if err := put(repo, files, kp, data, &written); err != nil {
+			return nil, nil, 0, 0, err
+		}
+	}
+	slices.Sort(skipped)
+	return files, skipped, written, deleted, nil
+}
+
+// tenants rewrites the tenants of the teams touched: in every cluster
+// where the team still has an app, its tenant stays (the render's, else
+// the fleet's); elsewhere it is removed. The team's tenant manifest lists
+// what remains.
+func tenants(repo *git.Repository, files map[string]entry, read func(string) ([]byte, bool), r *Render, teams map[string]bool, written, deleted *int) error {
+	for team := range teams {
+		mp := ".paved/tenants/" + team + ".json"
+		var old manifest
+		if data, ok := read(mp); ok {
+			if err := json.Unmarshal(data, &old); err != nil {
+				return fmt.Errorf("%s: %w", mp, err)
+			}
+		}
+		var ours manifest
+		if data, ok := r.Files[mp]; ok {
+			if err := json.Unmarshal(data, &ours); err != nil {
+				return err
+			}
+		}
+		hasApp := map[string]bool{}
+		for p := range files {
+			parts := strings.Split(p, "/")
+			if len(parts) >= 4 && parts[0] == "apps" && parts[2] == team {
+				hasApp[parts[1]] = true
+			}
+		}
+		clusterOfTenant := func(p string) string {
+			parts := strings.Split(p, "/")
+			if len(parts) >= 2 {
+				return parts[1]
+			}
+			return ""
+		}
+		keep := map[string][]byte{}
+		for _, f := range ours.Files {
+			if hasApp[clusterOfTenant(f)] {
+				keep[f] = r.Files[f]
+			}
+		}
+		covered := map[string]bool{}
+		for f := range keep {
+			covered[clusterOfTenant(f)] = true
+		}
+		for _, f := range old.Files {
+			c := clusterOfTenant(f)
+			if hasApp[c] && !covered[c] {
+				if data, ok := read(f); ok {
+					keep[f] = data
+				}
+			}
+		}
+		for _, f := range old.Files {
+			if _, ok := keep[f]; !ok {
+				if _, ok := files[f]; ok {
+					delete(files, f)
+					*deleted++
+				}
+			}
+		}
+		if len(keep) == len(ours.Files) && len(keep) > 0 {
+			// Exactly the render's tenants: its manifest as rendered.
+			if err := put(repo, files, mp, r.Files[mp], written); err != nil {
+				return err
+			}
+			for f, data := range keep {
+				if err := put(repo, files, f, data, written); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if len(keep) == 0 {
+			if _, ok := files[mp]; ok {
+				delete(files, mp)
+				*deleted++
+			}
+			continue
+		}
+		list := make([]string, 0, len(keep))
+		digests := map[string]string{}
+		for f, data := range keep {
+			list = append(list, f)
+			sum := sha256.Sum256(data)
+			digests[f] = "sha256:" + hex.EncodeToString(sum[:])
+			if err := put(repo, files, f, data, written); err != nil {
+				return err
+			}
+		}
+		slices.Sort(list)
+		var m map[string]any
+		base := r.Files[mp]
+		if base == nil {
+			base, _ = read(mp)
+		}
+		if err := json.Unmarshal(base, &m); err != nil {
+			return fmt.Errorf("%s: %w", mp, err)
+		}
+		m["files"], m["digests"] = list, digests
+		data, err := json.MarshalIndent(m, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := put(repo, files, mp, append(data, '\n'), written); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// editedFiles lists the files of a manifest whose content is not what
+// paved wrote (changed or deleted by hand).
+func editedFiles(m *manifest, read func(string) ([]byte, bool)) []string {
+	var out []string
+	for f, want := range m.Digests {
+		data, ok := read(f)
+		if !ok {
+			out = append(out, f+" (deleted)")
+			continue
+		}
+		sum := sha256.Sum256(data)
+		if "sha256:"+hex.EncodeToString(sum[:]) != want {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// put writes data at p unless it is already there.
+func put(repo *git.Repository, files map[string]entry, p string, data []byte, written *int) error {
+	h := plumbing.ComputeHash(plumbing.BlobObject, data)
+	if e, ok := files[p]; ok && e.hash == h {
+		return nil
+	}
+	if _, err := writeBlob(repo.Storer, data); err != nil {
+		return err
+	}
+	files[p] = entry{mode: filemode.Regular, hash: h}
+	*written++
+	return nil
+}

@@ -1,0 +1,156 @@
+package fleet
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+)
+
+// entry is a file of a tree: its mode and blob.
+type entry struct {
+	mode filemode.FileMode
+	hash plumbing.Hash
+}
+
+// flatten lists every file of a tree.
+func flatten(t *object.Tree) (map[string]entry, error) {
+	out := map[string]entry{}
+	if t == nil {
+		return out, nil
+	}
+	w := object.NewTreeWalker(t, true, nil)
+	defer w.Close()
+	for {
+		name, e, err := w.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if e.Mode == filemode.Dir {
+			continue
+		}
+		out[name] = entry{mode: e.Mode, hash: e.Hash}
+	}
+	return out, nil
+}
+
+// writeBlob stores data and returns its hash.
+func writeBlob(s storer.EncodedObjectStorer, data []byte) (plumbing.Hash, error) {
+	obj := s.NewEncodedObject()
+	obj.SetType(plumbing.BlobObject)
+	obj.SetSize(int64(len(data)))
+	w, err := obj.Writer()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if _, err := w.Write(data); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if err := w.Close(); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return s.SetEncodedObject(obj)
+}
+
+// buildTree stores the tree objects of a flat file list in one pass and
+// returns the root tree's hash (staging with one tree build, not a
+// work-tree add per file).
+func buildTree(s storer.EncodedObjectStorer, files map[string]entry) (plumbing.Hash, error) {
+	type dir struct {
+		files map[string]entry
+		dirs  map[string]*dir
+	}
+	root := &dir{files: map[string]entry{}, dirs: map[string]*dir{}}
+	for p, e := range files {
+		d := root
+		parts := strings.Split(p, "/")
+		for _, part := range parts[:len(parts)-1] {
+			next := d.dirs[part]
+			if next == nil {
+				next = &dir{files: map[string]entry{}, dirs: map[string]*dir{}}
+				d.dirs[part] = next
+			}
+			d = next
+		}
+		d.files[parts[len(parts)-1]] = e
+	}
+	var write func(d *dir) (plumbing.Hash, error)
+	write = func(d *dir) (plumbing.Hash, error) {
+		var t object.Tree
+		for name, e := range d.files {
+			t.Entries = append(t.Entries, object.TreeEntry{Name: name, Mode: e.mode, Hash: e.hash})
+		}
+		for name, sub := range d.dirs {
+			h, err := write(sub)
+			if err != nil {
+				return plumbing.ZeroHash, err
+			}
+			t.Entries = append(t.Entries, object.TreeEntry{Name: name, Mode: filemode.Dir, Hash: h})
+		}
+		// git orders entries by name, a directory's name compared as if it
+		// ended in '/'.
+		key := func(e object.TreeEntry) string {
+			if e.Mode == filemode.Dir {
+				return e.Name + "/"
+			}
+			return e.Name
+		}
+		sort.Slice(t.Entries, func(i, j int) bool { return key(t.Entries[i]) < key(t.Entries[j]) })
+		obj := s.NewEncodedObject()
+		if err := t.Encode(obj); err != nil {
+			return plumbing.ZeroHash, err
+		}
+		return s.SetEncodedObject(obj)
+	}
+	return write(root)
+}
+
+// readBlob reads a blob's content.
+func readBlob(s storer.EncodedObjectStorer, h plumbing.Hash) ([]byte, error) {
+	b, err := object.GetBlob(s, h)
+	if err != nil {
+		return nil, err
+	}
+	r, err := b.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// entryKustomization lists a cluster's Flux objects for its paved entry
+// point, from the files under clusters/<cluster>/paved.
+func entryKustomization(files map[string]entry, cluster string) []string {
+	prefix := path.Join("clusters", cluster, "paved") + "/"
+	var res []string
+	for p := range files {
+		if rel, ok := strings.CutPrefix(p, prefix); ok && rel != "kustomization.yaml" && strings.HasSuffix(rel, ".yaml") {
+			res = append(res, rel)
+		}
+	}
+	sort.Strings(res)
+	return res
+}
+
+func clusterOf(p string) (string, bool) {
+	parts := strings.Split(p, "/")
+	if len(parts) >= 3 && parts[0] == "clusters" && parts[2] == "paved" {
+		return parts[1], true
+	}
+	return "", false
+}
