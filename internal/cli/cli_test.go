@@ -1,13 +1,17 @@
 package cli
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net/http/cgi"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -30,6 +34,40 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// killtrials N SRCAPP FLEET: N times, rewrite SRCAPP/app.cue
+			// with a new image tag, start `paved commit SRCAPP --fleet
+			// FLEET`, kill it after a random delay, and require the fleet
+			// repository to stay valid (git fsck --strict).
+			"killtrials": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 3 {
+					ts.Fatalf("usage: killtrials N SRCAPP FLEET")
+				}
+				n, err := strconv.Atoi(args[0])
+				ts.Check(err)
+				paved, err := lookPath("paved", ts.Getenv("PATH"))
+				ts.Check(err)
+				spec, err := os.ReadFile(ts.MkAbs(filepath.Join(args[1], "app.cue")))
+				ts.Check(err)
+				killed := 0
+				for i := range n {
+					next := strings.Replace(string(spec), ":1.0.0", fmt.Sprintf(":1.0.%d", i+1), 1)
+					ts.Check(os.WriteFile(ts.MkAbs(filepath.Join(args[1], "app.cue")), []byte(next), 0o644))
+					cmd := exec.Command(paved, "commit", args[1], "--fleet", args[2])
+					cmd.Dir = ts.Getenv("WORK")
+					cmd.Env = append(os.Environ(), "HOME="+ts.Getenv("HOME"), "SOURCE_DATE_EPOCH=1700000000")
+					ts.Check(cmd.Start())
+					time.Sleep(time.Duration(rand.IntN(2500)) * time.Millisecond)
+					if cmd.Process.Kill() == nil {
+						killed++
+					}
+					_ = cmd.Wait()
+					fsck := exec.Command("git", "-C", ts.MkAbs(args[2]), "fsck", "--strict")
+					if out, err := fsck.CombinedOutput(); err != nil {
+						ts.Fatalf("trial %d: fleet invalid after kill: %v\n%s", i, err, out)
+					}
+				}
+				ts.Logf("%d trials, %d processes killed before they finished", n, killed)
+			},
 			// gitserve ROOT: serve the bare repositories under ROOT over
 			// smart HTTP (git http-backend) on 127.0.0.1 until the script
 			// ends; sets GITURL to the server's base URL.
@@ -67,4 +105,15 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// lookPath finds a program in a PATH list.
+func lookPath(name, path string) (string, error) {
+	for _, dir := range filepath.SplitList(path) {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found in PATH", name)
 }
