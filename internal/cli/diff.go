@@ -306,7 +306,7 @@ func (o *diffOptions) markdownInput(ctx context.Context, e *env, l *loaded, in r
 	mi.Before = policy.Estimate(l.platform, &render.Tree{Units: before})
 	if len(in.Apps) > 0 {
 		src := in.Apps[0].Source
-		mi.Source = src.Repo
+		mi.Source, mi.Head = src.Repo, src.Revision
 		if src.Revision != "" {
 			mi.Source += "@" + src.Revision[:min(7, len(src.Revision))]
 		}

@@ -118,6 +118,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newLintCmd(e),
 		newDiffCmd(e),
 		newCommitCmd(e),
+		newCommentCmd(e),
 		newPolicyCmd(e),
 		newExplainCmd(e),
 		newInitCmd(e),

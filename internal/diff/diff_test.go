@@ -131,7 +131,7 @@ func TestMarkdownBudget(t *testing.T) {
 	if buf.Len() > DefaultBudget {
 		t.Errorf("comment is %d bytes, over the %d budget", buf.Len(), DefaultBudget)
 	}
-	if !strings.HasPrefix(out, Marker+"\n") {
+	if head, ok := HeadOf(out); !ok || head != "" {
 		t.Error("comment does not start with the marker")
 	}
 	zone := out[strings.Index(out, "**Danger zone**"):]

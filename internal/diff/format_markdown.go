@@ -10,9 +10,31 @@ import (
 	"github.com/paved-dev/paved/policy"
 )
 
-// Marker is the hidden first line of a PR comment written by paved: the
-// sticky-comment finder looks for it.
-const Marker = "<!-- paved:diff v1 -->"
+// Marker starts the hidden first line of a PR comment written by paved:
+// the sticky-comment finder looks for it. The line goes on with the
+// source commit the comment was rendered for: `head=<sha> -->`.
+const Marker = "<!-- paved:diff v1"
+
+// MarkerLine is the first line of a comment for the given head commit.
+func MarkerLine(head string) string {
+	if head == "" {
+		return Marker + " -->"
+	}
+	return Marker + " head=" + head + " -->"
+}
+
+// HeadOf returns the head commit a comment body was rendered for, and
+// whether the body is paved's.
+func HeadOf(body string) (string, bool) {
+	line, _, _ := strings.Cut(body, "\n")
+	rest, ok := strings.CutPrefix(strings.TrimSpace(line), Marker)
+	if !ok {
+		return "", false
+	}
+	rest = strings.TrimSuffix(strings.TrimSpace(rest), "-->")
+	head, _ := strings.CutPrefix(strings.TrimSpace(rest), "head=")
+	return strings.TrimSpace(head), true
+}
 
 // DefaultBudget keeps a comment under GitHub's 65,536-byte limit.
 const DefaultBudget = 65000
@@ -20,8 +42,9 @@ const DefaultBudget = 65000
 // MarkdownInput is everything the PR comment shows besides the changes.
 type MarkdownInput struct {
 	Meta
-	// Source is the rendered source (repo@revision).
-	Source string
+	// Source is the rendered source (repo@revision) and Head its full
+	// revision.
+	Source, Head string
 	// Versions of the engines, for the header.
 	Versions string
 	Lint     *policy.Report
@@ -40,7 +63,7 @@ const maxBody = 8000
 // ones, each capped; what does not fit is summarized with a count.
 func Markdown(w io.Writer, r *Report, in MarkdownInput) error {
 	var head strings.Builder
-	head.WriteString(Marker + "\n")
+	head.WriteString(MarkerLine(in.Head) + "\n")
 	total := len(r.Changes)
 	deny, warn := 0, 0
 	perCluster := map[string][2]int{}
