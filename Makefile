@@ -30,6 +30,12 @@ demo: build
 	@echo
 	@echo "Deployment of payments/checkout in prod-eu-1:"
 	@cat out/fleet/apps/prod-eu-1/payments/checkout/apps_v1_deployment_checkout.yaml
+	@echo
+	@echo "What a change would do: checkout 1.4.2 -> 1.5.0 and 3 more prod replicas, diffed against out/fleet:"
+	@rm -rf out/change && mkdir -p out/change && cp -r examples/payments out/change/
+	@sed -i 's#checkout:1.4.2#checkout:1.5.0#' out/change/payments/checkout/app.cue
+	@sed -i 's#max: 12#max: 15#' out/change/payments/checkout/prod.cue
+	@$(BIN) diff out/change --fleet out/fleet; test $$? -eq 1
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -138,4 +137,3 @@ func stickyComment(ctx context.Context, c *github.Client, owner, repo string, pr
 
 func short(sha string) string { return sha[:min(12, len(sha))] }
 
-var _ = errors.New

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -248,4 +247,3 @@ func commitMessage(subject string, in render.Input) string {
 	return b.String()
 }
 
-var _ = errors.New

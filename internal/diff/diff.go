@@ -74,13 +74,13 @@ type Change struct {
 type Report struct {
 	Changes []Change `json:"changes"`
 	// Noise counts objects whose only difference is provenance
-	// (paved.dev/source-revision), not shown.
+	// annotations (paved.dev/source-revision, source-path), not shown.
 	Noise int `json:"noise"`
 }
 
 // noiseAnnotations change on every render and say nothing about what Flux
 // applies differently.
-var noiseAnnotations = []string{"paved.dev/source-revision"}
+var noiseAnnotations = []string{"paved.dev/source-revision", "paved.dev/source-path"}
 
 type entry struct {
 	obj       render.Object

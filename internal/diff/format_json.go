@@ -26,7 +26,7 @@ type jsonSummary struct {
 func JSON(w io.Writer, r *Report, m Meta) error {
 	sums := []jsonSummary{}
 	for _, s := range r.Summaries() {
-		sums = append(sums, jsonSummary{s.Cluster, s.Added, s.Changed, s.Deleted, s.Danger})
+		sums = append(sums, jsonSummary(s))
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -87,7 +87,7 @@ func Terminal(w io.Writer, r *Report, useColor bool) error {
 		fmt.Fprintln(w)
 	}
 	if r.Noise > 0 {
-		fmt.Fprintf(w, "%d objects differ only in provenance (paved.dev/source-revision), not shown\n", r.Noise)
+		fmt.Fprintf(w, "%d objects differ only in provenance annotations (paved.dev/source-revision, source-path), not shown\n", r.Noise)
 	}
 	return nil
 }
