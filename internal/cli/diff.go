@@ -30,6 +30,7 @@ type diffOptions struct {
 	output  string
 	outFile string
 	today   string
+	base    string
 }
 
 var diffFormats = []string{"terminal", "markdown", "json"}
@@ -145,6 +146,7 @@ either side), 4 git error.`,
 	c.Flags().StringVarP(&o.output, "output", "o", "terminal", "output format: terminal, markdown or json")
 	c.Flags().StringVar(&o.outFile, "out-file", "", "also write the full, unbounded report to this file")
 	c.Flags().StringVar(&o.today, "today", "", "date exceptions are checked against, YYYY-MM-DD (default: today, UTC)")
+	c.Flags().StringVar(&o.base, "base", "", "the pull request's base revision, shown in the comment header")
 	return c
 }
 
@@ -290,7 +292,7 @@ func sourceRoots(e *env, args []string) []string {
 // markdownInput lints the render and estimates costs on both sides for
 // the PR comment.
 func (o *diffOptions) markdownInput(ctx context.Context, e *env, l *loaded, in render.Input, tree *render.Tree, before []render.Unit, meta diff.Meta) (diff.MarkdownInput, error) {
-	mi := diff.MarkdownInput{Meta: meta}
+	mi := diff.MarkdownInput{Meta: meta, Base: o.base}
 	today, err := parseToday(o.today)
 	if err != nil {
 		return mi, err

@@ -45,6 +45,8 @@ type MarkdownInput struct {
 	// Source is the rendered source (repo@revision) and Head its full
 	// revision.
 	Source, Head string
+	// Base is the pull request's base revision, if known.
+	Base string
 	// Versions of the engines, for the header.
 	Versions string
 	Lint     *policy.Report
@@ -84,7 +86,10 @@ func Markdown(w io.Writer, r *Report, in MarkdownInput) error {
 		}
 	}
 	fmt.Fprintf(&head, "### paved: %d rendered %s, %d policy %s\n\n", total, plural(total, "change", "changes"), deny+warn, plural(deny+warn, "finding", "findings"))
-	fmt.Fprintf(&head, "source `%s` · fleet `%s` (%s) · %s\n\n", code(in.Source), code(fleetRef(in.Meta)), code(in.Ref), esc(in.Versions))
+	if in.Base != "" {
+		fmt.Fprintf(&head, "base `%s` · ", code(in.Base[:min(7, len(in.Base))]))
+	}
+	fmt.Fprintf(&head, "head `%s` · fleet `%s` (%s) · %s\n\n", code(in.Source), code(fleetRef(in.Meta)), code(in.Ref), esc(in.Versions))
 	if total == 0 && deny+warn == 0 {
 		head.WriteString("No rendered changes.\n")
 		_, err := io.WriteString(w, head.String())
