@@ -136,4 +136,3 @@ func stickyComment(ctx context.Context, c *github.Client, owner, repo string, pr
 }
 
 func short(sha string) string { return sha[:min(12, len(sha))] }
-

@@ -246,4 +246,3 @@ func commitMessage(subject string, in render.Input) string {
 	fmt.Fprintf(&b, "Render-Inputs-Digest: sha256:%s\n", hex.EncodeToString(h.Sum(nil)))
 	return b.String()
 }
-
