@@ -152,17 +152,28 @@ func Commit(ctx context.Context, r *Render, o CommitOptions) (*Result, error) {
 			return res, nil
 		}
 		// Decide by the remote ref: if it moved, someone else pushed first.
-		now, lerr := remoteTip(ctx, repo, branch, auth)
-		if lerr != nil {
-			return nil, wrap(fmt.Errorf("push failed (%v) and the remote cannot be read: %w", perr, lerr))
+		// A concurrent push may still hold the ref's lock when ours is
+		// refused, so an unmoved ref is read again a few times before the
+		// refusal counts as one.
+		var was plumbing.Hash
+		if tip != nil {
+			was = tip.Hash
+		}
+		var now plumbing.Hash
+		for look := 0; ; look++ {
+			var lerr error
+			now, lerr = remoteTip(ctx, repo, branch, auth)
+			if lerr != nil {
+				return nil, wrap(fmt.Errorf("push failed (%v) and the remote cannot be read: %w", perr, lerr))
+			}
+			if now != was || look == 3 {
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
 		}
 		if now == h {
 			res.Commit = h.String()
 			return res, nil
-		}
-		var was plumbing.Hash
-		if tip != nil {
-			was = tip.Hash
 		}
 		if now == was {
 			return nil, wrap(fmt.Errorf("push refused: %w", perr))
