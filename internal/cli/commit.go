@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -116,7 +117,7 @@ input, 3 render error, 4 git error (including foreign edits).`,
 				return err
 			}
 			res, err := fleet.Commit(ctx, r, fleet.CommitOptions{
-				URL: url, Branch: o.branch, Message: commitMessage(o.message, in),
+				URL: url, Branch: o.branch, Message: commitMessage(o.message, in, files),
 				Author: author, MaxAttempts: o.attempts, Log: e.stderr,
 			})
 			if err != nil {
@@ -179,7 +180,7 @@ func commitAuthor() (object.Signature, error) {
 
 // commitMessage is `render(<scope>): <source subject> [<repo>@<sha7>]`
 // with provenance trailers.
-func commitMessage(subject string, in render.Input) string {
+func commitMessage(subject string, in render.Input, files map[string][]byte) string {
 	var repo, rev, branch, srcSubject string
 	teams := map[string]bool{}
 	var digests []string
@@ -217,19 +218,22 @@ func commitMessage(subject string, in render.Input) string {
 			subject += fmt.Sprintf(" [%s@%s]", where, rev[:7])
 		}
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "paved %s\x00", Version())
-	for _, a := range in.Apps {
-		digests = append(digests, a.Base.Team+"/"+a.Base.Name)
+	// The inputs digest of the commit: over each app's inputs digest
+	// (paved's version, the platform, the app's files), in app order.
+	for p, data := range files {
+		if strings.HasPrefix(p, ".paved/apps/") {
+			var m struct {
+				InputsDigest string `json:"inputsDigest"`
+			}
+			if json.Unmarshal(data, &m) == nil {
+				digests = append(digests, p+"\x00"+m.InputsDigest)
+			}
+		}
 	}
 	slices.Sort(digests)
+	h := sha256.New()
 	for _, d := range digests {
 		fmt.Fprintf(h, "%s\x00", d)
-	}
-	for _, a := range in.Apps {
-		for _, f := range a.Files {
-			h.Write(a.Data[f])
-		}
 	}
 	var b strings.Builder
 	b.WriteString(subject + "\n\n")
