@@ -69,20 +69,11 @@ input, 3 render error, 4 git error (including foreign edits).`,
 			if err != nil {
 				return err
 			}
-			in, err := renderInput(e, l)
+			in, tree, err := renderLoaded(e, l)
 			if err != nil {
 				return err
 			}
-			tree, err := render.Render(in)
-			if err != nil {
-				return err
-			}
-			ctx := context.Background()
-			eng, err := policy.Load(ctx, policy.Options{Platform: l.platform})
-			if err != nil {
-				return err
-			}
-			rep, err := eng.Lint(ctx, l.platform, tree, policy.LintOptions{Today: today})
+			rep, err := lintTree(l, tree, today)
 			if err != nil {
 				return err
 			}
@@ -108,15 +99,12 @@ input, 3 render error, 4 git error (including foreign edits).`,
 				Entry:                 render.EntryKustomization,
 				OverwriteForeignEdits: o.overwrite,
 			}
-			url := o.fleet
-			if !strings.Contains(url, "://") && !strings.Contains(url, "@") && !filepath.IsAbs(url) {
-				url = filepath.Join(e.cwd, url)
-			}
+			url := fleetLocation(e, o.fleet)
 			author, err := commitAuthor()
 			if err != nil {
 				return err
 			}
-			res, err := fleet.Commit(ctx, r, fleet.CommitOptions{
+			res, err := fleet.Commit(context.Background(), r, fleet.CommitOptions{
 				URL: url, Branch: o.branch, Message: commitMessage(o.message, in, files),
 				Author: author, MaxAttempts: o.attempts, Log: e.stderr,
 			})

@@ -69,20 +69,12 @@ either side), 4 git error.`,
 			if err != nil {
 				return err
 			}
-			in, err := renderInput(e, l)
-			if err != nil {
-				return err
-			}
-			tree, err := render.Render(in)
+			in, tree, err := renderLoaded(e, l)
 			if err != nil {
 				return err
 			}
 			ctx := context.Background()
-			src := o.fleet
-			if !strings.Contains(src, "://") && !filepath.IsAbs(src) && !strings.Contains(src, "@") {
-				src = filepath.Join(e.cwd, src)
-			}
-			snap, err := fleet.Read(ctx, src, o.ref)
+			snap, err := fleet.Read(ctx, fleetLocation(e, o.fleet), o.ref)
 			if err != nil {
 				return &exitError{code: ExitGit, err: err}
 			}
@@ -114,7 +106,7 @@ either side), 4 git error.`,
 				err = diff.JSON(w, rep, meta)
 			case "markdown":
 				var mi diff.MarkdownInput
-				mi, err = o.markdownInput(ctx, e, l, in, tree, before, meta)
+				mi, err = o.markdownInput(e, l, in, tree, before, meta)
 				if err == nil {
 					if o.outFile != "" {
 						err = writeFull(e, o.outFile, rep, mi)
@@ -291,17 +283,13 @@ func sourceRoots(e *env, args []string) []string {
 
 // markdownInput lints the render and estimates costs on both sides for
 // the PR comment.
-func (o *diffOptions) markdownInput(ctx context.Context, e *env, l *loaded, in render.Input, tree *render.Tree, before []render.Unit, meta diff.Meta) (diff.MarkdownInput, error) {
+func (o *diffOptions) markdownInput(e *env, l *loaded, in render.Input, tree *render.Tree, before []render.Unit, meta diff.Meta) (diff.MarkdownInput, error) {
 	mi := diff.MarkdownInput{Meta: meta, Base: o.base}
 	today, err := parseToday(o.today)
 	if err != nil {
 		return mi, err
 	}
-	eng, err := policy.Load(ctx, policy.Options{Platform: l.platform})
-	if err != nil {
-		return mi, err
-	}
-	if mi.Lint, err = eng.Lint(ctx, l.platform, tree, policy.LintOptions{Today: today}); err != nil {
+	if mi.Lint, err = lintTree(l, tree, today); err != nil {
 		return mi, err
 	}
 	mi.After = mi.Lint.Costs

@@ -54,20 +54,11 @@ input (spec, platform, policies, exceptions), 3 render error.`,
 			if err != nil {
 				return err
 			}
-			ctx := context.Background()
-			eng, err := policy.Load(ctx, policy.Options{Platform: l.platform})
+			_, tree, err := renderLoaded(e, withDependencies(l))
 			if err != nil {
 				return err
 			}
-			in, err := renderInput(e, withDependencies(l))
-			if err != nil {
-				return err
-			}
-			tree, err := render.Render(in)
-			if err != nil {
-				return err
-			}
-			rep, err := eng.Lint(ctx, l.platform, tree, policy.LintOptions{Today: today})
+			rep, err := lintTree(l, tree, today)
 			if err != nil {
 				return err
 			}
@@ -125,6 +116,16 @@ func withDependencies(l *loaded) *loaded {
 		}
 	}
 	return &out
+}
+
+// lintTree compiles the platform's policies and lints a rendered tree.
+func lintTree(l *loaded, tree *render.Tree, today time.Time) (*policy.Report, error) {
+	ctx := context.Background()
+	eng, err := policy.Load(ctx, policy.Options{Platform: l.platform})
+	if err != nil {
+		return nil, err
+	}
+	return eng.Lint(ctx, l.platform, tree, policy.LintOptions{Today: today})
 }
 
 // parseToday reads --today (default: today, UTC).

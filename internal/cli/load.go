@@ -161,3 +161,22 @@ func renderInput(e *env, l *loaded) (render.Input, error) {
 	}
 	return in, nil
 }
+
+// renderLoaded renders the loaded apps with their sources.
+func renderLoaded(e *env, l *loaded) (render.Input, *render.Tree, error) {
+	in, err := renderInput(e, l)
+	if err != nil {
+		return in, nil, err
+	}
+	tree, err := render.Render(in)
+	return in, tree, err
+}
+
+// fleetLocation makes a relative fleet directory absolute; URLs (scheme or
+// scp-like user@host:path) are returned as they are.
+func fleetLocation(e *env, s string) string {
+	if strings.Contains(s, "://") || strings.Contains(s, "@") || filepath.IsAbs(s) {
+		return s
+	}
+	return filepath.Join(e.cwd, s)
+}

@@ -39,11 +39,7 @@ Exit codes: 0 rendered, 2 invalid input, 3 render error.`,
 			if err != nil {
 				return err
 			}
-			in, err := renderInput(e, l)
-			if err != nil {
-				return err
-			}
-			tree, err := render.Render(in)
+			_, tree, err := renderLoaded(e, l)
 			if err != nil {
 				return err
 			}
