@@ -17,21 +17,12 @@ import (
 )
 
 // brokenReport lints the examples with every Deployment broken in two
-// ways and checkout's registry finding waived, so every part of the report
-// is populated.
+// ways, so the report has findings, positions and costs in every part.
 func brokenReport(t *testing.T) *policy.Report {
 	p := defaultPlatform(t)
 	e := load(t, p)
 	tree := renderExamples(t, p)
-	for _, u := range tree.Units {
-		for _, b := range u.Objects {
-			if b.Object.Kind() == "Deployment" {
-				spec := b.Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
-				spec["containers"].([]any)[0].(map[string]any)["image"] = "docker.io/library/nginx:1.27"
-				spec["hostPID"] = true
-			}
-		}
-	}
+	breakDeployments(tree, "hostPID", "docker.io/library/nginx:1.27")
 	rep, err := e.Lint(context.Background(), p, tree, policy.LintOptions{Today: today})
 	if err != nil {
 		t.Fatal(err)

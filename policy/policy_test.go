@@ -235,16 +235,7 @@ func TestLintDeterministic(t *testing.T) {
 	e := load(t, p)
 	tree := renderExamples(t, p)
 	// Break every workload the same way so there are many findings.
-	for _, u := range tree.Units {
-		for _, b := range u.Objects {
-			if b.Object.Kind() == "Deployment" {
-				spec := b.Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
-				spec["hostNetwork"] = true
-				c := spec["containers"].([]any)[0].(map[string]any)
-				c["image"] = "docker.io/library/nginx:latest"
-			}
-		}
-	}
+	breakDeployments(tree, "hostNetwork", "docker.io/library/nginx:latest")
 	var first []byte
 	for _, procs := range []int{1, 4, 2} {
 		old := runtime.GOMAXPROCS(procs)
@@ -264,6 +255,20 @@ func TestLintDeterministic(t *testing.T) {
 			first = buf.Bytes()
 		} else if !bytes.Equal(first, buf.Bytes()) {
 			t.Fatalf("GOMAXPROCS=%d: lint report differs", procs)
+		}
+	}
+}
+
+// breakDeployments turns a host namespace on and sets an image from an
+// unlisted registry in every Deployment of the tree.
+func breakDeployments(tree *render.Tree, hostField, image string) {
+	for _, u := range tree.Units {
+		for _, b := range u.Objects {
+			if b.Object.Kind() == "Deployment" {
+				spec := b.Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+				spec[hostField] = true
+				spec["containers"].([]any)[0].(map[string]any)["image"] = image
+			}
 		}
 	}
 }
