@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
 	"os"
@@ -72,16 +73,33 @@ func TestScripts(t *testing.T) {
 			// gitserve ROOT: serve the bare repositories under ROOT over
 			// smart HTTP (git http-backend) on 127.0.0.1 until the script
 			// ends; sets GITURL to the server's base URL.
+			// With -token T, every request must carry T as its basic-auth
+			// password.
 			"gitserve": func(ts *testscript.TestScript, neg bool, args []string) {
+				token := ""
+				if len(args) == 3 && args[0] == "-token" {
+					token, args = args[1], args[2:]
+				}
 				if len(args) != 1 {
-					ts.Fatalf("usage: gitserve ROOT")
+					ts.Fatalf("usage: gitserve [-token T] ROOT")
 				}
 				gitPath, err := exec.LookPath("git")
 				ts.Check(err)
-				h := &cgi.Handler{
+				var h http.Handler = &cgi.Handler{
 					Path: gitPath,
 					Args: []string{"http-backend"},
 					Env:  []string{"GIT_PROJECT_ROOT=" + ts.MkAbs(args[0]), "GIT_HTTP_EXPORT_ALL=1"},
+				}
+				if token != "" {
+					backend := h
+					h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						if _, pw, ok := r.BasicAuth(); !ok || pw != token {
+							w.Header().Set("WWW-Authenticate", `Basic realm="fleet"`)
+							http.Error(w, "authentication required", http.StatusUnauthorized)
+							return
+						}
+						backend.ServeHTTP(w, r)
+					})
 				}
 				srv := httptest.NewServer(h)
 				ts.Defer(srv.Close)
