@@ -95,7 +95,7 @@ func TestScripts(t *testing.T) {
 					h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 						if _, pw, ok := r.BasicAuth(); !ok || pw != token {
 							w.Header().Set("WWW-Authenticate", `Basic realm="fleet"`)
-							http.Error(w, "authentication required", http.StatusUnauthorized)
+							http.Error(w, "a fleet token is required", http.StatusUnauthorized)
 							return
 						}
 						backend.ServeHTTP(w, r)
