@@ -22,20 +22,41 @@ import (
 const fsRoot = "/fleet"
 
 // BuildAll builds every kustomization directory of the tree (apps, tenants
-// and each cluster's paved entry point) exactly as Flux's
-// kustomize-controller does, with fluxcd/pkg/kustomize, checks that a
-// directory without patches builds to exactly the objects it lists, and
-// records each directory's objects in tree.Units.
-func BuildAll(tree *Tree) error {
-	fs := filesys.MakeFsInMemory()
+// and each cluster's paved entry point) as Flux's kustomize-controller
+// does and records each directory's objects in tree.Units, sorted by
+// object ID.
+//
+// A directory whose kustomization only lists resources (no patches,
+// generators or transformers: what paved writes for an app without
+// patches) builds to exactly the objects of its files, so those are read
+// directly; TestPlainBuildEquivalence proves the equivalence with a real
+// build over every example. Directories with patches are built with
+// fluxcd/pkg/kustomize.
+func BuildAll(tree *Tree) error { return buildAll(tree, false) }
+
+// BuildAllWithKustomize builds every directory with kustomize, plain or
+// not: the reference the fast path is tested against.
+func BuildAllWithKustomize(tree *Tree) error { return buildAll(tree, true) }
+
+func buildAll(tree *Tree, always bool) error {
+	var fs filesys.FileSystem // mounted on first use
+	mount := func() error {
+		if fs != nil {
+			return nil
+		}
+		fs = filesys.MakeFsInMemory()
+		for _, p := range tree.Paths() {
+			if err := fs.MkdirAll(path.Join(fsRoot, path.Dir(p))); err != nil {
+				return err
+			}
+			if err := fs.WriteFile(path.Join(fsRoot, p), tree.Files[p]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	var dirs []string
 	for _, p := range tree.Paths() {
-		if err := fs.MkdirAll(path.Join(fsRoot, path.Dir(p))); err != nil {
-			return err
-		}
-		if err := fs.WriteFile(path.Join(fsRoot, p), tree.Files[p]); err != nil {
-			return err
-		}
 		if path.Base(p) == "kustomization.yaml" {
 			dirs = append(dirs, path.Dir(p))
 		}
@@ -48,6 +69,42 @@ func BuildAll(tree *Tree) error {
 			errs = append(errs, &Error{Where: dir, Err: err})
 			continue
 		}
+		u := newUnit(tree, dir)
+		files := map[string]string{}    // object ID -> file
+		rendered := map[string]Object{} // file -> object as rendered
+		for _, r := range k.Resources {
+			f := path.Join(dir, r)
+			data, ok := tree.Files[f]
+			if !ok {
+				errs = append(errs, &Error{Where: dir, Err: fmt.Errorf("kustomize build failed: resource %s does not exist", r)})
+				continue
+			}
+			o, err := decodeObject(data)
+			if err != nil {
+				errs = append(errs, &Error{Where: f, Err: err})
+				continue
+			}
+			if prev, dup := files[o.ID()]; dup {
+				errs = append(errs, &Error{Where: dir, Err: fmt.Errorf("kustomize build failed: %s and %s hold the same object %s", prev, f, o.ID())})
+				continue
+			}
+			files[o.ID()] = f
+			rendered[f] = o
+		}
+		if !always && plain(k) {
+			for _, r := range k.Resources {
+				f := path.Join(dir, r)
+				if o, ok := rendered[f]; ok {
+					u.Objects = append(u.Objects, Built{Object: o, File: f})
+				}
+			}
+			sortBuilt(u.Objects)
+			tree.Units = append(tree.Units, u)
+			continue
+		}
+		if err := mount(); err != nil {
+			return err
+		}
 		rm, err := kustomize.Build(fs, path.Join(fsRoot, dir))
 		if err != nil {
 			errs = append(errs, &Error{Where: dir, Err: fmt.Errorf("kustomize build failed: %w", err)})
@@ -56,19 +113,6 @@ func BuildAll(tree *Tree) error {
 		if want := len(k.Resources); rm.Size() != want && len(k.Patches) == 0 {
 			errs = append(errs, &Error{Where: dir, Err: fmt.Errorf("kustomize build produced %d objects, the directory lists %d", rm.Size(), want)})
 			continue
-		}
-		u := newUnit(tree, dir)
-		files := map[string]string{}    // object ID -> file
-		rendered := map[string]Object{} // file -> object as rendered
-		for _, r := range k.Resources {
-			f := path.Join(dir, r)
-			o, err := decodeObject(tree.Files[f])
-			if err != nil {
-				errs = append(errs, &Error{Where: f, Err: err})
-				continue
-			}
-			files[o.ID()] = f
-			rendered[f] = o
 		}
 		for _, r := range rm.Resources() {
 			m, err := r.Map()
@@ -92,6 +136,7 @@ func BuildAll(tree *Tree) error {
 			}
 			u.Objects = append(u.Objects, b)
 		}
+		sortBuilt(u.Objects)
 		tree.Units = append(tree.Units, u)
 	}
 	if len(errs) > 0 {
@@ -99,6 +144,28 @@ func BuildAll(tree *Tree) error {
 		return errs
 	}
 	return nil
+}
+
+// plain reports whether a kustomization only lists resource files: its
+// build is exactly those files' objects.
+func plain(k *kusttypes.Kustomization) bool {
+	c := *k
+	c.TypeMeta = kusttypes.TypeMeta{}
+	c.Resources = nil
+	return reflect.DeepEqual(c, kusttypes.Kustomization{}) && len(k.Resources) > 0 && allFiles(k.Resources)
+}
+
+func allFiles(res []string) bool {
+	for _, r := range res {
+		if !strings.HasSuffix(r, ".yaml") || strings.Contains(r, "/") || strings.Contains(r, "://") {
+			return false
+		}
+	}
+	return true
+}
+
+func sortBuilt(objs []Built) {
+	slices.SortStableFunc(objs, func(a, b Built) int { return strings.Compare(a.Object.ID(), b.Object.ID()) })
 }
 
 // newUnit classifies a kustomization directory by its place in the fleet
