@@ -49,6 +49,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoadApp -fuzztime $(FUZZTIME) ./schema
 	$(GO) test -run '^$$' -fuzz FuzzSafe -fuzztime $(FUZZTIME) ./internal/outdir
 	$(GO) test -run '^$$' -fuzz FuzzGitHubAnnotation -fuzztime $(FUZZTIME) ./policy
+	$(GO) test -run '^$$' -fuzz FuzzMarkdown -fuzztime $(FUZZTIME) ./internal/diff
 
 # Score every rendered cluster (apps + tenants) with kube-score; fails on
 # any CRITICAL or WARNING finding, and when kube-score did not score.
