@@ -84,6 +84,11 @@ func buildAll(tree *Tree, always bool) error {
 				errs = append(errs, &Error{Where: f, Err: err})
 				continue
 			}
+			if o.APIVersion() == "" || o.Kind() == "" || o.Name() == "" {
+				// kustomize refuses such a resource; so does the fast path.
+				errs = append(errs, &Error{Where: f, Err: fmt.Errorf("kustomize build failed: an object needs apiVersion, kind and metadata.name")})
+				continue
+			}
 			if prev, dup := files[o.ID()]; dup {
 				errs = append(errs, &Error{Where: dir, Err: fmt.Errorf("kustomize build failed: %s and %s hold the same object %s", prev, f, o.ID())})
 				continue

@@ -310,3 +310,24 @@ func TestPlainBuildEquivalence(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainBuildRefusesWhatKustomizeRefuses: the fast path fails where a
+// kustomize build fails: a missing file, a duplicate object, an object
+// without a name.
+func TestPlainBuildRefusesWhatKustomizeRefuses(t *testing.T) {
+	kust := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- a.yaml\n- b.yaml\n"
+	cm := func(name string) []byte {
+		return []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\n  namespace: t\n")
+	}
+	for name, files := range map[string]map[string][]byte{
+		"missing":   {"apps/c/t/a/kustomization.yaml": []byte(kust), "apps/c/t/a/a.yaml": cm("x")},
+		"duplicate": {"apps/c/t/a/kustomization.yaml": []byte(kust), "apps/c/t/a/a.yaml": cm("x"), "apps/c/t/a/b.yaml": cm("x")},
+		"nameless":  {"apps/c/t/a/kustomization.yaml": []byte(kust), "apps/c/t/a/a.yaml": cm("x"), "apps/c/t/a/b.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  namespace: t\n")},
+	} {
+		for _, build := range []func(*render.Tree) error{render.BuildAll, render.BuildAllWithKustomize} {
+			if err := build(&render.Tree{Files: files}); err == nil {
+				t.Errorf("%s: a build accepted it", name)
+			}
+		}
+	}
+}
