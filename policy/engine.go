@@ -51,6 +51,11 @@ const (
 	// InputBudget: once per run; input is the cost report. Namespaces
 	// whose last element is "budget".
 	InputBudget Input = "budget"
+	// InputAll: once over every rendered object of the run, for rules
+	// across apps (two apps claiming one Ingress host); input is
+	// {"units": [{dir, kind, cluster, environment, team, app, objects}]}.
+	// Namespaces whose last element is "all".
+	InputAll Input = "all"
 	// InputWaiver: checks paved makes itself on the app's exceptions.
 	InputWaiver Input = "waiver"
 )
@@ -383,6 +388,8 @@ func inputOf(ns string) Input {
 		return InputUnit
 	case "budget":
 		return InputBudget
+	case "all":
+		return InputAll
 	}
 	return InputObject
 }

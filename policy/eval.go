@@ -18,7 +18,8 @@ type result struct {
 	check   *Check
 	msg     string
 	path    []any
-	object  map[string]any // InputUnit: the object the result names
+	object  map[string]any // InputUnit, InputAll: the object the result names
+	cluster string         // InputAll: the cluster of that object
 	team    string         // InputBudget
 	app     string         // InputBudget
 	outputs map[string]any // other keys the rule returned
@@ -76,6 +77,8 @@ func toResult(c *Check, v any) (result, error) {
 					return r, fmt.Errorf("object must be an object with apiVersion, kind, namespace and name, got %s", compact(val))
 				}
 				r.object = o
+			case "cluster":
+				r.cluster, _ = val.(string)
 			case "team":
 				r.team, _ = val.(string)
 			case "app":

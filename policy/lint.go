@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -126,6 +127,7 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 	rep.Objects = len(objs)
 	unitSlot := len(objs)
 	budgetSlot := unitSlot + len(tree.Units)
+	allSlot := budgetSlot + 1
 	var jobs []job
 	for _, ns := range e.spaces {
 		switch ns.input {
@@ -143,9 +145,11 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 			}
 		case InputBudget:
 			jobs = append(jobs, job{ns: ns, input: budgetInput(rep.Costs), slot: budgetSlot})
+		case InputAll:
+			jobs = append(jobs, job{ns: ns, input: allInput(tree), slot: allSlot})
 		}
 	}
-	results, err := e.runAll(ctx, jobs, budgetSlot+1)
+	results, err := e.runAll(ctx, jobs, allSlot+1)
 	if err != nil {
 		return nil, err
 	}
@@ -162,8 +166,10 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 			case slot < budgetSlot:
 				u := tree.Units[slot-unitSlot]
 				f = placeUnit(r, u, &lines)
-			default:
+			case slot == budgetSlot:
 				f = placeBudget(r, tree)
+			default:
+				f = placeAll(r, tree, &lines)
 			}
 			rep.Findings = append(rep.Findings, f)
 		}
@@ -216,6 +222,42 @@ func placeUnit(r result, u render.Unit, lines *lineIndex) Finding {
 	f.File = u.Dir + "/kustomization.yaml"
 	f.Path = pathString(r.path)
 	return f
+}
+
+// placeAll places a result over the whole set by the cluster and object
+// it names.
+func placeAll(r result, tree *render.Tree, lines *lineIndex) Finding {
+	for _, u := range tree.Units {
+		if u.Cluster != r.cluster || r.object == nil {
+			continue
+		}
+		for i := range u.Objects {
+			if matchRef(u.Objects[i].Object, r.object) {
+				return placeObject(r, u, &u.Objects[i], lines)
+			}
+		}
+	}
+	return Finding{Policy: r.check.ID, Severity: r.check.Severity, Message: r.msg, Cluster: r.cluster, Path: pathString(r.path)}
+}
+
+// allInput is the input of namespaces evaluated once over every object.
+func allInput(tree *render.Tree) map[string]any {
+	units := make([]any, 0, len(tree.Units))
+	for _, u := range tree.Units {
+		objs := make([]any, len(u.Objects))
+		for i, b := range u.Objects {
+			objs[i] = map[string]any(b.Object)
+		}
+		app := ""
+		if u.Kind == render.UnitApp {
+			app = path.Base(u.Dir)
+		}
+		units = append(units, map[string]any{
+			"dir": u.Dir, "kind": string(u.Kind), "cluster": u.Cluster, "environment": u.Environment,
+			"team": u.Team, "app": app, "objects": objs,
+		})
+	}
+	return map[string]any{"units": units}
 }
 
 func matchRef(o render.Object, want map[string]any) bool {
