@@ -81,9 +81,8 @@ type manifest struct {
 		Path     string `json:"path"`
 		Revision string `json:"revision"`
 	} `json:"source"`
-	InputsDigest string            `json:"inputsDigest"`
-	Files        []string          `json:"files"`
-	Digests      map[string]string `json:"digests"`
+	Files   []string          `json:"files"`
+	Digests map[string]string `json:"digests"`
 }
 
 // Commit applies the render to the tip of the branch and pushes one
@@ -319,9 +318,10 @@ func apply(repo *git.Repository, tip *object.Commit, r *Render) (files map[strin
 			continue
 		}
 		edited := editedFiles(fm, read)
-		if om != nil && len(edited) == 0 && fm.InputsDigest != "" && fm.InputsDigest == om.InputsDigest {
-			// Same inputs as the fleet's render: leave the app as it is, so
-			// a new source revision alone rewrites nothing.
+		if om != nil && len(edited) == 0 && sameRender(fm, om, read, r.Files) {
+			// The fleet already holds this render but for its source
+			// revision: leave the app as it is, so a new source commit
+			// alone rewrites nothing.
 			keepApp[id] = true
 			continue
 		}
@@ -500,6 +500,35 @@ func tenants(repo *git.Repository, files map[string]entry, read func(string) ([]
 		}
 	}
 	return nil
+}
+
+// sameRender reports whether the fleet holds exactly the files the render
+// writes for an app, apart from the source-revision annotation. It compares
+// content, not inputs: an app's objects also depend on other apps (a new
+// dependent opens its network policy).
+func sameRender(fm, om *manifest, read func(string) ([]byte, bool), ours map[string][]byte) bool {
+	if !slices.Equal(slices.Sorted(slices.Values(fm.Files)), slices.Sorted(slices.Values(om.Files))) {
+		return false
+	}
+	for _, f := range om.Files {
+		have, ok := read(f)
+		if !ok || stripRevision(have) != stripRevision(ours[f]) {
+			return false
+		}
+	}
+	return true
+}
+
+// stripRevision drops the paved.dev/source-revision annotation line.
+func stripRevision(b []byte) string {
+	lines := strings.Split(string(b), "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		if !strings.HasPrefix(strings.TrimSpace(l), "paved.dev/source-revision: ") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // editedFiles lists the files of a manifest whose content is not what
