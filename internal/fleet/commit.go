@@ -406,6 +406,10 @@ func tenants(repo *git.Repository, files map[string]entry, read func(string) ([]
 				return fmt.Errorf("%s: %w", mp, err)
 			}
 		}
+		if edited := editedFiles(&old, read); len(edited) > 0 && !r.OverwriteForeignEdits {
+			slices.Sort(edited)
+			return &ForeignEditError{Files: edited}
+		}
 		var ours manifest
 		if data, ok := r.Files[mp]; ok {
 			if err := json.Unmarshal(data, &ours); err != nil {
