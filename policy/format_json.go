@@ -3,6 +3,8 @@ package policy
 import (
 	"encoding/json"
 	"io"
+
+	"github.com/paved-dev/paved/schema"
 )
 
 // JSON report schema identifiers. The schema is documented in
@@ -62,19 +64,15 @@ type jsonFinding struct {
 	Waiver      *jsonWaiver `json:"waiver,omitempty"`
 }
 
+// jsonWaiver is a Waiver with its source position relative to the
+// working directory.
 type jsonWaiver struct {
-	Team        string       `json:"team"`
-	App         string       `json:"app"`
-	Policy      string       `json:"policy"`
-	Reason      string       `json:"reason"`
-	Owner       string       `json:"owner"`
-	Expires     string       `json:"expires"`
-	Environment string       `json:"environment,omitempty"`
-	Cluster     string       `json:"cluster,omitempty"`
-	Object      string       `json:"object,omitempty"`
-	Status      WaiverStatus `json:"status"`
-	Matched     int          `json:"matched"`
-	Source      jsonPos      `json:"source"`
+	Team string `json:"team"`
+	App  string `json:"app"`
+	schema.Exception
+	Status  WaiverStatus `json:"status"`
+	Matched int          `json:"matched"`
+	Source  jsonPos      `json:"source"`
 }
 
 type jsonPolicy struct {
@@ -91,8 +89,7 @@ type jsonPolicy struct {
 
 func toJSONWaiver(w *Waiver, cwd string) *jsonWaiver {
 	return &jsonWaiver{
-		Team: w.Team, App: w.App, Policy: w.Policy, Reason: w.Reason, Owner: w.Owner, Expires: w.Expires,
-		Environment: w.Environment, Cluster: w.Cluster, Object: w.Object, Status: w.Status, Matched: w.Matched,
+		Team: w.Team, App: w.App, Exception: w.Exception, Status: w.Status, Matched: w.Matched,
 		Source: jsonPos{File: relPath(cwd, w.Source.Filename), Line: w.Source.Line, Column: w.Source.Column},
 	}
 }

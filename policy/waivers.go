@@ -8,6 +8,7 @@ import (
 
 	"github.com/paved-dev/paved/internal/diag"
 	"github.com/paved-dev/paved/render"
+	"github.com/paved-dev/paved/schema"
 )
 
 // WaiverStatus says whether a waiver is in force.
@@ -21,17 +22,11 @@ const (
 // Waiver is an app's exception: a policy waived in the open, with a
 // reason, an owner and a last day.
 type Waiver struct {
-	Team        string        `json:"team"`
-	App         string        `json:"app"`
-	Policy      string        `json:"policy"`
-	Reason      string        `json:"reason"`
-	Owner       string        `json:"owner"`
-	Expires     string        `json:"expires"`
-	Environment string        `json:"environment,omitempty"`
-	Cluster     string        `json:"cluster,omitempty"`
-	Object      string        `json:"object,omitempty"`
-	Source      diag.Position `json:"source"`
-	Status      WaiverStatus  `json:"status"`
+	Team string `json:"team"`
+	App  string `json:"app"`
+	schema.Exception
+	Source diag.Position `json:"source"`
+	Status WaiverStatus  `json:"status"`
 	// Matched counts the findings the waiver covers.
 	Matched int `json:"matched"`
 }
@@ -89,11 +84,7 @@ func (e *Engine) collectWaivers(tree *render.Tree) ([]*Waiver, diag.List) {
 				diags = append(diags, diag.Diagnostic{Path: at + ".policy", Message: fmt.Sprintf("policy %s cannot be waived: the platform marks it not waivable (policy.notWaivable)", x.Policy), Positions: []diag.Position{pos}})
 				continue
 			}
-			out = append(out, &Waiver{
-				Team: a.Base.Team, App: a.Base.Name, Policy: x.Policy, Reason: x.Reason, Owner: x.Owner,
-				Expires: x.Expires, Environment: x.Environment, Cluster: x.Cluster, Object: x.Object,
-				Source: a.Pos(at),
-			})
+			out = append(out, &Waiver{Team: a.Base.Team, App: a.Base.Name, Exception: x, Source: a.Pos(at)})
 		}
 	}
 	return out, diags

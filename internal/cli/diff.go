@@ -142,16 +142,6 @@ either side), 4 git error.`,
 	return c
 }
 
-// ownershipFile is what diff reads of an ownership manifest.
-type ownershipFile struct {
-	App    string `json:"app"`
-	Team   string `json:"team"`
-	Source *struct {
-		Path string `json:"path"`
-	} `json:"source"`
-	Files []string `json:"files"`
-}
-
 // fleetUnits builds what the fleet holds for the apps in scope, as Flux
 // would: the apps rendered now, and the fleet's apps whose source lies
 // below one of the PATHs (removed apps), with their teams' tenants.
@@ -170,7 +160,7 @@ func fleetUnits(snap *fleet.Snapshot, in render.Input, e *env, args []string) ([
 		}
 	}
 	slices.Sort(manifests)
-	take := func(own ownershipFile) {
+	take := func(own fleet.Manifest) {
 		for _, f := range own.Files {
 			if data, ok := snap.Files[f]; ok {
 				files[f] = data
@@ -178,7 +168,7 @@ func fleetUnits(snap *fleet.Snapshot, in render.Input, e *env, args []string) ([
 		}
 	}
 	for _, p := range manifests {
-		var own ownershipFile
+		var own fleet.Manifest
 		if err := json.Unmarshal(snap.Files[p], &own); err != nil {
 			return nil, &exitError{code: ExitRender, err: fmt.Errorf("diff: fleet %s: %w", p, err)}
 		}
@@ -201,7 +191,7 @@ func fleetUnits(snap *fleet.Snapshot, in render.Input, e *env, args []string) ([
 	for team := range teams {
 		p := ".paved/tenants/" + team + ".json"
 		if data, ok := snap.Files[p]; ok {
-			var own ownershipFile
+			var own fleet.Manifest
 			if err := json.Unmarshal(data, &own); err != nil {
 				return nil, &exitError{code: ExitRender, err: fmt.Errorf("diff: fleet %s: %w", p, err)}
 			}

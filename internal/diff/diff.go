@@ -53,12 +53,11 @@ type Change struct {
 	Key
 	Action Action `json:"action"`
 	// APIVersion before and after ("" on the side the object is missing).
-	Before, After string `json:"-"`
-	APIBefore     string `json:"apiVersionBefore,omitempty"`
-	APIAfter      string `json:"apiVersionAfter,omitempty"`
-	Team          string `json:"team,omitempty"`
-	App           string `json:"app,omitempty"`
-	File          string `json:"file"`
+	APIBefore string `json:"apiVersionBefore,omitempty"`
+	APIAfter  string `json:"apiVersionAfter,omitempty"`
+	Team      string `json:"team,omitempty"`
+	App       string `json:"app,omitempty"`
+	File      string `json:"file"`
 	// Danger lists why the change needs a human's attention: a deletion
 	// that loses data or a whole tenant, an immutable field that forces a
 	// replace.
@@ -167,7 +166,6 @@ func Compute(before, after []render.Unit) (*Report, error) {
 			c.Team, c.App, c.File = eb.team, eb.app, eb.file
 			c.Danger = deletionDanger(k)
 		}
-		c.Before, c.After = yb, ya
 		c.Diff, c.Added, c.Removed = unified(c.File, yb, ya)
 		rep.Changes = append(rep.Changes, c)
 	}

@@ -74,7 +74,9 @@ func (e *ForeignEditError) Error() string {
 		len(e.Files), strings.Join(e.Files[:min(5, len(e.Files))], ", "))
 }
 
-type manifest struct {
+// Manifest is what paved reads of an ownership manifest
+// (.paved/apps/<team>/<app>.json, .paved/tenants/<team>.json).
+type Manifest struct {
 	App    string `json:"app"`
 	Team   string `json:"team"`
 	Source *struct {
@@ -272,14 +274,14 @@ func apply(repo *git.Repository, tip *object.Commit, r *Render) (files map[strin
 		b, err := readBlob(repo.Storer, e.hash)
 		return b, err == nil
 	}
-	readManifest := func(p string, data []byte) (*manifest, error) {
-		var m manifest
+	readManifest := func(p string, data []byte) (*Manifest, error) {
+		var m Manifest
 		if err := json.Unmarshal(data, &m); err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 		return &m, nil
 	}
-	ours := map[string]*manifest{} // team/app -> rendered manifest
+	ours := map[string]*Manifest{} // team/app -> rendered manifest
 	for p, data := range r.Files {
 		if strings.HasPrefix(p, ".paved/apps/") {
 			m, err := readManifest(p, data)
@@ -400,7 +402,7 @@ func apply(repo *git.Repository, tip *object.Commit, r *Render) (files map[strin
 func tenants(repo *git.Repository, files map[string]entry, read func(string) ([]byte, bool), r *Render, teams map[string]bool, written, deleted *int) error {
 	for team := range teams {
 		mp := ".paved/tenants/" + team + ".json"
-		var old manifest
+		var old Manifest
 		if data, ok := read(mp); ok {
 			if err := json.Unmarshal(data, &old); err != nil {
 				return fmt.Errorf("%s: %w", mp, err)
@@ -410,7 +412,7 @@ func tenants(repo *git.Repository, files map[string]entry, read func(string) ([]
 			slices.Sort(edited)
 			return &ForeignEditError{Files: edited}
 		}
-		var ours manifest
+		var ours Manifest
 		if data, ok := r.Files[mp]; ok {
 			if err := json.Unmarshal(data, &ours); err != nil {
 				return err
@@ -510,7 +512,7 @@ func tenants(repo *git.Repository, files map[string]entry, read func(string) ([]
 // writes for an app, apart from the source-revision annotation. It compares
 // content, not inputs: an app's objects also depend on other apps (a new
 // dependent opens its network policy).
-func sameRender(fm, om *manifest, read func(string) ([]byte, bool), ours map[string][]byte) bool {
+func sameRender(fm, om *Manifest, read func(string) ([]byte, bool), ours map[string][]byte) bool {
 	if !slices.Equal(slices.Sorted(slices.Values(fm.Files)), slices.Sorted(slices.Values(om.Files))) {
 		return false
 	}
@@ -537,7 +539,7 @@ func stripRevision(b []byte) string {
 
 // editedFiles lists the files of a manifest whose content is not what
 // paved wrote (changed or deleted by hand).
-func editedFiles(m *manifest, read func(string) ([]byte, bool)) []string {
+func editedFiles(m *Manifest, read func(string) ([]byte, bool)) []string {
 	var out []string
 	for f, want := range m.Digests {
 		data, ok := read(f)
