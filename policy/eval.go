@@ -107,6 +107,9 @@ type job struct {
 	input any
 	// where the results land
 	slot int
+	// also are more slots whose input equals this one's: they get the
+	// same results.
+	also []int
 }
 
 // runAll evaluates jobs on GOMAXPROCS workers. Each job's results land in
@@ -133,6 +136,9 @@ func (e *Engine) runAll(ctx context.Context, jobs []job, slots int) ([][]result,
 					firstErr = err
 				}
 				out[j.slot] = append(out[j.slot], rs...)
+				for _, s := range j.also {
+					out[s] = append(out[s], rs...)
+				}
 				mu.Unlock()
 			}
 		}()

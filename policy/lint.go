@@ -132,8 +132,23 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 	for _, ns := range e.spaces {
 		switch ns.input {
 		case InputObject:
+			// The result of a per-object namespace depends on the object
+			// alone: an object rendered identically into several clusters
+			// (most objects of prod-eu-1 and prod-us-1) is evaluated once.
+			// A rendered file's bytes identify its object unless a patch
+			// changed it.
+			first := map[string]int{} // file content -> job index
 			for i, r := range objs {
-				jobs = append(jobs, job{ns: ns, input: map[string]any(tree.Units[r.u].Objects[r.o].Object), slot: i})
+				b := tree.Units[r.u].Objects[r.o]
+				if b.File != "" && len(b.Patched) == 0 {
+					key := string(tree.Files[b.File])
+					if j, ok := first[key]; ok {
+						jobs[j].also = append(jobs[j].also, i)
+						continue
+					}
+					first[key] = len(jobs)
+				}
+				jobs = append(jobs, job{ns: ns, input: map[string]any(b.Object), slot: i})
 			}
 		case InputUnit:
 			for ui, u := range tree.Units {

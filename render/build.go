@@ -6,14 +6,16 @@ import (
 	"fmt"
 	"path"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
-	"github.com/fluxcd/pkg/kustomize"
 	kusttypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
+	"github.com/paved-dev/paved/internal/workpool"
 	"github.com/paved-dev/paved/schema"
 )
 
@@ -39,116 +41,182 @@ func BuildAll(tree *Tree) error { return buildAll(tree, false) }
 func BuildAllWithKustomize(tree *Tree) error { return buildAll(tree, true) }
 
 func buildAll(tree *Tree, always bool) error {
-	var fs filesys.FileSystem // mounted on first use
-	mount := func() error {
-		if fs != nil {
-			return nil
-		}
-		fs = filesys.MakeFsInMemory()
-		for _, p := range tree.Paths() {
-			if err := fs.MkdirAll(path.Join(fsRoot, path.Dir(p))); err != nil {
-				return err
-			}
-			if err := fs.WriteFile(path.Join(fsRoot, p), tree.Files[p]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
 	var dirs []string
 	for _, p := range tree.Paths() {
 		if path.Base(p) == "kustomization.yaml" {
 			dirs = append(dirs, path.Dir(p))
 		}
 	}
+	// The whole tree is mounted only for a kustomization that may reach
+	// outside its directory; paved's own never do.
+	var whole struct {
+		once sync.Once
+		fs   filesys.FileSystem
+		err  error
+	}
+	mountWhole := func() (filesys.FileSystem, error) {
+		whole.once.Do(func() { whole.fs, whole.err = mount(tree, tree.Paths()) })
+		return whole.fs, whole.err
+	}
+	units := make([]Unit, len(dirs))
+	unitErrs := make([]Errors, len(dirs))
+	fatal := make([]error, len(dirs))
+	workpool.Run(len(dirs), runtime.GOMAXPROCS(0), func(_, i int) {
+		units[i], unitErrs[i], fatal[i] = buildDir(tree, dirs[i], always, mountWhole)
+	})
 	var errs Errors
 	tree.Units = nil
-	for _, dir := range dirs {
-		k, err := readKustomization(tree, dir)
-		if err != nil {
-			errs = append(errs, &Error{Where: dir, Err: err})
+	for i := range dirs {
+		if fatal[i] != nil {
+			return fatal[i]
+		}
+		if len(unitErrs[i]) > 0 {
+			errs = append(errs, unitErrs[i]...)
 			continue
 		}
-		u := newUnit(tree, dir)
-		files := map[string]string{}    // object ID -> file
-		rendered := map[string]Object{} // file -> object as rendered
-		for _, r := range k.Resources {
-			f := path.Join(dir, r)
-			data, ok := tree.Files[f]
-			if !ok {
-				errs = append(errs, &Error{Where: dir, Err: fmt.Errorf("kustomize build failed: resource %s does not exist", r)})
-				continue
-			}
-			o, err := decodeObject(data)
-			if err != nil {
-				errs = append(errs, &Error{Where: f, Err: err})
-				continue
-			}
-			if o.APIVersion() == "" || o.Kind() == "" || o.Name() == "" {
-				// kustomize refuses such a resource; so does the fast path.
-				errs = append(errs, &Error{Where: f, Err: fmt.Errorf("kustomize build failed: an object needs apiVersion, kind and metadata.name")})
-				continue
-			}
-			if prev, dup := files[o.ID()]; dup {
-				errs = append(errs, &Error{Where: dir, Err: fmt.Errorf("kustomize build failed: %s and %s hold the same object %s", prev, f, o.ID())})
-				continue
-			}
-			files[o.ID()] = f
-			rendered[f] = o
-		}
-		if !always && plain(k) {
-			for _, r := range k.Resources {
-				f := path.Join(dir, r)
-				if o, ok := rendered[f]; ok {
-					u.Objects = append(u.Objects, Built{Object: o, File: f})
-				}
-			}
-			sortBuilt(u.Objects)
-			tree.Units = append(tree.Units, u)
-			continue
-		}
-		if err := mount(); err != nil {
-			return err
-		}
-		rm, err := kustomize.Build(fs, path.Join(fsRoot, dir))
-		if err != nil {
-			errs = append(errs, &Error{Where: dir, Err: fmt.Errorf("kustomize build failed: %w", err)})
-			continue
-		}
-		if want := len(k.Resources); rm.Size() != want && len(k.Patches) == 0 {
-			errs = append(errs, &Error{Where: dir, Err: fmt.Errorf("kustomize build produced %d objects, the directory lists %d", rm.Size(), want)})
-			continue
-		}
-		for _, r := range rm.Resources() {
-			m, err := r.Map()
-			if err != nil {
-				errs = append(errs, &Error{Where: dir, Err: err})
-				continue
-			}
-			js, err := json.Marshal(m)
-			if err != nil {
-				errs = append(errs, &Error{Where: dir, Err: err})
-				continue
-			}
-			o, err := decodeJSONObject(js)
-			if err != nil {
-				errs = append(errs, &Error{Where: dir, Err: err})
-				continue
-			}
-			b := Built{Object: o, File: files[o.ID()]}
-			if len(k.Patches) > 0 && b.File != "" {
-				b.Patched = changedPaths(nil, map[string]any(rendered[b.File]), map[string]any(o))
-			}
-			u.Objects = append(u.Objects, b)
-		}
-		sortBuilt(u.Objects)
-		tree.Units = append(tree.Units, u)
+		tree.Units = append(tree.Units, units[i])
 	}
 	if len(errs) > 0 {
 		tree.Units = nil
 		return errs
 	}
 	return nil
+}
+
+// mount writes the files into a new in-memory file system under fsRoot.
+func mount(tree *Tree, files []string) (filesys.FileSystem, error) {
+	fs := filesys.MakeFsInMemory()
+	for _, p := range files {
+		if err := fs.MkdirAll(path.Join(fsRoot, path.Dir(p))); err != nil {
+			return nil, err
+		}
+		if err := fs.WriteFile(path.Join(fsRoot, p), tree.Files[p]); err != nil {
+			return nil, err
+		}
+	}
+	return fs, nil
+}
+
+// object returns the object of a rendered file: the one render kept, else
+// decoded from the file.
+func (t *Tree) object(f string) (Object, error) {
+	if o, ok := t.objs[f]; ok {
+		return o, nil
+	}
+	return decodeObject(t.Files[f])
+}
+
+// buildDir builds one kustomization directory. Problems with the
+// directory are returned as Errors; the error is for a failure to run.
+func buildDir(tree *Tree, dir string, always bool, mountWhole func() (filesys.FileSystem, error)) (Unit, Errors, error) {
+	var errs Errors
+	k, err := readKustomization(tree, dir)
+	if err != nil {
+		return Unit{}, Errors{{Where: dir, Err: err}}, nil
+	}
+	u := newUnit(tree, dir)
+	files := map[string]string{}    // object ID -> file
+	rendered := map[string]Object{} // file -> object as rendered
+	for _, r := range k.Resources {
+		f := path.Join(dir, r)
+		if _, ok := tree.Files[f]; !ok {
+			errs = append(errs, &Error{Where: dir, Err: fmt.Errorf("kustomize build failed: resource %s does not exist", r)})
+			continue
+		}
+		o, err := tree.object(f)
+		if err != nil {
+			errs = append(errs, &Error{Where: f, Err: err})
+			continue
+		}
+		if o.APIVersion() == "" || o.Kind() == "" || o.Name() == "" {
+			// kustomize refuses such a resource; so does the fast path.
+			errs = append(errs, &Error{Where: f, Err: fmt.Errorf("kustomize build failed: an object needs apiVersion, kind and metadata.name")})
+			continue
+		}
+		if prev, dup := files[o.ID()]; dup {
+			errs = append(errs, &Error{Where: dir, Err: fmt.Errorf("kustomize build failed: %s and %s hold the same object %s", prev, f, o.ID())})
+			continue
+		}
+		files[o.ID()] = f
+		rendered[f] = o
+	}
+	if len(errs) > 0 {
+		return Unit{}, errs, nil
+	}
+	if !always && plain(k) {
+		for _, r := range k.Resources {
+			f := path.Join(dir, r)
+			u.Objects = append(u.Objects, Built{Object: rendered[f], File: f})
+		}
+		sortBuilt(u.Objects)
+		return u, nil, nil
+	}
+	var fs filesys.FileSystem
+	if selfContained(k) {
+		// Only the directory's own files: the same build, without
+		// copying the whole tree.
+		var own []string
+		for _, r := range k.Resources {
+			own = append(own, path.Join(dir, r))
+		}
+		own = append(own, path.Join(dir, "kustomization.yaml"))
+		fs, err = mount(tree, own)
+	} else {
+		fs, err = mountWhole()
+	}
+	if err != nil {
+		return Unit{}, nil, err
+	}
+	rm, err := kustomizeBuild(fs, path.Join(fsRoot, dir), k, always)
+	if err != nil {
+		return Unit{}, Errors{{Where: dir, Err: fmt.Errorf("kustomize build failed: %w", err)}}, nil
+	}
+	if want := len(k.Resources); rm.Size() != want && len(k.Patches) == 0 {
+		return Unit{}, Errors{{Where: dir, Err: fmt.Errorf("kustomize build produced %d objects, the directory lists %d", rm.Size(), want)}}, nil
+	}
+	for _, r := range rm.Resources() {
+		m, err := r.Map()
+		if err != nil {
+			errs = append(errs, &Error{Where: dir, Err: err})
+			continue
+		}
+		js, err := json.Marshal(m)
+		if err != nil {
+			errs = append(errs, &Error{Where: dir, Err: err})
+			continue
+		}
+		o, err := decodeJSONObject(js)
+		if err != nil {
+			errs = append(errs, &Error{Where: dir, Err: err})
+			continue
+		}
+		b := Built{Object: o, File: files[o.ID()]}
+		if len(k.Patches) > 0 && b.File != "" {
+			b.Patched = changedPaths(nil, map[string]any(rendered[b.File]), map[string]any(o))
+		}
+		u.Objects = append(u.Objects, b)
+	}
+	if len(errs) > 0 {
+		return Unit{}, errs, nil
+	}
+	sortBuilt(u.Objects)
+	return u, nil, nil
+}
+
+// selfContained reports whether a kustomization reads only files of its
+// own directory: resource files named without a path and inline patches.
+func selfContained(k *kusttypes.Kustomization) bool {
+	if !allFiles(k.Resources) {
+		return false
+	}
+	for _, p := range k.Patches {
+		if p.Path != "" {
+			return false
+		}
+	}
+	c := *k
+	c.TypeMeta, c.Resources, c.Patches = kusttypes.TypeMeta{}, nil, nil
+	return reflect.DeepEqual(c, kusttypes.Kustomization{})
 }
 
 // plain reports whether a kustomization only lists resource files: its

@@ -19,6 +19,8 @@ import (
 	kusttypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/resid"
 
+	"github.com/paved-dev/paved/internal/cache"
+	"github.com/paved-dev/paved/internal/workpool"
 	"github.com/paved-dev/paved/schema"
 )
 
@@ -43,6 +45,27 @@ type Input struct {
 	// Version is paved's version, recorded in ownership manifests and the
 	// inputs digest.
 	Version string
+
+	// Workers is how many apps are evaluated at once; Fork(w) returns the
+	// platform worker w evaluates in (its own CUE context). With Workers
+	// below 2 or no Fork, apps are evaluated one by one in Platform.
+	Workers int
+	Fork    func(worker int) (*schema.Platform, error)
+	// Cache, when not nil, keeps blueprint evaluations by input digest.
+	Cache *cache.Cache
+	// OnApp, when not nil, is called after each app is evaluated (from the
+	// worker goroutines), for progress.
+	OnApp func()
+	// Stage, when not nil, is called as each stage starts (evaluate,
+	// build) and the func it returns as the stage ends, for --timings.
+	Stage func(name string) func()
+}
+
+func (in Input) stage(name string) func() {
+	if in.Stage == nil {
+		return func() {}
+	}
+	return in.Stage(name)
 }
 
 // Error is a render failure (exit code 3): a blueprint or build problem
@@ -116,6 +139,10 @@ func Clusters(p *schema.Platform) []ClusterTarget {
 // tenants and Flux Kustomizations they need, builds every kustomization
 // directory as Flux would, and returns the tree. On failure it returns
 // Errors and no tree.
+//
+// Apps are evaluated in parallel (Input.Workers goroutines, each with its
+// own platform fork) and merged in sorted order, so the tree does not
+// depend on scheduling.
 func Render(in Input) (*Tree, error) {
 	var errs Errors
 	tree := &Tree{env: map[string]string{}, apps: map[string]*unitSource{}}
@@ -133,92 +160,89 @@ func Render(in Input) (*Tree, error) {
 	}
 	dependents := dependentsOf(apps)
 	fluxKS := map[string][]string{} // cluster -> entry resources
-
 	teamsByCluster := map[string]map[string]bool{}
-	for _, a := range apps {
-		var owned, rendered []string
-		for _, ct := range clusters {
-			spec := a.Envs[ct.Environment]
-			objs, err := renderApp(in.Platform, a, byID, dependents[a.Base.Team+"/"+a.Base.Name], ct, spec)
-			if err != nil {
-				errs = append(errs, &Error{Where: fmt.Sprintf("%s/%s in %s", a.Base.Team, a.Base.Name, ct.Name), Err: err})
-				continue
-			}
-			dir := path.Join("apps", ct.Name, spec.Team, spec.Name)
-			files, err := writeDir(tree, dir, objs, spec.Patches)
-			if err != nil {
-				errs = append(errs, &Error{Where: dir, Err: err})
-				continue
-			}
-			owned = append(owned, files...)
-			tree.apps[dir] = &unitSource{app: &a}
-			ksFile := path.Join("clusters", ct.Name, "paved", "apps", schema.AppFluxName(spec.Team, spec.Name)+".yaml")
-			deps := []string{schema.TenantFluxName(spec.Team)}
-			for _, d := range spec.DependsOn {
-				deps = append(deps, schema.AppFluxName(spec.Team, d))
-			}
-			b, err := fluxKustomization(in.Platform, schema.AppFluxName(spec.Team, spec.Name), "./"+dir, deps, map[string]string{
-				"paved.dev/team": spec.Team, "paved.dev/app": spec.Name,
-			})
-			if err != nil {
-				errs = append(errs, &Error{Where: ksFile, Err: err})
-				continue
-			}
-			tree.add(ksFile, b)
-			owned = append(owned, ksFile)
-			fluxKS[ct.Name] = append(fluxKS[ct.Name], "apps/"+path.Base(ksFile))
-			rendered = append(rendered, ct.Name)
-			if teamsByCluster[ct.Name] == nil {
-				teamsByCluster[ct.Name] = map[string]bool{}
-			}
-			teamsByCluster[ct.Name][spec.Team] = true
-		}
-		slices.Sort(owned)
-		own := ownership{
-			APIVersion:   "paved.dev/v1alpha1",
-			Kind:         "Ownership",
-			App:          a.Base.Name,
-			Team:         a.Base.Team,
-			Source:       &ownershipSrc{Repo: a.Source.Repo, Revision: a.Source.Revision, Path: a.Source.Path},
-			Paved:        map[string]any{"version": in.Version},
-			InputsDigest: digestApp(in.Version, in.Platform.Digest(), a),
-			Clusters:     rendered,
-			Files:        owned,
-			Digests:      digests(tree, owned),
-		}
-		b, err := canonicalJSON(own)
+
+	stop := in.stage("evaluate")
+	workers, fork := in.workers()
+	parts := make([]*appPart, len(apps))
+	forkErrs := make([]error, workers)
+	workpool.Run(len(apps), workers, func(w, i int) {
+		p, err := fork(w)
 		if err != nil {
-			errs = append(errs, &Error{Where: a.Base.Team + "/" + a.Base.Name, Err: err})
+			forkErrs[w] = err
+			return
+		}
+		parts[i] = renderAppAll(in, p, &apps[i], byID, dependents, clusters)
+		if in.OnApp != nil {
+			in.OnApp()
+		}
+	})
+	for _, err := range forkErrs {
+		if err != nil {
+			return nil, Errors{{Where: "platform", Err: err}}
+		}
+	}
+	for i, part := range parts {
+		if part == nil {
 			continue
 		}
-		tree.add(path.Join(".paved", "apps", a.Base.Team, a.Base.Name+".json"), b)
+		errs = append(errs, part.errs...)
+		tree.merge(part.tree)
+		for _, k := range part.fluxKS {
+			fluxKS[k.cluster] = append(fluxKS[k.cluster], k.entry)
+			if teamsByCluster[k.cluster] == nil {
+				teamsByCluster[k.cluster] = map[string]bool{}
+			}
+			teamsByCluster[k.cluster][apps[i].Base.Team] = true
+		}
 	}
 
 	// Tenants: every team with an app in a cluster gets its namespace there.
-	tenantFiles := map[string][]string{}
+	type tenantJob struct {
+		cluster, team string
+		part          *Tree
+		files         []string
+		err           *Error
+	}
+	var jobs []*tenantJob
 	for _, ct := range clusters {
 		for _, team := range schema.SortedKeys(teamsByCluster[ct.Name]) {
-			objs, err := renderTenant(in.Platform, team, ct.Name)
-			if err != nil {
-				errs = append(errs, &Error{Where: fmt.Sprintf("tenant %s in %s", team, ct.Name), Err: err})
-				continue
-			}
-			dir := path.Join("tenants", ct.Name, team)
-			files, err := writeDir(tree, dir, objs, nil)
-			if err != nil {
-				errs = append(errs, &Error{Where: dir, Err: err})
-				continue
-			}
-			ksFile := path.Join("clusters", ct.Name, "paved", "tenants", team+".yaml")
-			b, err := fluxKustomization(in.Platform, schema.TenantFluxName(team), "./"+dir, nil, map[string]string{"paved.dev/team": team})
-			if err != nil {
-				errs = append(errs, &Error{Where: ksFile, Err: err})
-				continue
-			}
-			tree.add(ksFile, b)
-			fluxKS[ct.Name] = append(fluxKS[ct.Name], "tenants/"+team+".yaml")
-			tenantFiles[team] = append(tenantFiles[team], append(files, ksFile)...)
+			jobs = append(jobs, &tenantJob{cluster: ct.Name, team: team, part: &Tree{}})
 		}
+	}
+	workpool.Run(len(jobs), workers, func(w, i int) {
+		j := jobs[i]
+		p, err := fork(w)
+		if err != nil {
+			j.err = &Error{Where: "platform", Err: err}
+			return
+		}
+		objs, err := renderTenant(p, in.Cache, j.team, j.cluster)
+		if err != nil {
+			j.err = &Error{Where: fmt.Sprintf("tenant %s in %s", j.team, j.cluster), Err: err}
+			return
+		}
+		dir := path.Join("tenants", j.cluster, j.team)
+		if j.files, err = writeDir(j.part, dir, objs, nil); err != nil {
+			j.err = &Error{Where: dir, Err: err}
+		}
+	})
+	tenantFiles := map[string][]string{}
+	for _, j := range jobs {
+		if j.err != nil {
+			errs = append(errs, j.err)
+			continue
+		}
+		tree.merge(j.part)
+		ksFile := path.Join("clusters", j.cluster, "paved", "tenants", j.team+".yaml")
+		b, err := fluxKustomization(in.Platform, schema.TenantFluxName(j.team), "./"+path.Join("tenants", j.cluster, j.team), nil, map[string]string{"paved.dev/team": j.team})
+		if err != nil {
+			errs = append(errs, &Error{Where: ksFile, Err: err})
+			continue
+		}
+		tree.add(ksFile, b)
+		fluxKS[j.cluster] = append(fluxKS[j.cluster], "tenants/"+j.team+".yaml")
+		tenantFiles[j.team] = append(tenantFiles[j.team], append(j.files, ksFile)...)
 	}
 	for _, team := range schema.SortedKeys(tenantFiles) {
 		files := tenantFiles[team]
@@ -247,13 +271,93 @@ func Render(in Input) (*Tree, error) {
 		}
 		tree.add(path.Join("clusters", c, "paved", "kustomization.yaml"), b)
 	}
+	stop()
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	stop = in.stage("build")
+	defer stop()
 	if err := BuildAll(tree); err != nil {
 		return nil, err
 	}
 	return tree, nil
+}
+
+// appPart is one app's share of the tree, rendered by one worker.
+type appPart struct {
+	tree   *Tree
+	fluxKS []entryRef
+	errs   Errors
+}
+
+type entryRef struct{ cluster, entry string }
+
+// workers returns how many goroutines render and the platform each uses.
+func (in Input) workers() (int, func(int) (*schema.Platform, error)) {
+	if in.Workers < 2 || in.Fork == nil {
+		return 1, func(int) (*schema.Platform, error) { return in.Platform, nil }
+	}
+	return in.Workers, in.Fork
+}
+
+// renderAppAll renders one app into every cluster: its directories, its
+// Flux Kustomizations and its ownership manifest.
+func renderAppAll(in Input, p *schema.Platform, a *App, byID map[string]App, dependents map[string][]string, clusters []ClusterTarget) *appPart {
+	part := &appPart{tree: &Tree{apps: map[string]*unitSource{}}}
+	tree := part.tree
+	var owned, rendered []string
+	for _, ct := range clusters {
+		spec := a.Envs[ct.Environment]
+		objs, err := renderApp(p, in.Cache, *a, byID, dependents[a.Base.Team+"/"+a.Base.Name], ct, spec)
+		if err != nil {
+			part.errs = append(part.errs, &Error{Where: fmt.Sprintf("%s/%s in %s", a.Base.Team, a.Base.Name, ct.Name), Err: err})
+			continue
+		}
+		dir := path.Join("apps", ct.Name, spec.Team, spec.Name)
+		files, err := writeDir(tree, dir, objs, spec.Patches)
+		if err != nil {
+			part.errs = append(part.errs, &Error{Where: dir, Err: err})
+			continue
+		}
+		owned = append(owned, files...)
+		tree.apps[dir] = &unitSource{app: a}
+		ksFile := path.Join("clusters", ct.Name, "paved", "apps", schema.AppFluxName(spec.Team, spec.Name)+".yaml")
+		deps := []string{schema.TenantFluxName(spec.Team)}
+		for _, d := range spec.DependsOn {
+			deps = append(deps, schema.AppFluxName(spec.Team, d))
+		}
+		b, err := fluxKustomization(p, schema.AppFluxName(spec.Team, spec.Name), "./"+dir, deps, map[string]string{
+			"paved.dev/team": spec.Team, "paved.dev/app": spec.Name,
+		})
+		if err != nil {
+			part.errs = append(part.errs, &Error{Where: ksFile, Err: err})
+			continue
+		}
+		tree.add(ksFile, b)
+		owned = append(owned, ksFile)
+		part.fluxKS = append(part.fluxKS, entryRef{ct.Name, "apps/" + path.Base(ksFile)})
+		rendered = append(rendered, ct.Name)
+	}
+	slices.Sort(owned)
+	own := ownership{
+		APIVersion:   "paved.dev/v1alpha1",
+		Kind:         "Ownership",
+		App:          a.Base.Name,
+		Team:         a.Base.Team,
+		Source:       &ownershipSrc{Repo: a.Source.Repo, Revision: a.Source.Revision, Path: a.Source.Path},
+		Paved:        map[string]any{"version": in.Version},
+		InputsDigest: digestApp(in.Version, p.Digest(), *a),
+		Clusters:     rendered,
+		Files:        owned,
+		Digests:      digests(tree, owned),
+	}
+	b, err := canonicalJSON(own)
+	if err != nil {
+		part.errs = append(part.errs, &Error{Where: a.Base.Team + "/" + a.Base.Name, Err: err})
+		return part
+	}
+	tree.add(path.Join(".paved", "apps", a.Base.Team, a.Base.Name+".json"), b)
+	return part
 }
 
 // digests maps each file to the sha256 of its content in the tree.
@@ -280,7 +384,7 @@ func dependentsOf(apps []App) map[string][]string {
 }
 
 // renderApp evaluates the app's blueprint for one cluster.
-func renderApp(p *schema.Platform, a App, byID map[string]App, dependents []string, ct ClusterTarget, spec schema.Spec) ([]Object, error) {
+func renderApp(p *schema.Platform, c *cache.Cache, a App, byID map[string]App, dependents []string, ct ClusterTarget, spec schema.Spec) ([]Object, error) {
 	ratio := p.Data.Environments[ct.Environment].TracingSampleRatio
 	if spec.Observability.Tracing.SampleRatio != nil {
 		ratio = *spec.Observability.Tracing.SampleRatio
@@ -311,10 +415,10 @@ func renderApp(p *schema.Platform, a App, byID map[string]App, dependents []stri
 		"dependencies": deps,
 		"source":       map[string]any{"path": a.Source.Path, "revision": a.Source.Revision},
 	}
-	return evalObjects(p, "blueprint."+spec.Kind, input)
+	return evalObjects(p, c, "blueprint."+spec.Kind, input)
 }
 
-func renderTenant(p *schema.Platform, team, cluster string) ([]Object, error) {
+func renderTenant(p *schema.Platform, c *cache.Cache, team, cluster string) ([]Object, error) {
 	t := p.Data.Teams[team]
 	unit := p.Data.Prices.CPUCoreMonth + p.Data.Prices.MemoryGiBMonth
 	units := t.MonthlyBudgetUSD / unit
@@ -326,33 +430,42 @@ func renderTenant(p *schema.Platform, team, cluster string) ([]Object, error) {
 			"memoryMiB":     int64(math.Floor(units * 1024)),
 		},
 	}
-	return evalObjects(p, "#Tenant", input)
+	return evalObjects(p, c, "#Tenant", input)
 }
 
-// evalObjects fills a blueprint's input and returns its objects.
-func evalObjects(p *schema.Platform, bp string, input map[string]any) ([]Object, error) {
+// evalObjects fills a blueprint's input and returns its objects. The
+// objects' JSON is cached under the digest of the platform, the blueprint
+// and the input: the evaluation is a pure function of those.
+func evalObjects(p *schema.Platform, c *cache.Cache, bp string, input map[string]any) ([]Object, error) {
 	js, err := json.Marshal(input)
 	if err != nil {
 		return nil, err
 	}
-	iv := p.Context().CompileBytes(js)
-	if err := iv.Err(); err != nil {
-		return nil, err
-	}
-	v := p.Value().LookupPath(cue.ParsePath(bp)).FillPath(cue.ParsePath("in"), iv)
-	objs := v.LookupPath(cue.ParsePath("objects"))
-	if err := objs.Validate(cue.Concrete(true)); err != nil {
-		return nil, fmt.Errorf("blueprint %s: %w", bp, err)
-	}
-	b, err := objs.MarshalJSON()
-	if err != nil {
-		return nil, fmt.Errorf("blueprint %s: %w", bp, err)
+	key := c.Key("eval", []byte(p.Digest()), []byte(bp), js)
+	b, hit := c.Get(key)
+	if !hit {
+		iv := p.Context().CompileBytes(js)
+		if err := iv.Err(); err != nil {
+			return nil, err
+		}
+		v := p.Value().LookupPath(cue.ParsePath(bp)).FillPath(cue.ParsePath("in"), iv)
+		objs := v.LookupPath(cue.ParsePath("objects"))
+		if err := objs.Validate(cue.Concrete(true)); err != nil {
+			return nil, fmt.Errorf("blueprint %s: %w", bp, err)
+		}
+		b, err = objs.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("blueprint %s: %w", bp, err)
+		}
 	}
 	var out []Object
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	if err := d.Decode(&out); err != nil {
 		return nil, err
+	}
+	if !hit {
+		c.Put(key, b)
 	}
 	return out, nil
 }
@@ -371,12 +484,20 @@ func writeDir(tree *Tree, dir string, objs []Object, patches []schema.Patch) ([]
 			return nil, fmt.Errorf("objects %s and %s map to the same file %s", prev, o.ID(), name)
 		}
 		seen[name] = o.ID()
-		b, err := canonicalYAML(o)
+		b, err := objectYAML(o)
 		if err != nil {
 			return nil, fmt.Errorf("object %s: %w", o.ID(), err)
 		}
 		p := path.Join(dir, name)
 		tree.add(p, b)
+		// Keep the object as it decodes from its file, for the build:
+		// the same value, unless a number is written differently in YAML.
+		if hasFraction(map[string]any(o)) {
+			if o, err = decodeObject(b); err != nil {
+				return nil, fmt.Errorf("file %s: %w", name, err)
+			}
+		}
+		tree.setObject(p, o)
 		files = append(files, p)
 		resources = append(resources, name)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path"
+	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -21,7 +23,9 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
+	"github.com/paved-dev/paved/internal/cache"
 	"github.com/paved-dev/paved/internal/discover"
+	"github.com/paved-dev/paved/internal/synth"
 	"github.com/paved-dev/paved/render"
 	"github.com/paved-dev/paved/schema"
 )
@@ -29,14 +33,30 @@ import (
 // loadExamples vets every example app on the embedded default platform.
 func loadExamples(t testing.TB) render.Input {
 	t.Helper()
-	found, diags := discover.Apps([]string{"../examples"})
+	return loadApps(t, "../examples", "", 6)
+}
+
+// loadSynthetic generates a synthetic monorepo of n apps (internal/synth)
+// and vets it on its platform directory.
+func loadSynthetic(t testing.TB, n int) render.Input {
+	t.Helper()
+	root := t.TempDir()
+	if _, err := synth.Generate(root, synth.Options{Apps: n, Seed: 7}); err != nil {
+		t.Fatal(err)
+	}
+	return loadApps(t, root, filepath.Join(root, "paved.platform"), n)
+}
+
+func loadApps(t testing.TB, dir, platformDir string, atLeast int) render.Input {
+	t.Helper()
+	found, diags := discover.Apps([]string{dir})
 	if len(diags) > 0 {
-		t.Fatalf("discovering examples: %v", diags)
+		t.Fatalf("discovering apps: %v", diags)
 	}
-	if len(found) < 6 {
-		t.Fatalf("want at least 6 example apps, found %d", len(found))
+	if len(found) < atLeast {
+		t.Fatalf("want at least %d apps, found %d", atLeast, len(found))
 	}
-	p, err := schema.LoadPlatform("")
+	p, err := schema.LoadPlatform(platformDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,13 +65,13 @@ func loadExamples(t testing.TB) render.Input {
 	for _, f := range found {
 		a, ds := p.LoadApp(f)
 		if len(ds) > 0 {
-			t.Fatalf("example %s does not vet: %v", f.Dir, ds)
+			t.Fatalf("app %s does not vet: %v", f.Dir, ds)
 		}
 		apps = append(apps, a)
 		in.Apps = append(in.Apps, render.App{App: a, Source: render.Source{Path: path.Base(f.Dir)}})
 	}
 	if ds := schema.CheckFleet(p, apps); len(ds) > 0 {
-		t.Fatalf("examples fail fleet checks: %v", ds)
+		t.Fatalf("apps fail fleet checks: %v", ds)
 	}
 	return in
 }
@@ -278,37 +298,109 @@ func ExampleVersionLabel() {
 	// 2.0
 }
 
-// TestPlainBuildEquivalence proves the fast path of BuildAll: reading a
-// plain directory's files gives exactly the objects a real kustomize build
-// (fluxcd/pkg/kustomize, as Flux) gives, for every directory of every
-// example, patched or not.
+// TestPlainBuildEquivalence proves the fast paths of Render and BuildAll
+// against the reference: every directory of every example and of a
+// synthetic fleet, built with fluxcd/pkg/kustomize (as Flux builds it)
+// from the written files, gives exactly the objects Render kept: the
+// objects render held in memory for plain directories, and the lean
+// kustomize build (schema parsed once) for patched ones.
 func TestPlainBuildEquivalence(t *testing.T) {
-	in := loadExamples(t)
-	fast, err := render.Render(in)
+	for name, in := range map[string]render.Input{"examples": loadExamples(t), "synthetic": loadSynthetic(t, 60)} {
+		t.Run(name, func(t *testing.T) {
+			fast, err := render.Render(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slow := &render.Tree{Files: fast.Files}
+			if err := render.BuildAllWithKustomize(slow); err != nil {
+				t.Fatal(err)
+			}
+			if len(fast.Units) != len(slow.Units) || len(fast.Units) < 40 {
+				t.Fatalf("%d units read, %d built", len(fast.Units), len(slow.Units))
+			}
+			patched := 0
+			for i := range fast.Units {
+				f, s := fast.Units[i], slow.Units[i]
+				if f.Dir != s.Dir || len(f.Objects) != len(s.Objects) {
+					t.Fatalf("%s: %d objects read, %s: %d built", f.Dir, len(f.Objects), s.Dir, len(s.Objects))
+				}
+				for j := range f.Objects {
+					a, b := f.Objects[j], s.Objects[j]
+					if len(a.Patched) > 0 {
+						patched++
+					} else if a.File != "" {
+						// Files are written by a direct go-yaml encoder:
+						// byte for byte sigs.k8s.io/yaml's canonical form.
+						want, err := yaml.Marshal(a.Object)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if !bytes.Equal(fast.Files[a.File], want) {
+							t.Errorf("%s is not canonical YAML:\n%s\n---\n%s", a.File, fast.Files[a.File], want)
+						}
+					}
+					if a.File != b.File || !reflect.DeepEqual(a.Object, b.Object) || fmt.Sprint(a.Patched) != fmt.Sprint(b.Patched) {
+						ya, _ := yaml.Marshal(a.Object)
+						yb, _ := yaml.Marshal(b.Object)
+						t.Errorf("%s: object %d differs between the fast path and kustomize:\n%s (%s)\n---\n%s (%s)", f.Dir, j, ya, a.File, yb, b.File)
+					}
+				}
+			}
+			if patched == 0 {
+				t.Fatal("no patched object: the lean kustomize build was not exercised")
+			}
+		})
+	}
+}
+
+// TestRenderSameWithCacheAndWorkers: the tree is byte-identical whatever
+// the number of workers and whether blueprint evaluations come from an
+// empty cache, a warm cache or no cache.
+func TestRenderSameWithCacheAndWorkers(t *testing.T) {
+	in := loadSynthetic(t, 40)
+	ref, err := render.Render(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	slow := &render.Tree{Files: fast.Files}
-	if err := render.BuildAllWithKustomize(slow); err != nil {
-		t.Fatal(err)
+	c := cache.Open(t.TempDir(), "test")
+	if c == nil {
+		t.Fatal("no cache")
 	}
-	if len(fast.Units) != len(slow.Units) || len(fast.Units) < 40 {
-		t.Fatalf("%d units read, %d built", len(fast.Units), len(slow.Units))
-	}
-	for i := range fast.Units {
-		f, s := fast.Units[i], slow.Units[i]
-		if f.Dir != s.Dir || len(f.Objects) != len(s.Objects) {
-			t.Fatalf("%s: %d objects read, %s: %d built", f.Dir, len(f.Objects), s.Dir, len(s.Objects))
+	for _, run := range []struct {
+		name    string
+		workers int
+		cache   *cache.Cache
+	}{{"4 workers, cold cache", 4, c}, {"2 workers, warm cache", 2, c}, {"3 workers, no cache", 3, nil}, {"1 worker, warm cache", 1, c}} {
+		in := in
+		in.Workers, in.Cache = run.workers, run.cache
+		in.Fork = func(int) (*schema.Platform, error) { return in.Platform.Fork() }
+		got, err := render.Render(in)
+		if err != nil {
+			t.Fatalf("%s: %v", run.name, err)
 		}
-		for j := range f.Objects {
-			a, b := f.Objects[j], s.Objects[j]
-			ya, _ := yaml.Marshal(a.Object)
-			yb, _ := yaml.Marshal(b.Object)
-			if a.File != b.File || !bytes.Equal(ya, yb) || fmt.Sprint(a.Patched) != fmt.Sprint(b.Patched) {
-				t.Errorf("%s: object %d differs between the fast path and kustomize:\n%s (%s)\n---\n%s (%s)", f.Dir, j, ya, a.File, yb, b.File)
+		if len(got.Files) != len(ref.Files) {
+			t.Fatalf("%s: %d files, want %d", run.name, len(got.Files), len(ref.Files))
+		}
+		for p, b := range ref.Files {
+			if !bytes.Equal(got.Files[p], b) {
+				t.Fatalf("%s: %s differs:\n%s\n---\n%s", run.name, p, got.Files[p], b)
 			}
 		}
+		if !reflect.DeepEqual(unitObjects(got), unitObjects(ref)) {
+			t.Fatalf("%s: built units differ", run.name)
+		}
 	}
+	if hits, _ := c.Stats(); hits == 0 {
+		t.Fatal("the warm cache was never hit")
+	}
+}
+
+func unitObjects(tree *render.Tree) map[string][]render.Built {
+	out := map[string][]render.Built{}
+	for _, u := range tree.Units {
+		out[u.Dir] = u.Objects
+	}
+	return out
 }
 
 // TestPlainBuildRefusesWhatKustomizeRefuses: the fast path fails where a

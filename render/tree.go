@@ -16,6 +16,29 @@ type Tree struct {
 
 	env  map[string]string      // cluster -> environment
 	apps map[string]*unitSource // app directory -> the app it renders
+	// objs are the objects of the rendered files, exactly as they decode
+	// from those files, so the build need not parse YAML paved just wrote.
+	objs map[string]Object
+}
+
+func (t *Tree) setObject(p string, o Object) {
+	if t.objs == nil {
+		t.objs = map[string]Object{}
+	}
+	t.objs[p] = o
+}
+
+// merge adds the files, objects and app directories of part.
+func (t *Tree) merge(part *Tree) {
+	for p, b := range part.Files {
+		t.add(p, b)
+	}
+	for p, o := range part.objs {
+		t.setObject(p, o)
+	}
+	for d, s := range part.apps {
+		t.apps[d] = s
+	}
 }
 
 // Paths returns the file paths in order.

@@ -38,12 +38,14 @@ func CheckFleet(p *Platform, apps []*App) diag.List {
 	}
 	for _, a := range apps {
 		for i, d := range a.Base.DependsOn {
-			pos := a.Pos(fmt.Sprintf("dependsOn[%d]", i))
+			// Positions are looked up only for a problem: an app restored
+			// from the cache compiles its CUE to answer them.
+			at := fmt.Sprintf("dependsOn[%d]", i)
 			switch {
 			case d == a.Base.Name:
-				diags.Add(fmt.Sprintf("dependsOn[%d]", i), "an app cannot depend on itself", pos)
+				diags.Add(at, "an app cannot depend on itself", a.Pos(at))
 			case byID[a.Base.Team+"/"+d] == nil:
-				diags.Add(fmt.Sprintf("dependsOn[%d]", i), fmt.Sprintf("no app %q in team %s", d, a.Base.Team), pos)
+				diags.Add(at, fmt.Sprintf("no app %q in team %s", d, a.Base.Team), a.Pos(at))
 			}
 		}
 		seen := map[string]string{}

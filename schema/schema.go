@@ -17,6 +17,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
@@ -47,6 +48,14 @@ type Platform struct {
 
 	digest hash.Hash // over every CUE file compiled: name and content
 	sum    string
+	// sources are the parsed platform files in compile order, so Fork can
+	// compile them again in a new context.
+	sources []source
+}
+
+type source struct {
+	name string
+	data []byte
 }
 
 // Digest identifies the platform's inputs: every CUE file it was compiled
@@ -89,6 +98,7 @@ func LoadPlatform(dir string) (*Platform, error) {
 				panic(err)
 			}
 			p.hashFile(EmbeddedPrefix+prefix+n, data)
+			p.sources = append(p.sources, source{EmbeddedPrefix + prefix + n, data})
 		}
 	}
 	addEmbedded(files, "schema/")
@@ -140,6 +150,7 @@ func LoadPlatform(dir string) (*Platform, error) {
 					continue
 				}
 				p.Files = append(p.Files, fp)
+				p.sources = append(p.sources, source{fp, data})
 				rel, _ := filepath.Rel(abs, fp)
 				p.hashFile(filepath.ToSlash(rel), data)
 			}
@@ -164,6 +175,31 @@ func LoadPlatform(dir string) (*Platform, error) {
 	return p, nil
 }
 
+// Fork compiles the platform again in a new CUE context. A CUE context
+// must not be used by two goroutines at once, so every worker of a
+// parallel stage evaluates in its own fork; a fork's values equal the
+// original's.
+func (p *Platform) Fork() (*Platform, error) {
+	f := &Platform{ctx: cuecontext.New(), Data: p.Data, Dir: p.Dir, Files: p.Files, sum: p.sum, sources: p.sources}
+	inst := build.NewContext().NewInstance(EmbeddedPrefix, nil)
+	inst.PkgName = "paved"
+	for _, s := range p.sources {
+		af, err := parser.ParseFile(s.name, s.data, parser.ParseComments)
+		if err != nil {
+			return nil, fmt.Errorf("forking the platform: %w", err)
+		}
+		if err := inst.AddSyntax(af); err != nil {
+			return nil, fmt.Errorf("forking the platform: %w", err)
+		}
+	}
+	f.val = f.ctx.BuildInstance(inst)
+	if err := f.val.Err(); err != nil {
+		return nil, fmt.Errorf("forking the platform: %w", err)
+	}
+	f.app = f.val.LookupPath(cue.ParsePath("#App"))
+	return f, nil
+}
+
 // App is a validated app spec.
 type App struct {
 	Dir   string   // absolute
@@ -179,13 +215,110 @@ type App struct {
 	Effective map[string][]byte
 
 	raw cue.Value // the app's own value, for positions
+	// rawOnce compiles raw on first use for an app restored from a cache
+	// record (restored is set), which carries no CUE value.
+	rawOnce  sync.Once
+	restored bool
+	// plain marks the environments without overrides (the base spec).
+	plain map[string]bool
+}
+
+// rawValue is the app's own CUE value, compiled on first use for an app
+// restored from a record. Positions are only needed for the apps a finding
+// or an error points into, so most restored apps never compile.
+func (a *App) rawValue() cue.Value {
+	a.rawOnce.Do(func() {
+		if !a.restored {
+			return
+		}
+		inst := build.NewContext().NewInstance(a.Dir, nil)
+		for _, f := range a.Files {
+			af, err := parser.ParseFile(f, a.Data[f], parser.ParseComments)
+			if err != nil {
+				return // the files validated when the record was made
+			}
+			inst.PkgName = af.PackageName()
+			_ = inst.AddSyntax(af)
+		}
+		a.raw = cuecontext.New().BuildInstance(inst)
+	})
+	return a.raw
+}
+
+// appRecord is what a cache keeps of a validated app: everything but its
+// CUE value, which is compiled again when a position is asked for. An
+// environment without overrides shares the base spec, so only overridden
+// environments are stored.
+type appRecord struct {
+	Files     []string                   `json:"files"`
+	Base      Spec                       `json:"base"`
+	BaseJSON  json.RawMessage            `json:"baseJSON"`
+	Envs      map[string]Spec            `json:"envs,omitempty"`
+	Effective map[string]json.RawMessage `json:"effective,omitempty"`
+	// Plain lists the environments that are the base spec.
+	Plain []string `json:"plain"`
+}
+
+// Record encodes the validated app for a cache (see RestoreApp).
+func (a *App) Record() ([]byte, error) {
+	r := appRecord{Files: a.Files, Base: a.Base, Envs: map[string]Spec{}, Effective: map[string]json.RawMessage{}}
+	for _, env := range SortedKeys(a.Effective) {
+		js := a.Effective[env]
+		if a.plain[env] {
+			r.Plain = append(r.Plain, env)
+			r.BaseJSON = js
+			continue
+		}
+		r.Envs[env], r.Effective[env] = a.Envs[env], js
+	}
+	if r.BaseJSON == nil {
+		b, err := json.Marshal(a.Base)
+		if err != nil {
+			return nil, err
+		}
+		r.BaseJSON = b
+	}
+	return json.Marshal(r)
+}
+
+// RestoreApp rebuilds a validated app from its Record and the files it was
+// made from (da, which must hold the same bytes: the cache key covers
+// them). It fails when the record does not fit the platform's
+// environments.
+func (p *Platform) RestoreApp(da discover.App, rec []byte) (*App, error) {
+	var r appRecord
+	if err := json.Unmarshal(rec, &r); err != nil {
+		return nil, fmt.Errorf("decoding an app record: %w", err)
+	}
+	app := &App{Dir: da.Dir, Files: r.Files, Data: map[string][]byte{}, Base: r.Base, Envs: map[string]Spec{},
+		Effective: map[string][]byte{}, plain: map[string]bool{}, restored: true}
+	for _, f := range da.Files {
+		if slices.Contains(r.Files, f.Path) {
+			app.Data[f.Path] = f.Data
+		}
+	}
+	for _, env := range r.Plain {
+		app.Envs[env], app.Effective[env], app.plain[env] = r.Base, []byte(r.BaseJSON), true
+	}
+	for env, s := range r.Envs {
+		app.Envs[env], app.Effective[env] = s, []byte(r.Effective[env])
+	}
+	for _, env := range SortedKeys(p.Data.Environments) {
+		if _, ok := app.Envs[env]; !ok || app.Effective[env] == nil {
+			return nil, fmt.Errorf("app record of %s lacks environment %s", da.Dir, env)
+		}
+	}
+	if len(app.Envs) != len(p.Data.Environments) || len(app.Data) != len(r.Files) {
+		return nil, fmt.Errorf("app record of %s does not fit its directory and platform", da.Dir)
+	}
+	return app, nil
 }
 
 // Pos returns the position of the field at the CUE path p (such as
 // "dependsOn[1]") in the app's own files, falling back to its nearest
 // ancestor and finally to the start of app.cue.
 func (a *App) Pos(p string) diag.Position {
-	return fallbackPos(a.raw, p, a.Dir)
+	return fallbackPos(a.rawValue(), p, a.Dir)
 }
 
 // FieldPos returns the position of the field at CUE path p (such as
@@ -196,7 +329,7 @@ func (a *App) FieldPos(p string) (diag.Position, bool) {
 	if cp.Err() != nil {
 		return diag.Position{}, false
 	}
-	v := a.raw.LookupPath(cp)
+	v := a.rawValue().LookupPath(cp)
 	if !v.Exists() {
 		return diag.Position{}, false
 	}
@@ -294,10 +427,12 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 	delete(own, "environments")
 	app.Envs = map[string]Spec{}
 	app.Effective = map[string][]byte{}
+	app.plain = map[string]bool{}
 	for _, env := range SortedKeys(p.Data.Environments) {
 		if _, ok := overrides[env]; !ok {
 			app.Envs[env] = app.Base
 			app.Effective[env] = base
+			app.plain[env] = true
 			continue
 		}
 		merged := merge(own, asMap(overrides[env]))

@@ -73,7 +73,7 @@ input, 3 render error, 4 git error (including foreign edits).`,
 			if err != nil {
 				return err
 			}
-			rep, err := lintTree(l, tree, today)
+			rep, err := lintTree(e, l, tree, today)
 			if err != nil {
 				return err
 			}
@@ -104,10 +104,12 @@ input, 3 render error, 4 git error (including foreign edits).`,
 			if err != nil {
 				return err
 			}
+			stop := e.stage("commit and push")
 			res, err := fleet.Commit(context.Background(), r, fleet.CommitOptions{
 				URL: url, Branch: o.branch, Message: commitMessage(o.message, in, files),
 				Author: author, MaxAttempts: o.attempts, Log: e.stderr,
 			})
+			stop()
 			if err != nil {
 				return &exitError{code: ExitGit, err: fmt.Errorf("commit: %w", err)}
 			}

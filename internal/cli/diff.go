@@ -74,11 +74,14 @@ either side), 4 git error.`,
 				return err
 			}
 			ctx := context.Background()
+			stop := e.stage("read fleet")
 			snap, err := fleet.Read(ctx, fleetLocation(e, o.fleet), o.ref)
 			if err != nil {
+				stop()
 				return &exitError{code: ExitGit, err: err}
 			}
 			before, err := fleetUnits(snap, in, e, args)
+			stop()
 			if err != nil {
 				return err
 			}
@@ -89,7 +92,9 @@ either side), 4 git error.`,
 			for i := range before {
 				before[i].Environment = envOf[before[i].Cluster]
 			}
+			stop = e.stage("diff")
 			rep, err := diff.Compute(before, tree.Units)
+			stop()
 			if err != nil {
 				return &exitError{code: ExitRender, err: fmt.Errorf("diff: %w", err)}
 			}
@@ -279,7 +284,7 @@ func (o *diffOptions) markdownInput(e *env, l *loaded, in render.Input, tree *re
 	if err != nil {
 		return mi, err
 	}
-	if mi.Lint, err = lintTree(l, tree, today); err != nil {
+	if mi.Lint, err = lintTree(e, l, tree, today); err != nil {
 		return mi, err
 	}
 	mi.After = mi.Lint.Costs

@@ -58,7 +58,7 @@ input (spec, platform, policies, exceptions), 3 render error.`,
 			if err != nil {
 				return err
 			}
-			rep, err := lintTree(l, tree, today)
+			rep, err := lintTree(e, l, tree, today)
 			if err != nil {
 				return err
 			}
@@ -119,12 +119,15 @@ func withDependencies(l *loaded) *loaded {
 }
 
 // lintTree compiles the platform's policies and lints a rendered tree.
-func lintTree(l *loaded, tree *render.Tree, today time.Time) (*policy.Report, error) {
+func lintTree(e *env, l *loaded, tree *render.Tree, today time.Time) (*policy.Report, error) {
 	ctx := context.Background()
+	stop := e.stage("compile policies")
 	eng, err := policy.Load(ctx, policy.Options{Platform: l.platform})
+	stop()
 	if err != nil {
 		return nil, err
 	}
+	defer e.stage("lint")()
 	return eng.Lint(ctx, l.platform, tree, policy.LintOptions{Today: today})
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/paved-dev/paved/internal/diag"
 	"github.com/paved-dev/paved/internal/discover"
 	"github.com/paved-dev/paved/internal/gitsource"
+	"github.com/paved-dev/paved/internal/workpool"
 	"github.com/paved-dev/paved/render"
 	"github.com/paved-dev/paved/schema"
 )
@@ -24,6 +25,78 @@ type loaded struct {
 	// those whose inputs changed.
 	selected []*schema.App
 	changed  bool
+	// platforms are the platform and its forks, one per worker.
+	platforms *platformPool
+}
+
+// platformPool hands each worker of a parallel stage its own platform: a
+// CUE context must not be shared between goroutines. Forks are made on a
+// worker's first use, by the worker itself.
+type platformPool struct {
+	list []*schema.Platform
+	errs []error
+}
+
+func newPlatformPool(p *schema.Platform, workers int) *platformPool {
+	pp := &platformPool{list: make([]*schema.Platform, max(1, workers)), errs: make([]error, max(1, workers))}
+	pp.list[0] = p
+	return pp
+}
+
+func (pp *platformPool) size() int { return len(pp.list) }
+
+// get returns worker w's platform (only worker w may call get(w)).
+func (pp *platformPool) get(w int) (*schema.Platform, error) {
+	if pp.list[w] == nil && pp.errs[w] == nil {
+		pp.list[w], pp.errs[w] = pp.list[0].Fork()
+	}
+	return pp.list[w], pp.errs[w]
+}
+
+// validateApps loads and validates every found app on the pool's workers,
+// through the cache: an app whose files, platform and paved binary are
+// unchanged is restored from its record instead of evaluated. Results are
+// in the order of found.
+func validateApps(e *env, pool *platformPool, found []discover.App) ([]*schema.App, []diag.List, error) {
+	apps := make([]*schema.App, len(found))
+	diags := make([]diag.List, len(found))
+	errs := make([]error, pool.size())
+	c := e.cacheDir()
+	bar := e.progress("validating", len(found))
+	defer bar.Done()
+	platformDigest := []byte(pool.list[0].Digest())
+	workpool.Run(len(found), pool.size(), func(w, i int) {
+		defer bar.Add(1)
+		p, err := pool.get(w)
+		if err != nil {
+			errs[w] = err
+			return
+		}
+		a := found[i]
+		parts := [][]byte{platformDigest, []byte(a.Dir)}
+		for _, f := range a.Files {
+			parts = append(parts, []byte(f.Path), f.Data)
+		}
+		key := c.Key("app", parts...)
+		if rec, ok := c.Get(key); ok {
+			if app, err := p.RestoreApp(a, rec); err == nil {
+				apps[i] = app
+				return
+			}
+		}
+		apps[i], diags[i] = p.LoadApp(a)
+		if apps[i] != nil && len(diags[i]) == 0 {
+			if rec, err := apps[i].Record(); err == nil {
+				c.Put(key, rec)
+			}
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			return nil, nil, &exitError{code: ExitRender, err: err}
+		}
+	}
+	return apps, diags, nil
 }
 
 // changedFlag is --changed [--ref REF], shared by vet and lint.
@@ -51,7 +124,9 @@ func loadApps(e *env, paths []string, platformDir string, changed ...changedFlag
 			abs[i] = filepath.Join(e.cwd, p)
 		}
 	}
+	stop := e.stage("discover")
 	found, diags := discover.Apps(abs)
+	stop()
 	if len(found) == 0 && len(diags) == 0 {
 		return nil, &exitError{code: ExitInvalid, err: fmt.Errorf("no app found below %v (an app directory holds an %s)", paths, discover.AppFile)}
 	}
@@ -64,7 +139,9 @@ func loadApps(e *env, paths []string, platformDir string, changed ...changedFlag
 			}
 		}
 	}
+	stop = e.stage("platform")
 	p, err := schema.LoadPlatform(platformDir)
+	stop()
 	if err != nil {
 		var l diag.List
 		if errors.As(err, &l) {
@@ -72,24 +149,31 @@ func loadApps(e *env, paths []string, platformDir string, changed ...changedFlag
 		}
 		return nil, err
 	}
-	out := &loaded{platform: p}
+	out := &loaded{platform: p, platforms: newPlatformPool(p, e.workers())}
 	// With --changed, only the selected apps' problems are reported: a
 	// pre-commit hook judges what the commit touches.
 	selected := func(string) bool { return true }
 	if len(changed) > 0 && changed[0].on {
 		out.changed = true
+		stop := e.stage("changed")
 		sel, err := changedApps(e, paths, platformDir, found, changed[0].ref)
+		stop()
 		if err != nil {
 			return nil, err
 		}
 		selected = func(dir string) bool { return sel[dir] }
 	}
-	for _, a := range found {
-		app, ds := p.LoadApp(a)
+	stop = e.stage("validate")
+	apps, appDiags, err := validateApps(e, out.platforms, found)
+	stop()
+	if err != nil {
+		return nil, err
+	}
+	for i, a := range found {
 		if selected(a.Dir) {
-			diags = append(diags, ds...)
+			diags = append(diags, appDiags[i]...)
 		}
-		if app != nil {
+		if app := apps[i]; app != nil {
 			out.apps = append(out.apps, app)
 			if selected(a.Dir) {
 				out.selected = append(out.selected, app)
@@ -97,7 +181,9 @@ func loadApps(e *env, paths []string, platformDir string, changed ...changedFlag
 		}
 	}
 	if len(diags) == 0 {
+		stop := e.stage("fleet checks")
 		diags = append(diags, schema.CheckFleet(p, out.apps)...)
+		stop()
 	}
 	if len(diags) > 0 {
 		return nil, diags.Sanitize()
@@ -106,30 +192,41 @@ func loadApps(e *env, paths []string, platformDir string, changed ...changedFlag
 }
 
 // changedApps maps the files changed against ref to the app directories
-// they affect: an app's own files, or anything in the platform directory
-// (every app). App specs import only CUE's standard library, so no other
-// file affects an app.
+// they affect: an app's own CUE files, or anything in the platform
+// directory (every app). App specs import only CUE's standard library
+// (vet enforces it), so no other file affects an app.
 func changedApps(e *env, paths []string, platformDir string, found []discover.App, ref string) (map[string]bool, error) {
 	start := e.cwd
 	if len(found) > 0 {
 		start = found[0].Dir
 	}
-	files, err := gitsource.Changed(start, ref)
+	var dirs []gitsource.Dir
+	for _, a := range found {
+		files := map[string][]byte{}
+		for _, f := range a.Files {
+			files[filepath.Base(f.Path)] = f.Data
+		}
+		dirs = append(dirs, gitsource.Dir{Path: a.Dir, Files: files, Match: func(rel string) bool {
+			return !strings.Contains(rel, "/") && strings.HasSuffix(rel, ".cue")
+		}})
+	}
+	if platformDir != "" {
+		dirs = append(dirs, gitsource.Dir{Path: platformDir})
+	}
+	changed, err := gitsource.ChangedDirs(start, ref, dirs)
 	if err != nil {
 		return nil, &exitError{code: ExitGit, err: err}
 	}
 	sel := map[string]bool{}
-	for _, f := range files {
-		if platformDir != "" && discover.Within(platformDir, f) {
-			for _, a := range found {
-				sel[a.Dir] = true
-			}
-			return sel, nil
-		}
+	if platformDir != "" && changed[len(changed)-1] {
 		for _, a := range found {
-			if filepath.Dir(f) == a.Dir && strings.HasSuffix(f, ".cue") {
-				sel[a.Dir] = true
-			}
+			sel[a.Dir] = true
+		}
+		return sel, nil
+	}
+	for i, a := range found {
+		if changed[i] {
+			sel[a.Dir] = true
 		}
 	}
 	return sel, nil
@@ -138,7 +235,11 @@ func changedApps(e *env, paths []string, platformDir string, found []discover.Ap
 // renderInput pairs each app with its source (git repository, revision and
 // path) for provenance.
 func renderInput(e *env, l *loaded) (render.Input, error) {
-	in := render.Input{Platform: l.platform, Version: Version()}
+	in := render.Input{
+		Platform: l.platform, Version: Version(),
+		Workers: l.platforms.size(), Fork: l.platforms.get,
+		Cache: e.cacheDir(), Stage: e.stage,
+	}
 	var repos []gitsource.Info // opened once each, not once per app
 	for _, a := range l.apps {
 		i := slices.IndexFunc(repos, func(r gitsource.Info) bool { return discover.Within(r.Root, a.Dir) })
@@ -164,11 +265,16 @@ func renderInput(e *env, l *loaded) (render.Input, error) {
 
 // renderLoaded renders the loaded apps with their sources.
 func renderLoaded(e *env, l *loaded) (render.Input, *render.Tree, error) {
+	stop := e.stage("sources")
 	in, err := renderInput(e, l)
+	stop()
 	if err != nil {
 		return in, nil, err
 	}
+	bar := e.progress("rendering", len(in.Apps))
+	in.OnApp = func() { bar.Add(1) }
 	tree, err := render.Render(in)
+	bar.Done()
 	return in, tree, err
 }
 

@@ -8,9 +8,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"strconv"
+	"sync"
 
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/paved-dev/paved/internal/cache"
 	"github.com/paved-dev/paved/internal/diag"
 	"github.com/paved-dev/paved/render"
 )
@@ -41,6 +46,38 @@ func invalid(format string, args ...any) error {
 type env struct {
 	stdout, stderr io.Writer
 	cwd            string
+	// quiet (--quiet) drops progress and success summaries; timings
+	// (--timings) prints each stage's duration to stderr.
+	quiet, timings bool
+	// isTerminal and ci say whether stderr is a terminal and whether CI
+	// is set: a progress bar is drawn only on a terminal outside CI.
+	isTerminal, ci bool
+	stages         *stageTimer
+	// noCache (--no-cache) turns the content-addressed cache off; cache
+	// is opened on first use.
+	noCache   bool
+	cache     *cache.Cache
+	cacheOnce sync.Once
+}
+
+// cacheDir returns the content-addressed cache, or nil (a disabled cache)
+// with --no-cache or when no cache directory is usable.
+func (e *env) cacheDir() *cache.Cache {
+	e.cacheOnce.Do(func() {
+		if !e.noCache {
+			e.cache = cache.Open("", Version())
+		}
+	})
+	return e.cache
+}
+
+// workers is how many goroutines a parallel stage uses: PAVED_WORKERS,
+// else GOMAXPROCS.
+func (e *env) workers() int {
+	if n, err := strconv.Atoi(os.Getenv("PAVED_WORKERS")); err == nil && n > 0 {
+		return n
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 // Main runs paved with os.Args and returns the exit code.
@@ -50,7 +87,11 @@ func Main() int {
 		fmt.Fprintln(os.Stderr, "paved:", err)
 		return ExitInvalid
 	}
-	return Run(os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, cwd: cwd})
+	return Run(os.Args[1:], &env{
+		stdout: os.Stdout, stderr: os.Stderr, cwd: cwd,
+		isTerminal: isatty.IsTerminal(os.Stderr.Fd()),
+		ci:         os.Getenv("CI") != "" && os.Getenv("CI") != "false",
+	})
 }
 
 // Run runs paved with args and returns the exit code.
@@ -58,7 +99,9 @@ func Run(args []string, e *env) int {
 	root := newRootCmd(e)
 	root.SetArgs(args)
 	err := root.Execute()
-	return report(e, err)
+	code := report(e, err)
+	e.printTimings()
+	return code
 }
 
 // report prints err once and returns its exit code.
@@ -107,6 +150,9 @@ func newRootCmd(e *env) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentFlags().BoolVarP(&e.quiet, "quiet", "q", false, "no progress and no summary on success (results and errors are still printed)")
+	root.PersistentFlags().BoolVar(&e.noCache, "no-cache", false, "do not read or write the content-addressed cache (PAVED_CACHE_DIR, else the user cache directory)")
+	root.PersistentFlags().BoolVar(&e.timings, "timings", false, "print the duration of each stage (load, render, build, lint, ...) to stderr")
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {

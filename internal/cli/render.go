@@ -47,7 +47,10 @@ Exit codes: 0 rendered, 2 invalid input, 3 render error.`,
 			if !filepath.IsAbs(out) {
 				out = filepath.Join(e.cwd, out)
 			}
-			if err := outdir.Write(out, tree.Files); err != nil {
+			stop := e.stage("write")
+			err = outdir.Write(out, tree.Files)
+			stop()
+			if err != nil {
 				if errors.Is(err, outdir.ErrForeign) {
 					return &exitError{code: ExitInvalid, err: fmt.Errorf("render: %s: %w", o.out, err)}
 				}

@@ -9,7 +9,6 @@ import (
 type vetOptions struct {
 	platformFlag
 	changed changedFlag
-	quiet   bool
 }
 
 func newVetCmd(e *env) *cobra.Command {
@@ -27,7 +26,7 @@ Exit codes: 0 all specs valid, 2 invalid input.`,
 			if err != nil {
 				return err
 			}
-			if !o.quiet {
+			if !e.quiet {
 				n := len(l.selected)
 				fmt.Fprintf(e.stdout, "%d %s valid", n, plural(n, "app", "apps"))
 				if l.changed {
@@ -40,7 +39,6 @@ Exit codes: 0 all specs valid, 2 invalid input.`,
 	}
 	o.register(c)
 	o.changed.register(c)
-	c.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print nothing on success")
 	return c
 }
 

@@ -1,25 +1,47 @@
 package gitsource
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
 	"path/filepath"
-	"slices"
+	"strings"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
-// Changed returns the absolute paths of the files that differ between ref
-// and the working tree of the repository holding dir: committed changes
-// since ref, staged and unstaged edits, and untracked files. With ref
-// "HEAD" that is exactly what a commit in progress touches.
-func Changed(dir, ref string) ([]string, error) {
-	r, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+// Dir is a directory whose files --changed compares with a revision.
+type Dir struct {
+	Path string // absolute
+	// Files are the working tree's files of interest, by slash path
+	// relative to Path; nil means every regular file below Path, read
+	// from disk.
+	Files map[string][]byte
+	// Match selects the files of interest by slash path relative to Path;
+	// nil matches every file.
+	Match func(rel string) bool
+}
+
+// ChangedDirs reports, for each dir, whether its files of interest differ
+// between the working tree and ref in the repository holding start:
+// committed changes since ref, staged and unstaged edits, new and deleted
+// files alike. With ref "HEAD" that is exactly what a commit in progress
+// touches.
+//
+// Only the given directories are compared, by git blob hash, against the
+// ref's tree: a --changed run in a large monorepo hashes a few thousand
+// small files instead of computing the status of the whole work tree.
+func ChangedDirs(start, ref string, dirs []Dir) ([]bool, error) {
+	r, err := git.PlainOpenWithOptions(start, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
 	if err != nil {
 		if errors.Is(err, git.ErrRepositoryNotExists) {
-			return nil, fmt.Errorf("--changed needs a git repository: %s is not in one", dir)
+			return nil, fmt.Errorf("--changed needs a git repository: %s is not in one", start)
 		}
 		return nil, err
 	}
@@ -28,51 +50,126 @@ func Changed(dir, ref string) ([]string, error) {
 		return nil, err
 	}
 	root := wt.Filesystem.Root()
-	set := map[string]bool{}
-	st, err := wt.Status()
-	if err != nil {
-		return nil, fmt.Errorf("reading the working tree status: %w", err)
+	if ref == "" {
+		ref = "HEAD"
 	}
-	for p, s := range st {
-		if s.Staging != git.Unmodified || s.Worktree != git.Unmodified {
-			set[p] = true
+	var tree *object.Tree // nil: a repository without commits yet
+	h, err := r.ResolveRevision(plumbing.Revision(ref))
+	switch {
+	case ref == "HEAD" && errors.Is(err, plumbing.ErrReferenceNotFound):
+		// Before the first commit every file is new.
+	case err != nil:
+		return nil, fmt.Errorf("resolving %s: %w", ref, err)
+	default:
+		if tree, err = treeOf(r, *h); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", ref, err)
 		}
 	}
-	if ref != "" && ref != "HEAD" {
-		base, err := r.ResolveRevision(plumbing.Revision(ref))
-		if err != nil {
-			return nil, fmt.Errorf("resolving %s: %w", ref, err)
+	// Subtrees by slash path: apps share their parents, and go-git's
+	// Tree.Tree decodes every tree on the way down at each call.
+	trees := map[string]*object.Tree{".": tree}
+	var subtree func(rel string) (*object.Tree, error)
+	subtree = func(rel string) (*object.Tree, error) {
+		if t, ok := trees[rel]; ok || tree == nil {
+			return t, nil
 		}
-		head, err := r.Head()
+		parent, base := path.Split(rel)
+		pt, err := subtree(strings.TrimSuffix(cmp.Or(parent, "."), "/"))
+		if err != nil || pt == nil {
+			trees[rel] = nil
+			return nil, err
+		}
+		t, err := pt.Tree(base)
+		if errors.Is(err, object.ErrDirectoryNotFound) {
+			t, err = nil, nil
+		}
 		if err != nil {
 			return nil, err
 		}
-		bt, err := treeOf(r, *base)
-		if err != nil {
-			return nil, err
+		trees[rel] = t
+		return t, nil
+	}
+	out := make([]bool, len(dirs))
+	for i, d := range dirs {
+		match := d.Match
+		if match == nil {
+			match = func(string) bool { return true }
 		}
-		ht, err := treeOf(r, head.Hash())
-		if err != nil {
-			return nil, err
+		rel, err := filepath.Rel(root, d.Path)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			out[i] = true // outside the repository: nothing to compare with
+			continue
 		}
-		changes, err := object.DiffTree(bt, ht)
+		at := map[string]plumbing.Hash{}
+		rel = filepath.ToSlash(rel)
+		sub, err := subtree(rel)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading %s at %s: %w", rel, ref, err)
 		}
-		for _, c := range changes {
-			for _, n := range []string{c.From.Name, c.To.Name} {
-				if n != "" {
-					set[n] = true
+		if sub != nil {
+			w := object.NewTreeWalker(sub, true, nil)
+			for {
+				name, e, err := w.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					w.Close()
+					return nil, fmt.Errorf("reading %s at %s: %w", rel, ref, err)
+				}
+				if e.Mode.IsFile() && match(name) {
+					at[name] = e.Hash
 				}
 			}
+			w.Close()
+		}
+		files := d.Files
+		if files == nil {
+			if files, err = readAll(d.Path); err != nil {
+				return nil, err
+			}
+		}
+		n := 0
+		for name, data := range files {
+			if !match(name) {
+				continue
+			}
+			n++
+			if want, ok := at[name]; !ok || plumbing.ComputeHash(plumbing.BlobObject, data) != want {
+				out[i] = true
+				break
+			}
+		}
+		if n != len(at) {
+			out[i] = true // a file was deleted
 		}
 	}
-	out := make([]string, 0, len(set))
-	for p := range set {
-		out = append(out, filepath.Join(root, filepath.FromSlash(p)))
-	}
-	slices.Sort(out)
 	return out, nil
+}
+
+// readAll reads every regular file below dir, by slash path relative to
+// it; a missing dir has no files.
+func readAll(dir string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if !e.Type().IsRegular() {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = data
+		return nil
+	})
+	return out, err
 }
 
 func treeOf(r *git.Repository, h plumbing.Hash) (*object.Tree, error) {
