@@ -112,9 +112,10 @@ type job struct {
 	also []int
 }
 
-// runAll evaluates jobs on GOMAXPROCS workers. Each job's results land in
+// runAll evaluates jobs on GOMAXPROCS workers, calling done (when not
+// nil) after each. Each job's results land in
 // its own slot, so the outcome does not depend on scheduling.
-func (e *Engine) runAll(ctx context.Context, jobs []job, slots int) ([][]result, error) {
+func (e *Engine) runAll(ctx context.Context, jobs []job, slots int, done func()) ([][]result, error) {
 	out := make([][]result, slots)
 	var mu sync.Mutex
 	var firstErr error
@@ -140,6 +141,9 @@ func (e *Engine) runAll(ctx context.Context, jobs []job, slots int) ([][]result,
 					out[s] = append(out[s], rs...)
 				}
 				mu.Unlock()
+				if done != nil {
+					done()
+				}
 			}
 		}()
 	}

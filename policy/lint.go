@@ -2,8 +2,10 @@ package policy
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -11,6 +13,7 @@ import (
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/paved-dev/paved/internal/diag"
+	"github.com/paved-dev/paved/internal/workpool"
 	"github.com/paved-dev/paved/render"
 	"github.com/paved-dev/paved/schema"
 )
@@ -103,7 +106,13 @@ type LintOptions struct {
 	// Today decides which waivers have expired (a waiver applies through
 	// its expiry date).
 	Today time.Time
+	// Progress, when not nil, is told the number of evaluations once and
+	// then called after each one (from the worker goroutines).
+	Progress func(total int) func()
 }
+
+// objRef is an object of a built tree: unit and object index.
+type objRef struct{ u, o int }
 
 // Lint evaluates every policy over a built tree: each object, each
 // kustomization directory and the cost report. Findings are placed (app,
@@ -117,7 +126,6 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 	rep := &Report{Checks: e.Checks(), Costs: Estimate(p, tree), Units: len(tree.Units)}
 
 	// Slots: one per object, one per unit, one for the budget.
-	type objRef struct{ u, o int }
 	var objs []objRef
 	for ui, u := range tree.Units {
 		for oi := range u.Objects {
@@ -129,26 +137,26 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 	budgetSlot := unitSlot + len(tree.Units)
 	allSlot := budgetSlot + 1
 	var jobs []job
+	var keys []string // each object's JSON, computed on first use
 	for _, ns := range e.spaces {
 		switch ns.input {
 		case InputObject:
 			// The result of a per-object namespace depends on the object
 			// alone: an object rendered identically into several clusters
 			// (most objects of prod-eu-1 and prod-us-1) is evaluated once.
-			// A rendered file's bytes identify its object unless a patch
-			// changed it.
-			first := map[string]int{} // file content -> job index
+			if keys == nil {
+				keys = objectKeys(tree, objs)
+			}
+			first := map[string]int{} // object JSON -> job index
 			for i, r := range objs {
-				b := tree.Units[r.u].Objects[r.o]
-				if b.File != "" && len(b.Patched) == 0 {
-					key := string(tree.Files[b.File])
-					if j, ok := first[key]; ok {
+				if keys[i] != "" {
+					if j, ok := first[keys[i]]; ok {
 						jobs[j].also = append(jobs[j].also, i)
 						continue
 					}
-					first[key] = len(jobs)
+					first[keys[i]] = len(jobs)
 				}
-				jobs = append(jobs, job{ns: ns, input: map[string]any(b.Object), slot: i})
+				jobs = append(jobs, job{ns: ns, input: map[string]any(tree.Units[r.u].Objects[r.o].Object), slot: i})
 			}
 		case InputUnit:
 			for ui, u := range tree.Units {
@@ -164,7 +172,11 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 			jobs = append(jobs, job{ns: ns, input: allInput(tree), slot: allSlot})
 		}
 	}
-	results, err := e.runAll(ctx, jobs, allSlot+1)
+	var done func()
+	if opts.Progress != nil {
+		done = opts.Progress(len(jobs))
+	}
+	results, err := e.runAll(ctx, jobs, allSlot+1, done)
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +204,20 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 	rep.Waivers = applyWaivers(rep.Findings, waivers, opts.Today, e.settings.WaiverWarningDays, &rep.Findings)
 	sortFindings(rep.Findings)
 	return rep, nil
+}
+
+// objectKeys encodes each object as JSON (keys sorted), in parallel: equal
+// keys mean equal objects. An object that cannot be encoded gets "" and
+// is evaluated on its own.
+func objectKeys(tree *render.Tree, objs []objRef) []string {
+	keys := make([]string, len(objs))
+	workpool.Run(len(objs), runtime.GOMAXPROCS(0), func(_, i int) {
+		b, err := json.Marshal(tree.Units[objs[i].u].Objects[objs[i].o].Object)
+		if err == nil {
+			keys[i] = string(b)
+		}
+	})
+	return keys
 }
 
 func base(r result, u render.Unit) Finding {

@@ -344,3 +344,44 @@ func TestCatalogUpToDate(t *testing.T) {
 		t.Fatal("policy/POLICIES.md is stale: run make policy-doc and review the diff")
 	}
 }
+
+// TestLintSharesIdenticalObjectsOnly: an object rendered identically into
+// two clusters is evaluated once but reported in each; objects that only
+// looked alike when rendered (one changed since) are evaluated apart.
+func TestLintSharesIdenticalObjectsOnly(t *testing.T) {
+	p := defaultPlatform(t)
+	e := load(t, p)
+	count := func(tree *render.Tree) map[string]int {
+		rep, err := e.Lint(context.Background(), p, tree, policy.LintOptions{Today: today})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := map[string]int{}
+		for _, f := range rep.Findings {
+			if f.Policy == "service-type" {
+				n[f.Cluster]++
+			}
+		}
+		return n
+	}
+	setType := func(tree *render.Tree, cluster, typ string) {
+		for _, u := range tree.Units {
+			for _, b := range u.Objects {
+				if u.Cluster == cluster && b.Object.Kind() == "Service" && b.Object.Name() == "checkout" {
+					b.Object["spec"].(map[string]any)["type"] = typ
+				}
+			}
+		}
+	}
+	tree := renderExamples(t, p)
+	setType(tree, "prod-eu-1", "NodePort")
+	setType(tree, "prod-us-1", "NodePort")
+	if n := count(tree); n["prod-eu-1"] != 1 || n["prod-us-1"] != 1 || len(n) != 2 {
+		t.Fatalf("identical broken Services in two clusters: findings per cluster %v, want one in each", n)
+	}
+	tree = renderExamples(t, p)
+	setType(tree, "prod-us-1", "LoadBalancer")
+	if n := count(tree); n["prod-us-1"] != 1 || len(n) != 1 {
+		t.Fatalf("one broken Service: findings per cluster %v, want one in prod-us-1", n)
+	}
+}

@@ -413,9 +413,28 @@ func renderApp(p *schema.Platform, c *cache.Cache, a App, byID map[string]App, d
 		"sampleRatio":  ratio,
 		"dependents":   append([]string{}, dependents...),
 		"dependencies": deps,
-		"source":       map[string]any{"path": a.Source.Path, "revision": a.Source.Revision},
+		"source":       map[string]any{"path": a.Source.Path},
 	}
-	return evalObjects(p, c, "blueprint."+spec.Kind, input)
+	objs, err := evalObjects(p, c, "blueprint."+spec.Kind, input)
+	if err != nil || a.Source.Revision == "" {
+		return objs, err
+	}
+	for _, o := range objs {
+		stampRevision(o, a.Source.Revision)
+	}
+	return objs, nil
+}
+
+// stampRevision adds the paved.dev/source-revision annotation to an object
+// whose blueprint marked it with paved.dev/source-path. The revision is
+// kept out of the blueprint's input so that an unchanged app evaluates to
+// the same objects (and hits the cache) at every commit.
+func stampRevision(o Object, rev string) {
+	md, _ := o["metadata"].(map[string]any)
+	ann, _ := md["annotations"].(map[string]any)
+	if _, ok := ann["paved.dev/source-path"]; ok {
+		ann["paved.dev/source-revision"] = rev
+	}
 }
 
 func renderTenant(p *schema.Platform, c *cache.Cache, team, cluster string) ([]Object, error) {

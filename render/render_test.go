@@ -423,3 +423,50 @@ func TestPlainBuildRefusesWhatKustomizeRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestSourceRevisionStamped: every object an app's blueprint marks with
+// paved.dev/source-path carries the app's source revision, tenants carry
+// none, and a new revision reuses the cached evaluations (the revision is
+// not a blueprint input) while stamping the new one.
+func TestSourceRevisionStamped(t *testing.T) {
+	in := loadExamples(t)
+	c := cache.Open(t.TempDir(), "test")
+	in.Cache = c
+	for _, rev := range []string{"1111111111111111111111111111111111111111", "2222222222222222222222222222222222222222"} {
+		for i := range in.Apps {
+			in.Apps[i].Source.Revision = rev
+		}
+		hitsBefore, _ := c.Stats()
+		tree, err := render.Render(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stamped := 0
+		for _, u := range tree.Units {
+			for _, b := range u.Objects {
+				md, _ := b.Object["metadata"].(map[string]any)
+				ann, _ := md["annotations"].(map[string]any)
+				got, has := ann["paved.dev/source-revision"]
+				_, marked := ann["paved.dev/source-path"]
+				switch {
+				case u.Kind == render.UnitApp && (!marked || got != rev):
+					t.Fatalf("%s: %s: source-path %v, source-revision %v, want %s", u.Dir, b.File, marked, got, rev)
+				case u.Kind != render.UnitApp && has:
+					t.Fatalf("%s: %s carries a source revision", u.Dir, b.File)
+				}
+				if has {
+					stamped++
+					if !bytes.Contains(tree.Files[b.File], []byte("paved.dev/source-revision: \""+rev+"\"")) {
+						t.Fatalf("%s does not show revision %s:\n%s", b.File, rev, tree.Files[b.File])
+					}
+				}
+			}
+		}
+		if stamped < 100 {
+			t.Fatalf("only %d objects stamped", stamped)
+		}
+		if hits, _ := c.Stats(); rev[0] == '2' && hits-hitsBefore < int64(len(in.Apps)*4) {
+			t.Fatalf("a new revision hit the cache %d times, want every app evaluation", hits-hitsBefore)
+		}
+	}
+}

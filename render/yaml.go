@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -38,7 +39,9 @@ func objectYAML(o Object) ([]byte, error) {
 	if len(b) == 0 || b[len(b)-1] != '\n' {
 		b = append(b, '\n')
 	}
-	return b, nil
+	// The tree keeps every file of the fleet: drop the encoder's spare
+	// capacity.
+	return bytes.Clone(b), nil
 }
 
 // canonicalJSON renders v as indented JSON with a trailing newline.

@@ -215,20 +215,21 @@ type App struct {
 	Effective map[string][]byte
 
 	raw cue.Value // the app's own value, for positions
-	// rawOnce compiles raw on first use for an app restored from a cache
-	// record (restored is set), which carries no CUE value.
-	rawOnce  sync.Once
-	restored bool
+	// rawOnce compiles raw on first use when lazyRaw is set: a validated
+	// app drops its CUE value, and one restored from a cache record never
+	// had one.
+	rawOnce sync.Once
+	lazyRaw bool
 	// plain marks the environments without overrides (the base spec).
 	plain map[string]bool
 }
 
-// rawValue is the app's own CUE value, compiled on first use for an app
-// restored from a record. Positions are only needed for the apps a finding
+// rawValue is the app's own CUE value, compiled on first use once the app
+// is validated (or restored from a record). Positions are only needed for the apps a finding
 // or an error points into, so most restored apps never compile.
 func (a *App) rawValue() cue.Value {
 	a.rawOnce.Do(func() {
-		if !a.restored {
+		if !a.lazyRaw {
 			return
 		}
 		inst := build.NewContext().NewInstance(a.Dir, nil)
@@ -291,7 +292,7 @@ func (p *Platform) RestoreApp(da discover.App, rec []byte) (*App, error) {
 		return nil, fmt.Errorf("decoding an app record: %w", err)
 	}
 	app := &App{Dir: da.Dir, Files: r.Files, Data: map[string][]byte{}, Base: r.Base, Envs: map[string]Spec{},
-		Effective: map[string][]byte{}, plain: map[string]bool{}, restored: true}
+		Effective: map[string][]byte{}, plain: map[string]bool{}, lazyRaw: true}
 	for _, f := range da.Files {
 		if slices.Contains(r.Files, f.Path) {
 			app.Data[f.Path] = f.Data
@@ -469,6 +470,10 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 	if len(diags) > 0 {
 		return nil, diags.Sanitize()
 	}
+	// Drop the CUE value: it keeps the whole CUE context of this load
+	// alive (the platform fork and everything it evaluated). Positions are
+	// compiled again, from the files, for the few apps that need them.
+	app.raw, app.lazyRaw = cue.Value{}, true
 	return app, nil
 }
 

@@ -128,7 +128,16 @@ func lintTree(e *env, l *loaded, tree *render.Tree, today time.Time) (*policy.Re
 		return nil, err
 	}
 	defer e.stage("lint")()
-	return eng.Lint(ctx, l.platform, tree, policy.LintOptions{Today: today})
+	var bar *progress
+	defer func() {
+		if bar != nil {
+			bar.Done()
+		}
+	}()
+	return eng.Lint(ctx, l.platform, tree, policy.LintOptions{Today: today, Progress: func(total int) func() {
+		bar = e.progress("linting", total, "evaluations")
+		return func() { bar.Add(1) }
+	}})
 }
 
 // parseToday reads --today (default: today, UTC).

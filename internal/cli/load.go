@@ -33,23 +33,35 @@ type loaded struct {
 // CUE context must not be shared between goroutines. Forks are made on a
 // worker's first use, by the worker itself.
 type platformPool struct {
+	root *schema.Platform
 	list []*schema.Platform
+	uses []int
 	errs []error
 }
 
+// forkUses is how many jobs a fork serves before it is replaced: a CUE
+// context keeps what it evaluated, so a long-lived one grows with every
+// app; a fresh fork costs about 15 ms.
+const forkUses = 64
+
 func newPlatformPool(p *schema.Platform, workers int) *platformPool {
-	pp := &platformPool{list: make([]*schema.Platform, max(1, workers)), errs: make([]error, max(1, workers))}
-	pp.list[0] = p
-	return pp
+	n := max(1, workers)
+	return &platformPool{root: p, list: make([]*schema.Platform, n), uses: make([]int, n), errs: make([]error, n)}
 }
 
 func (pp *platformPool) size() int { return len(pp.list) }
 
-// get returns worker w's platform (only worker w may call get(w)).
+// get returns worker w's platform for one job (only worker w may call
+// get(w)).
 func (pp *platformPool) get(w int) (*schema.Platform, error) {
-	if pp.list[w] == nil && pp.errs[w] == nil {
-		pp.list[w], pp.errs[w] = pp.list[0].Fork()
+	if pp.errs[w] != nil {
+		return nil, pp.errs[w]
 	}
+	if pp.list[w] == nil || pp.uses[w] >= forkUses {
+		pp.list[w], pp.errs[w] = pp.root.Fork()
+		pp.uses[w] = 0
+	}
+	pp.uses[w]++
 	return pp.list[w], pp.errs[w]
 }
 
@@ -64,7 +76,7 @@ func validateApps(e *env, pool *platformPool, found []discover.App) ([]*schema.A
 	c := e.cacheDir()
 	bar := e.progress("validating", len(found))
 	defer bar.Done()
-	platformDigest := []byte(pool.list[0].Digest())
+	platformDigest := []byte(pool.root.Digest())
 	workpool.Run(len(found), pool.size(), func(w, i int) {
 		defer bar.Add(1)
 		p, err := pool.get(w)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"sync"
 	"time"
@@ -71,14 +72,14 @@ type progress struct {
 // that short is over before a bar helps.
 const minProgress = 50
 
-func (e *env) progress(what string, total int) *progress {
+func (e *env) progress(what string, total int, unit ...string) *progress {
 	if e.quiet || e.ci || !e.isTerminal || total < minProgress {
 		return &progress{}
 	}
 	return &progress{bar: progressbar.NewOptions(total,
 		progressbar.OptionSetWriter(e.stderr),
 		progressbar.OptionSetDescription(what),
-		progressbar.OptionSetItsString("apps"),
+		progressbar.OptionSetItsString(cmp.Or(append(unit, "apps")...)),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
 		progressbar.OptionSetPredictTime(true),

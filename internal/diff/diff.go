@@ -7,6 +7,7 @@ package diff
 import (
 	"fmt"
 	"path"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -122,6 +123,9 @@ func Compute(before, after []render.Unit) (*Report, error) {
 	for k := range keys {
 		eb, inB := b[k]
 		ea, inA := a[k]
+		if inB && inA && reflect.DeepEqual(eb.obj, ea.obj) {
+			continue // identical, noise included: nothing to render
+		}
 		var yb, ya string
 		var err error
 		if inB {

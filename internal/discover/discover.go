@@ -11,11 +11,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/paved-dev/paved/internal/diag"
+	"github.com/paved-dev/paved/internal/workpool"
 )
 
 // MaxFileSize is the largest CUE file paved reads.
@@ -109,12 +111,17 @@ func Apps(roots []string) ([]App, diag.List) {
 	// Symlinks are never followed: a linked app.cue or directory does not
 	// make an app (a link leaving the tree is reported above).
 	slices.Sort(dirs)
+	// Reading is I/O bound: a few readers per core, results in order.
+	read := make([]App, len(dirs))
+	readDiags := make([]diag.List, len(dirs))
+	workpool.Run(len(dirs), 4*runtime.GOMAXPROCS(0), func(_, i int) {
+		read[i], readDiags[i] = readApp(dirs[i])
+	})
 	var apps []App
-	for _, d := range dirs {
-		app, ds := readApp(d)
-		diags = append(diags, ds...)
-		if len(ds) == 0 && len(app.Files) > 0 {
-			apps = append(apps, app)
+	for i := range dirs {
+		diags = append(diags, readDiags[i]...)
+		if len(readDiags[i]) == 0 && len(read[i].Files) > 0 {
+			apps = append(apps, read[i])
 		}
 	}
 	return apps, diags
