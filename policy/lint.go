@@ -172,6 +172,10 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 			jobs = append(jobs, job{ns: ns, input: allInput(tree), slot: allSlot})
 		}
 	}
+	// The once-over-everything jobs (one input holding every object) are
+	// the longest: start them first so the per-object jobs fill the other
+	// workers meanwhile, instead of one core finishing them alone.
+	slices.SortStableFunc(jobs, func(a, b job) int { return cmpLong(b.ns.input) - cmpLong(a.ns.input) })
 	var done func()
 	if opts.Progress != nil {
 		done = opts.Progress(len(jobs))
@@ -204,6 +208,17 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 	rep.Waivers = applyWaivers(rep.Findings, waivers, opts.Today, e.settings.WaiverWarningDays, &rep.Findings)
 	sortFindings(rep.Findings)
 	return rep, nil
+}
+
+// cmpLong ranks inputs by how long one evaluation takes.
+func cmpLong(in Input) int {
+	switch in {
+	case InputAll:
+		return 2
+	case InputBudget, InputUnit:
+		return 1
+	}
+	return 0
 }
 
 // objectKeys encodes each object as JSON (keys sorted), in parallel: equal

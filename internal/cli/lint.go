@@ -50,7 +50,7 @@ input (spec, platform, policies, exceptions), 3 render error.`,
 			if err != nil {
 				return err
 			}
-			l, err := loadApps(e, args, o.dir, o.changed)
+			l, err := loadApps(e, args, o.dir, loadOptions{changed: o.changed, policies: true})
 			if err != nil {
 				return err
 			}
@@ -121,9 +121,7 @@ func withDependencies(l *loaded) *loaded {
 // lintTree compiles the platform's policies and lints a rendered tree.
 func lintTree(e *env, l *loaded, tree *render.Tree, today time.Time) (*policy.Report, error) {
 	ctx := context.Background()
-	stop := e.stage("compile policies")
-	eng, err := policy.Load(ctx, policy.Options{Platform: l.platform})
-	stop()
+	eng, err := l.policies(e)
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +136,29 @@ func lintTree(e *env, l *loaded, tree *render.Tree, today time.Time) (*policy.Re
 		bar = e.progress("linting", total, "evaluations")
 		return func() { bar.Add(1) }
 	}})
+}
+
+// compilePolicies starts compiling the platform's policies in the
+// background, so that it overlaps with rendering; policies waits for it.
+func (l *loaded) compilePolicies(e *env) {
+	lp := l.pol
+	lp.once.Do(func() {
+		lp.done = make(chan struct{})
+		go func() {
+			defer close(lp.done)
+			stop := e.stage("compile policies")
+			lp.engine, lp.err = policy.Load(context.Background(), policy.Options{Platform: l.platform})
+			stop()
+		}()
+	})
+}
+
+// policies returns the compiled policies, compiling them now if
+// compilePolicies was not called.
+func (l *loaded) policies(e *env) (*policy.Engine, error) {
+	l.compilePolicies(e)
+	<-l.pol.done
+	return l.pol.engine, l.pol.err
 }
 
 // parseToday reads --today (default: today, UTC).

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/paved-dev/paved/internal/discover"
 	"github.com/paved-dev/paved/internal/gitsource"
 	"github.com/paved-dev/paved/internal/workpool"
+	"github.com/paved-dev/paved/policy"
 	"github.com/paved-dev/paved/render"
 	"github.com/paved-dev/paved/schema"
 )
@@ -27,6 +29,17 @@ type loaded struct {
 	changed  bool
 	// platforms are the platform and its forks, one per worker.
 	platforms *platformPool
+
+	// pol is the policy engine, compiled in the background
+	// (compilePolicies); shared by copies of loaded.
+	pol *lazyPolicies
+}
+
+type lazyPolicies struct {
+	once   sync.Once
+	done   chan struct{}
+	engine *policy.Engine
+	err    error
 }
 
 // platformPool hands each worker of a parallel stage its own platform: a
@@ -46,7 +59,12 @@ const forkUses = 64
 
 func newPlatformPool(p *schema.Platform, workers int) *platformPool {
 	n := max(1, workers)
-	return &platformPool{root: p, list: make([]*schema.Platform, n), uses: make([]int, n), errs: make([]error, n)}
+	pp := &platformPool{root: p, list: make([]*schema.Platform, n), uses: make([]int, n), errs: make([]error, n)}
+	// Worker 0 starts on the platform itself (its CUE context is not
+	// used by anything else while workers run): a run that evaluates a
+	// few apps needs no fork.
+	pp.list[0] = p
+	return pp
 }
 
 func (pp *platformPool) size() int { return len(pp.list) }
@@ -79,11 +97,6 @@ func validateApps(e *env, pool *platformPool, found []discover.App) ([]*schema.A
 	platformDigest := []byte(pool.root.Digest())
 	workpool.Run(len(found), pool.size(), func(w, i int) {
 		defer bar.Add(1)
-		p, err := pool.get(w)
-		if err != nil {
-			errs[w] = err
-			return
-		}
 		a := found[i]
 		parts := [][]byte{platformDigest, []byte(a.Dir)}
 		for _, f := range a.Files {
@@ -91,10 +104,17 @@ func validateApps(e *env, pool *platformPool, found []discover.App) ([]*schema.A
 		}
 		key := c.Key("app", parts...)
 		if rec, ok := c.Get(key); ok {
-			if app, err := p.RestoreApp(a, rec); err == nil {
+			// Restoring reads only the platform's decoded data: no CUE,
+			// so no fork is needed.
+			if app, err := pool.root.RestoreApp(a, rec); err == nil {
 				apps[i] = app
 				return
 			}
+		}
+		p, err := pool.get(w)
+		if err != nil {
+			errs[w] = err
+			return
 		}
 		apps[i], diags[i] = p.LoadApp(a)
 		if apps[i] != nil && len(diags[i]) == 0 {
@@ -111,6 +131,14 @@ func validateApps(e *env, pool *platformPool, found []discover.App) ([]*schema.A
 	return apps, diags, nil
 }
 
+// loadOptions say what a command needs besides the apps.
+type loadOptions struct {
+	changed changedFlag // --changed: select the changed apps
+	// policies: the command lints, so compile the policies in the
+	// background as soon as the platform is loaded.
+	policies bool
+}
+
 // changedFlag is --changed [--ref REF], shared by vet and lint.
 type changedFlag struct {
 	on  bool
@@ -125,7 +153,7 @@ func (c *changedFlag) register(cmd *cobra.Command) {
 // loadApps discovers the apps below paths, loads the platform and validates
 // every app and the fleet as a whole. Every problem of every app is
 // returned in one diag.List.
-func loadApps(e *env, paths []string, platformDir string, changed ...changedFlag) (*loaded, error) {
+func loadApps(e *env, paths []string, platformDir string, opts loadOptions) (*loaded, error) {
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
@@ -151,6 +179,22 @@ func loadApps(e *env, paths []string, platformDir string, changed ...changedFlag
 			}
 		}
 	}
+	// --changed reads git while the platform and the apps load: it only
+	// decides which apps' problems are reported.
+	type selection struct {
+		sel map[string]bool
+		err error
+	}
+	var changedCh chan selection
+	if opts.changed.on {
+		changedCh = make(chan selection, 1)
+		go func() {
+			stop := e.stage("changed")
+			sel, err := changedApps(e, paths, platformDir, found, opts.changed.ref)
+			stop()
+			changedCh <- selection{sel, err}
+		}()
+	}
 	stop = e.stage("platform")
 	p, err := schema.LoadPlatform(platformDir)
 	stop()
@@ -161,23 +205,24 @@ func loadApps(e *env, paths []string, platformDir string, changed ...changedFlag
 		}
 		return nil, err
 	}
-	out := &loaded{platform: p, platforms: newPlatformPool(p, e.workers())}
-	// With --changed, only the selected apps' problems are reported: a
-	// pre-commit hook judges what the commit touches.
-	selected := func(string) bool { return true }
-	if len(changed) > 0 && changed[0].on {
-		out.changed = true
-		stop := e.stage("changed")
-		sel, err := changedApps(e, paths, platformDir, found, changed[0].ref)
-		stop()
-		if err != nil {
-			return nil, err
-		}
-		selected = func(dir string) bool { return sel[dir] }
+	out := &loaded{platform: p, platforms: newPlatformPool(p, e.workers()), pol: &lazyPolicies{}}
+	if opts.policies {
+		out.compilePolicies(e) // in the background, while apps load
 	}
 	stop = e.stage("validate")
 	apps, appDiags, err := validateApps(e, out.platforms, found)
 	stop()
+	// With --changed, only the selected apps' problems are reported: a
+	// pre-commit hook judges what the commit touches.
+	selected := func(string) bool { return true }
+	if changedCh != nil {
+		out.changed = true
+		c := <-changedCh
+		if c.err != nil {
+			return nil, c.err
+		}
+		selected = func(dir string) bool { return c.sel[dir] }
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ Exit codes: 0 rendered, 2 invalid input, 3 render error.`,
 			if o.out == "" {
 				return invalid("render: --out DIR is required")
 			}
-			l, err := loadApps(e, args, o.dir)
+			l, err := loadApps(e, args, o.dir, loadOptions{})
 			if err != nil {
 				return err
 			}

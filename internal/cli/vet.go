@@ -22,7 +22,7 @@ app in one run, with the file:line:col of each. It writes nothing.
 
 Exit codes: 0 all specs valid, 2 invalid input.`,
 		RunE: func(c *cobra.Command, args []string) error {
-			l, err := loadApps(e, args, o.dir, o.changed)
+			l, err := loadApps(e, args, o.dir, loadOptions{changed: o.changed})
 			if err != nil {
 				return err
 			}

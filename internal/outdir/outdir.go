@@ -10,7 +10,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
+
+	"github.com/paved-dev/paved/internal/workpool"
 )
 
 // Marker is the directory whose presence shows that paved rendered a
@@ -53,17 +56,28 @@ func Write(dir string, files map[string][]byte) (err error) {
 			os.RemoveAll(tmp)
 		}
 	}()
-	for name, data := range files {
+	names := make([]string, 0, len(files))
+	dirs := map[string]bool{}
+	for name := range files {
 		if !Safe(name) {
 			return fmt.Errorf("refusing to write %q: not a relative path inside the output directory", name)
 		}
-		p := filepath.Join(tmp, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		names = append(names, name)
+		dirs[path.Dir(name)] = true
+	}
+	for d := range dirs {
+		if err := os.MkdirAll(filepath.Join(tmp, filepath.FromSlash(d)), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			return err
-		}
+	}
+	// Writing many small files is bound by the file system's latency, not
+	// by the CPU: a few writers per core.
+	errs := make([]error, len(names))
+	workpool.Run(len(names), 4*runtime.GOMAXPROCS(0), func(_, i int) {
+		errs[i] = os.WriteFile(filepath.Join(tmp, filepath.FromSlash(names[i])), files[names[i]], 0o644)
+	})
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
@@ -82,9 +96,32 @@ func Write(dir string, files map[string][]byte) (err error) {
 		return err
 	}
 	if old != "" {
-		return os.RemoveAll(old)
+		return removeAll(old)
 	}
 	return nil
+}
+
+// removeAll removes dir like os.RemoveAll, its subdirectories in parallel.
+func removeAll(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return os.RemoveAll(dir)
+	}
+	errs := make([]error, len(entries))
+	workpool.Run(len(entries), 4*runtime.GOMAXPROCS(0), func(_, i int) {
+		sub := filepath.Join(dir, entries[i].Name())
+		if entries[i].IsDir() {
+			if inner, err := os.ReadDir(sub); err == nil && len(inner) > 1 {
+				errs[i] = removeAll(sub)
+				return
+			}
+		}
+		errs[i] = os.RemoveAll(sub)
+	})
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return os.Remove(dir)
 }
 
 // Safe reports whether name is a clean, relative, slash-separated path that
