@@ -37,8 +37,13 @@ demo: build
 	@sed -i 's#max: 12#max: 15#' out/change/payments/checkout/prod.cue
 	@$(BIN) diff out/change --fleet out/fleet; test $$? -eq 1
 
+# Go benchmarks: the fleet benchmarks (internal/cli/bench_test.go: vet,
+# render, lint, diff, commit and --changed on synthetic monorepos of
+# BENCH_APPS apps, default 1,100,1000,5000), lint and conftest's engine
+# (policy), render of the examples. Figures: internal/synth/BENCH.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@mkdir -p out
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 90m ./... | tee out/bench.txt
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -61,6 +66,15 @@ kube-score: demo
 		grep -q '^\[OK\]' out/kube-score-$$c.txt || { echo "kube-score scored nothing"; exit 1; }; \
 		if grep -E '^\[(CRITICAL|WARNING)\]' out/kube-score-$$c.txt; then exit 1; fi; \
 	done; echo "kube-score: no CRITICAL or WARNING findings"
+
+# End to end with real Flux (internal/e2e, its own Go module): builds
+# kube-apiserver, etcd, source-controller and kustomize-controller once
+# (cached by version under ${XDG_CACHE_HOME:-~/.cache}/paved-e2e), runs
+# them on 127.0.0.1 and has them reconcile what `paved commit` writes.
+.PHONY: e2e
+e2e:
+	cd internal/e2e && env=$$(bash build.sh) && eval "$$env" && \
+		$(GO) vet ./... && PAVED_E2E=1 $(GO) test -count=1 -v -timeout 30m ./...
 
 # Regenerate the policy catalogue from the bundle's METADATA.
 policy-doc: build

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"sync"
 
@@ -81,16 +80,8 @@ func (e *env) workers() int {
 	return runtime.GOMAXPROCS(0)
 }
 
-// defaultMemoryLimit is the Go runtime's soft memory limit unless
-// GOMEMLIMIT is set: the garbage collector works harder as the heap nears
-// it, instead of letting a large fleet's heap double before collecting.
-const defaultMemoryLimit = 900 << 20
-
 // Main runs paved with os.Args and returns the exit code.
 func Main() int {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(defaultMemoryLimit)
-	}
 	cwd, err := os.Getwd()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "paved:", err)

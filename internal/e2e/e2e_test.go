@@ -1,0 +1,804 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+const (
+	// fluxCluster is the cluster whose fleet entry point Flux reconciles:
+	// the clusters' objects share names and namespaces, so one API server
+	// holds one cluster; the objects of every cluster are checked with a
+	// server-side dry run instead.
+	fluxCluster = "prod-eu-1"
+	fluxNS      = "flux-system"
+	entryName   = "paved-entry"
+
+	// The change the scenario makes: one app's image, and one app removed.
+	changedApp   = "payments/checkout"
+	changedFrom  = "ghcr.io/acme/checkout:1.4.2"
+	changedTo    = "ghcr.io/acme/checkout:1.5.0"
+	removedApp   = "search/query-api"
+	reconcileMax = 3 * time.Minute
+)
+
+var (
+	gitRepositoryGVR = schema.GroupVersionResource{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "gitrepositories"}
+	kustomizationGVR = schema.GroupVersionResource{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"}
+	namespaceGVR     = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+)
+
+// cluster is the API server, the Flux controllers and the clients the
+// scenario uses.
+type cluster struct {
+	t           *testing.T
+	dyn         dynamic.Interface
+	mapper      *restmapper.DeferredDiscoveryRESTMapper
+	controllers []*process
+	logs        []*process // control plane logs, for diagnostics
+	warnings    *warningRecorder
+}
+
+// warningRecorder keeps the API server's warnings.
+type warningRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warningRecorder) HandleWarningHeader(code int, agent, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, text)
+}
+
+// take returns the warnings since the last call.
+func (w *warningRecorder) take() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m := w.msgs
+	w.msgs = nil
+	return m
+}
+
+// TestFleetReconcilesWithFlux commits the examples into a fleet repository
+// served over HTTP and has Flux reconcile it into a real API server: every
+// paved Kustomization becomes Ready at the commit and every rendered object
+// exists; a changed app is updated and a removed app pruned. Every object of
+// every cluster also passes a server-side dry run with strict field
+// validation.
+func TestFleetReconcilesWithFlux(t *testing.T) {
+	bins := lookupBinaries(t)
+	t.Cleanup(stops.run)
+	begin := time.Now()
+	ctx := context.Background()
+	if dl, ok := t.Deadline(); ok {
+		// End before go test's -timeout would kill the binary without
+		// running the cleanups.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-time.Minute))
+		defer cancel()
+	}
+	work, err := os.MkdirTemp("", "paved-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stops.push(func() {
+		if t.Failed() && os.Getenv("PAVED_E2E_KEEP") != "" {
+			fmt.Fprintf(os.Stderr, "e2e: kept %s\n", work)
+			return
+		}
+		os.RemoveAll(work)
+	})
+	figures := map[string]string{}
+	var order []string
+	figure := func(k, v string) {
+		order = append(order, k)
+		figures[k] = v
+		t.Logf("%s: %s", k, v)
+	}
+	defer func() {
+		var b strings.Builder
+		for _, k := range order {
+			fmt.Fprintf(&b, "  %-38s %s\n", k, figures[k])
+		}
+		t.Logf("figures:\n%s", b.String())
+	}()
+
+	// paved, built from the module two directories up (or given).
+	phase := time.Now()
+	paved := pavedBinary(t, work)
+	figure("build paved", time.Since(phase).Round(100*time.Millisecond).String())
+
+	// The fleet: a bare repository with an initial commit on main, served
+	// over smart HTTP, pushes allowed.
+	gitRoot := filepath.Join(work, "git")
+	bare := filepath.Join(gitRoot, "fleet.git")
+	git(t, work, "init", "-q", "--bare", "-b", "main", bare)
+	git(t, bare, "config", "http.receivepack", "true")
+	seed := filepath.Join(work, "seed")
+	git(t, work, "clone", "-q", bare, seed)
+	if err := os.WriteFile(filepath.Join(seed, "README.md"), []byte("# fleet\n\nRendered by paved; reconciled by Flux.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git(t, seed, "add", "README.md")
+	git(t, seed, "commit", "-q", "-m", "Initial commit")
+	git(t, seed, "push", "-q", "origin", "HEAD:main")
+	fleetURL := serveGit(t, gitRoot) + "/fleet.git"
+
+	// The source: a git repository holding a copy of the examples.
+	src := filepath.Join(work, "src")
+	copyDir(t, filepath.Join(repoRoot(t), "examples"), filepath.Join(src, "examples"))
+	git(t, work, "init", "-q", "-b", "main", src)
+	git(t, src, "add", "-A")
+	git(t, src, "commit", "-q", "-m", "Add the examples")
+
+	// The cluster.
+	phase = time.Now()
+	c := startCluster(ctx, t, bins, work)
+	figure("start apiserver, etcd, controllers", time.Since(phase).Round(100*time.Millisecond).String())
+
+	// First commit: the examples.
+	phase = time.Now()
+	out := run(t, src, pavedEnv(1_700_000_000), paved, "commit", "./examples", "--fleet", fleetURL, "--branch", "main")
+	t.Logf("paved commit: %s", strings.TrimSpace(out))
+	sha1 := git(t, work, "--git-dir", bare, "rev-parse", "main")
+	figure("paved commit (1)", time.Since(phase).Round(100*time.Millisecond).String())
+	tree1 := checkout(t, bare, work, sha1)
+
+	c.applyFlux(ctx, fleetURL)
+	phase = time.Now()
+	c.waitReconciled(ctx, tree1, sha1)
+	figure("reconcile (1) to Ready", time.Since(phase).Round(100*time.Millisecond).String())
+	objs := clusterObjects(t, tree1, fluxCluster)
+	c.assertApplied(ctx, tree1, objs)
+	figure("objects reconciled (1) "+fluxCluster, strconv.Itoa(len(objs)))
+	figure("flux inventory entries (1)", strconv.Itoa(c.inventorySize(ctx)))
+
+	// Every object of every cluster, validated by the API server.
+	phase = time.Now()
+	n := c.dryRunAll(ctx, tree1)
+	figure("objects dry-run (all clusters)", strconv.Itoa(n))
+	figure("dry run", time.Since(phase).Round(100*time.Millisecond).String())
+
+	// Second commit: one app changed, one removed.
+	appFile := filepath.Join(src, "examples", filepath.FromSlash(changedApp), "app.cue")
+	b, err := os.ReadFile(appFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), changedFrom) {
+		t.Fatalf("%s does not hold %s any more: update the e2e scenario", appFile, changedFrom)
+	}
+	if err := os.WriteFile(appFile, []byte(strings.Replace(string(b), changedFrom, changedTo, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(src, "examples", filepath.FromSlash(removedApp))); err != nil {
+		t.Fatal(err)
+	}
+	git(t, src, "add", "-A")
+	git(t, src, "commit", "-q", "-m", "checkout 1.5.0, drop query-api")
+	phase = time.Now()
+	out = run(t, src, pavedEnv(1_700_003_600), paved, "commit", "./examples", "--fleet", fleetURL, "--branch", "main")
+	t.Logf("paved commit: %s", strings.TrimSpace(out))
+	sha2 := git(t, work, "--git-dir", bare, "rev-parse", "main")
+	if sha2 == sha1 {
+		t.Fatalf("the second paved commit did not move main (%s)", sha1)
+	}
+	figure("paved commit (2)", time.Since(phase).Round(100*time.Millisecond).String())
+	tree2 := checkout(t, bare, work, sha2)
+
+	phase = time.Now()
+	c.requestReconcile(ctx)
+	c.waitReconciled(ctx, tree2, sha2)
+	objs2 := clusterObjects(t, tree2, fluxCluster)
+	c.assertApplied(ctx, tree2, objs2)
+	c.assertChanged(ctx, objs2)
+	pruned := c.assertPruned(ctx, objs, objs2)
+	figure("reconcile (2): update + prune", time.Since(phase).Round(100*time.Millisecond).String())
+	figure("objects reconciled (2) "+fluxCluster, strconv.Itoa(len(objs2)))
+	figure("objects pruned (2)", strconv.Itoa(pruned))
+	figure("scenario total", time.Since(begin).Round(100*time.Millisecond).String())
+}
+
+// repoRoot is paved's module root: two directories above this package.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil || !strings.HasPrefix(string(b), "module github.com/paved-dev/paved\n") {
+		t.Fatalf("%s is not paved's module root (%v)", root, err)
+	}
+	return root
+}
+
+// pavedBinary builds paved from the parent module, unless PAVED_E2E_PAVED
+// names a binary to use.
+func pavedBinary(t *testing.T, work string) string {
+	t.Helper()
+	if p := os.Getenv("PAVED_E2E_PAVED"); p != "" {
+		return p
+	}
+	out := filepath.Join(work, "paved")
+	run(t, repoRoot(t), nil, "go", "build", "-o", out, "./cmd/paved")
+	return out
+}
+
+// pavedEnv makes paved's commits reproducible.
+func pavedEnv(epoch int64) []string {
+	return []string{
+		"PAVED_AUTHOR_NAME=paved-e2e", "PAVED_AUTHOR_EMAIL=e2e@paved.dev",
+		"SOURCE_DATE_EPOCH=" + strconv.FormatInt(epoch, 10),
+		"PAVED_GIT_TOKEN=", "GITHUB_TOKEN=", "NO_COLOR=1",
+	}
+}
+
+// startCluster starts etcd and kube-apiserver (envtest) with the CRDs
+// installed, then source-controller and kustomize-controller, all on
+// 127.0.0.1.
+func startCluster(ctx context.Context, t *testing.T, bins binaries, work string) *cluster {
+	t.Helper()
+	logDir := filepath.Join(work, "logs")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	logFile := func(name string) *os.File {
+		f, err := os.Create(filepath.Join(logDir, name+".log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stops.push(func() { f.Close() })
+		return f
+	}
+	etcdLog, apiLog := logFile("etcd"), logFile("kube-apiserver")
+	etcd := &envtest.Etcd{Path: bins.etcd, Out: etcdLog, Err: etcdLog}
+	etcd.URL = mustURL(t, fmt.Sprintf("http://127.0.0.1:%d", freePort(t)))
+	etcd.Configure().Set("listen-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", freePort(t)))
+	api := &envtest.APIServer{Path: bins.apiserver, Out: apiLog, Err: apiLog}
+	api.SecureServing.Address = "127.0.0.1"
+	api.SecureServing.Port = strconv.Itoa(freePort(t))
+	env := &envtest.Environment{
+		ControlPlane:             envtest.ControlPlane{Etcd: etcd, APIServer: api},
+		CRDInstallOptions:        envtest.CRDInstallOptions{Paths: bins.crds, ErrorIfPathMissing: true, MaxTime: time.Minute},
+		ControlPlaneStartTimeout: 2 * time.Minute,
+		ControlPlaneStopTimeout:  30 * time.Second,
+	}
+	stops.push(func() {
+		if err := env.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: stopping the control plane: %v\n", err)
+		}
+	})
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("start kube-apiserver and etcd: %v\n%s\n%s", err, tailFile(etcdLog.Name(), 30), tailFile(apiLog.Name(), 30))
+	}
+	c := &cluster{t: t, logs: []*process{{name: "etcd", logPath: etcdLog.Name()}, {name: "kube-apiserver", logPath: apiLog.Name()}}}
+	cfg = rest.CopyConfig(cfg)
+	c.warnings = &warningRecorder{}
+	cfg.WarningHandler = c.warnings
+	c.dyn = dynamic.NewForConfigOrDie(cfg)
+	c.mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(discovery.NewDiscoveryClientForConfigOrDie(cfg)))
+
+	kubeconfig := filepath.Join(work, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.dyn.Resource(namespaceGVR).Create(ctx, &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": fluxNS},
+	}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	env2 := []string{"KUBECONFIG=" + kubeconfig, "RUNTIME_NAMESPACE=" + fluxNS}
+	var health []string
+	common := func() []string {
+		h := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		health = append(health, h)
+		return []string{
+			"--watch-all-namespaces",
+			"--enable-leader-election=false",
+			"--log-level=info",
+			"--events-addr=",
+			fmt.Sprintf("--metrics-addr=127.0.0.1:%d", freePort(t)),
+			"--health-addr=" + h,
+		}
+	}
+	storage := filepath.Join(work, "storage")
+	if err := os.MkdirAll(storage, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	storageAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	c.controllers = append(c.controllers,
+		startProcess(t, "source-controller", logDir, env2, bins.sourceController, append(common(),
+			"--storage-path="+storage, "--storage-addr="+storageAddr, "--storage-adv-addr="+storageAddr)...),
+		startProcess(t, "kustomize-controller", logDir, env2, bins.kustomizeController, append(common(),
+			"--requeue-dependency=2s")...),
+	)
+	for i, p := range c.controllers {
+		url := "http://" + health[i] + "/readyz"
+		waitFor(ctx, t, time.Minute, p.name+" to be ready ("+url+")", func(ctx context.Context) (bool, string) {
+			if err := p.dead(); err != nil {
+				t.Fatal(err)
+			}
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return false, err.Error()
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK, resp.Status
+		}, func() string { return p.tail(25) })
+	}
+	return c
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func tailFile(path string, n int) string {
+	return (&process{name: filepath.Base(path), logPath: path}).tail(n)
+}
+
+// applyFlux creates the GitRepository flux-system/flux-system for the
+// fleet and the entry Kustomization of fluxCluster. The entry sets
+// wait: false on the Kustomizations it applies (paved renders wait: true):
+// no kubelet runs, so Deployments never become available.
+func (c *cluster) applyFlux(ctx context.Context, fleetURL string) {
+	t := c.t
+	t.Helper()
+	gitRepo := map[string]any{
+		"apiVersion": "source.toolkit.fluxcd.io/v1",
+		"kind":       "GitRepository",
+		"metadata":   map[string]any{"name": "flux-system", "namespace": fluxNS},
+		"spec": map[string]any{
+			"interval": "1m",
+			"timeout":  "30s",
+			"url":      fleetURL,
+			"ref":      map[string]any{"branch": "main"},
+		},
+	}
+	entry := map[string]any{
+		"apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+		"kind":       "Kustomization",
+		"metadata":   map[string]any{"name": entryName, "namespace": fluxNS},
+		"spec": map[string]any{
+			"interval":      "1m",
+			"retryInterval": "5s",
+			"timeout":       "1m",
+			"path":          "./clusters/" + fluxCluster + "/paved",
+			"prune":         true,
+			"wait":          false,
+			"sourceRef":     map[string]any{"kind": "GitRepository", "name": "flux-system"},
+			"patches": []any{map[string]any{
+				"target": map[string]any{"group": "kustomize.toolkit.fluxcd.io", "kind": "Kustomization"},
+				"patch": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n" +
+					"metadata:\n  name: any\nspec:\n  wait: false\n  retryInterval: 5s\n",
+			}},
+		},
+	}
+	if _, err := c.dyn.Resource(gitRepositoryGVR).Namespace(fluxNS).Create(ctx, &unstructured.Unstructured{Object: gitRepo}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create GitRepository: %v", err)
+	}
+	if _, err := c.dyn.Resource(kustomizationGVR).Namespace(fluxNS).Create(ctx, &unstructured.Unstructured{Object: entry}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create Kustomization %s: %v", entryName, err)
+	}
+}
+
+// expectedKustomizations are the Flux Kustomizations of fluxCluster in a
+// fleet tree (name → spec.path), plus the entry.
+func expectedKustomizations(t *testing.T, tree string) map[string]string {
+	want := map[string]string{entryName: "./clusters/" + fluxCluster + "/paved"}
+	for _, o := range clusterObjects(t, tree, fluxCluster) {
+		if o.kind == "Kustomization" && strings.HasPrefix(o.apiVersion, "kustomize.toolkit.fluxcd.io/") {
+			spec, _ := o.doc["spec"].(map[string]any)
+			path, _ := spec["path"].(string)
+			want[o.name] = path
+		}
+	}
+	return want
+}
+
+// waitReconciled waits until the GitRepository serves sha and every
+// Kustomization of the tree (and no other) is Ready=True with
+// lastAppliedRevision main@sha1:sha.
+func (c *cluster) waitReconciled(ctx context.Context, tree, sha string) {
+	t := c.t
+	t.Helper()
+	rev := "main@sha1:" + sha
+	took := waitFor(ctx, t, reconcileMax, "the GitRepository to serve "+rev, func(ctx context.Context) (bool, string) {
+		if err := c.dead(); err != nil {
+			t.Fatal(err)
+		}
+		u, err := c.dyn.Resource(gitRepositoryGVR).Namespace(fluxNS).Get(ctx, "flux-system", metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		got, _, _ := unstructured.NestedString(u.Object, "status", "artifact", "revision")
+		return got == rev, fmt.Sprintf("GitRepository artifact revision %q, want %q\n%s", got, rev, conditions(u))
+	}, c.diagnose)
+	t.Logf("GitRepository serves %s after %v", rev, took)
+
+	want := expectedKustomizations(t, tree)
+	took = waitFor(ctx, t, reconcileMax, fmt.Sprintf("%d Kustomizations to be Ready at %s", len(want), rev), func(ctx context.Context) (bool, string) {
+		if err := c.dead(); err != nil {
+			t.Fatal(err)
+		}
+		list, err := c.dyn.Resource(kustomizationGVR).Namespace(fluxNS).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		var bad []string
+		seen := map[string]bool{}
+		for _, u := range list.Items {
+			name := u.GetName()
+			seen[name] = true
+			path, ok := want[name]
+			if !ok {
+				bad = append(bad, fmt.Sprintf("%s: not in the fleet at %s but still there (not pruned)", name, rev))
+				continue
+			}
+			gotPath, _, _ := unstructured.NestedString(u.Object, "spec", "path")
+			applied, _, _ := unstructured.NestedString(u.Object, "status", "lastAppliedRevision")
+			ready, msg := readyCondition(&u)
+			if gotPath != path || applied != rev || ready != "True" {
+				bad = append(bad, fmt.Sprintf("%s: path %q (want %q), lastAppliedRevision %q, Ready=%s: %s", name, gotPath, path, applied, ready, msg))
+			}
+		}
+		for name := range want {
+			if !seen[name] {
+				bad = append(bad, name+": missing")
+			}
+		}
+		sort.Strings(bad)
+		return len(bad) == 0, "Kustomizations not there yet:\n" + indent(strings.Join(bad, "\n"), "  ")
+	}, c.diagnose)
+	t.Logf("%d Kustomizations Ready at %s after %v", len(want), rev, took)
+}
+
+func readyCondition(u *unstructured.Unstructured) (status, message string) {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] == "Ready" {
+			return fmt.Sprint(m["status"]), fmt.Sprintf("%v: %v", m["reason"], m["message"])
+		}
+	}
+	return "Unknown", "no Ready condition"
+}
+
+func conditions(u *unstructured.Unstructured) string {
+	var b strings.Builder
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		fmt.Fprintf(&b, "  %s/%s: %v=%v %v: %v\n", u.GetKind(), u.GetName(), m["type"], m["status"], m["reason"], m["message"])
+	}
+	if len(conds) == 0 {
+		fmt.Fprintf(&b, "  %s/%s: no conditions\n", u.GetKind(), u.GetName())
+	}
+	return b.String()
+}
+
+// dead fails when a controller exited.
+func (c *cluster) dead() error {
+	for _, p := range c.controllers {
+		if err := p.dead(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// diagnose prints the Flux objects' conditions and the log tails.
+func (c *cluster) diagnose() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var b strings.Builder
+	b.WriteString("Flux objects:\n")
+	for _, gvr := range []schema.GroupVersionResource{gitRepositoryGVR, kustomizationGVR} {
+		list, err := c.dyn.Resource(gvr).Namespace(fluxNS).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			fmt.Fprintf(&b, "  list %s: %v\n", gvr.Resource, err)
+			continue
+		}
+		for _, u := range list.Items {
+			applied, _, _ := unstructured.NestedString(u.Object, "status", "lastAppliedRevision")
+			attempted, _, _ := unstructured.NestedString(u.Object, "status", "lastAttemptedRevision")
+			artifact, _, _ := unstructured.NestedString(u.Object, "status", "artifact", "revision")
+			fmt.Fprintf(&b, "  %s/%s: applied %q attempted %q artifact %q\n", u.GetKind(), u.GetName(), applied, attempted, artifact)
+			b.WriteString(conditions(&u))
+		}
+	}
+	for _, p := range append(append([]*process{}, c.controllers...), c.logs...) {
+		b.WriteString(p.tail(25))
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// resource maps an object to its resource client.
+func (c *cluster) resource(o object) (dynamic.ResourceInterface, error) {
+	gv, err := schema.ParseGroupVersion(o.apiVersion)
+	if err != nil {
+		return nil, err
+	}
+	m, err := c.mapper.RESTMapping(gv.WithKind(o.kind).GroupKind(), gv.Version)
+	if meta.IsNoMatchError(err) {
+		c.mapper.Reset()
+		m, err = c.mapper.RESTMapping(gv.WithKind(o.kind).GroupKind(), gv.Version)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		return c.dyn.Resource(m.Resource).Namespace(o.namespace), nil
+	}
+	return c.dyn.Resource(m.Resource), nil
+}
+
+// assertApplied checks that every object of the tree for fluxCluster is
+// in the API server, applied by the Kustomization whose path holds its
+// file.
+func (c *cluster) assertApplied(ctx context.Context, tree string, objs []object) {
+	t := c.t
+	t.Helper()
+	paths := map[string]string{} // path → Kustomization
+	for name, p := range expectedKustomizations(t, tree) {
+		paths[strings.TrimPrefix(p, "./")] = name
+	}
+	var bad []string
+	for _, o := range objs {
+		r, err := c.resource(o)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%s (%s): %v", o.file, o, err))
+			continue
+		}
+		u, err := r.Get(ctx, o.name, metav1.GetOptions{})
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%s (%s): %v", o.file, o, err))
+			continue
+		}
+		// The Kustomization whose path holds the file (the longest).
+		want := ""
+		for dir := path.Dir(o.file); dir != "." && want == ""; dir = path.Dir(dir) {
+			want = paths[dir]
+		}
+		if got := u.GetLabels()["kustomize.toolkit.fluxcd.io/name"]; got != want {
+			bad = append(bad, fmt.Sprintf("%s (%s): applied by Kustomization %q, want %q", o.file, o, got, want))
+		}
+	}
+	if len(bad) > 0 {
+		t.Fatalf("%d of %d rendered objects of %s are not applied as rendered:\n%s", len(bad), len(objs), fluxCluster, indent(strings.Join(bad, "\n"), "  "))
+	}
+	t.Logf("all %d rendered objects of %s are in the API server", len(objs), fluxCluster)
+}
+
+// inventorySize counts the objects in the Kustomizations' inventories.
+func (c *cluster) inventorySize(ctx context.Context) int {
+	list, err := c.dyn.Resource(kustomizationGVR).Namespace(fluxNS).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	n := 0
+	for _, u := range list.Items {
+		entries, _, _ := unstructured.NestedSlice(u.Object, "status", "inventory", "entries")
+		n += len(entries)
+	}
+	return n
+}
+
+// assertChanged checks the changed app's Deployment runs the new image.
+func (c *cluster) assertChanged(ctx context.Context, objs []object) {
+	t := c.t
+	t.Helper()
+	team, app, _ := strings.Cut(changedApp, "/")
+	for _, o := range objs {
+		if o.app != changedApp || o.kind != "Deployment" {
+			continue
+		}
+		r, err := c.resource(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := r.Get(ctx, o.name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		containers, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+		var images []string
+		for _, ct := range containers {
+			m, _ := ct.(map[string]any)
+			images = append(images, fmt.Sprint(m["image"]))
+		}
+		if !contains(images, changedTo) {
+			t.Fatalf("Deployment %s/%s runs %v, want %s", o.namespace, o.name, images, changedTo)
+		}
+		t.Logf("Deployment %s/%s (%s/%s) runs %s", o.namespace, o.name, team, app, changedTo)
+		return
+	}
+	t.Fatalf("no Deployment of %s rendered for %s", changedApp, fluxCluster)
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// assertPruned checks that the objects of the first render missing from
+// the second are gone from the API server, and that the removed app's
+// objects were among them. It returns how many were pruned.
+func (c *cluster) assertPruned(ctx context.Context, before, after []object) int {
+	t := c.t
+	t.Helper()
+	kept := map[string]bool{}
+	for _, o := range after {
+		kept[o.apiVersion+" "+o.String()] = true
+	}
+	var gone, removed []object
+	for _, o := range before {
+		if !kept[o.apiVersion+" "+o.String()] {
+			gone = append(gone, o)
+		}
+	}
+	for _, o := range gone {
+		if o.app == removedApp || (o.kind == "Kustomization" && o.name == strings.ReplaceAll(removedApp, "/", "-")) {
+			removed = append(removed, o)
+		}
+	}
+	if len(removed) < 2 {
+		t.Fatalf("the second render should drop %s's objects and Flux Kustomization; it drops %v", removedApp, gone)
+	}
+	var bad []string
+	for _, o := range gone {
+		r, err := c.resource(o)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%s (%s): %v", o.file, o, err))
+			continue
+		}
+		_, err = r.Get(ctx, o.name, metav1.GetOptions{})
+		if !apierrors.IsNotFound(err) {
+			bad = append(bad, fmt.Sprintf("%s (%s): still in the API server (%v)", o.file, o, err))
+		}
+	}
+	if len(bad) > 0 {
+		t.Fatalf("%d objects removed from the fleet were not pruned:\n%s", len(bad), indent(strings.Join(bad, "\n"), "  "))
+	}
+	t.Logf("%d objects removed from the fleet are pruned, %d of them %s's", len(gone), len(removed), removedApp)
+	return len(gone)
+}
+
+// requestReconcile asks Flux to reconcile the GitRepository and every
+// Kustomization now, as `flux reconcile` does.
+func (c *cluster) requestReconcile(ctx context.Context) {
+	t := c.t
+	t.Helper()
+	now := time.Now().Format(time.RFC3339Nano)
+	patch := []byte(`{"metadata":{"annotations":{"reconcile.fluxcd.io/requestedAt":"` + now + `"}}}`)
+	if _, err := c.dyn.Resource(gitRepositoryGVR).Namespace(fluxNS).Patch(ctx, "flux-system", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.dyn.Resource(kustomizationGVR).Namespace(fluxNS).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range list.Items {
+		if _, err := c.dyn.Resource(kustomizationGVR).Namespace(fluxNS).Patch(ctx, u.GetName(), types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// dryRunAll submits every object of every cluster of the tree with a
+// server-side apply dry run and strict field validation (unknown and
+// duplicate fields are errors), as the file's bytes, and fails listing
+// each rejection with its app and file. It returns how many objects it
+// submitted.
+func (c *cluster) dryRunAll(ctx context.Context, tree string) int {
+	t := c.t
+	t.Helper()
+	var all []object
+	for _, cl := range clusters(t, tree) {
+		all = append(all, clusterObjects(t, tree, cl)...)
+	}
+	// Namespaced objects need their namespace to exist, even in a dry run.
+	for _, o := range all {
+		if o.apiVersion == "v1" && o.kind == "Namespace" {
+			_, err := c.dyn.Resource(namespaceGVR).Get(ctx, o.name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				_, err = c.dyn.Resource(namespaceGVR).Create(ctx, &unstructured.Unstructured{Object: map[string]any{
+					"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": o.name},
+				}}, metav1.CreateOptions{})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// The check must be able to fail: the API server must reject unknown
+	// and duplicate fields.
+	force := true
+	canary := object{file: "(canary)", app: "(canary)", apiVersion: "v1", kind: "ConfigMap", namespace: fluxNS, name: "e2e-canary"}
+	for _, bad := range []struct{ yaml, want string }{
+		{"data:\n  a: b\nbogus: 1\n", `.bogus: field not declared in schema`},
+		{"data:\n  a: b\ndata:\n  c: d\n", `key "data" already set in map`},
+	} {
+		canary.raw = []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: e2e-canary\n  namespace: " + fluxNS + "\n" + bad.yaml)
+		r, err := c.resource(canary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = r.Patch(ctx, canary.name, types.ApplyYAMLPatchType, canary.raw, metav1.PatchOptions{
+			DryRun: []string{metav1.DryRunAll}, FieldManager: "paved-e2e", FieldValidation: metav1.FieldValidationStrict, Force: &force,
+		})
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Fatalf("the strict dry run of a ConfigMap with %q does not fail with %q: %v", bad.yaml, bad.want, err)
+		}
+	}
+
+	var rejected, warnings []string
+	c.warnings.take()
+	for _, o := range all {
+		r, err := c.resource(o)
+		if err == nil {
+			_, err = r.Patch(ctx, o.name, types.ApplyYAMLPatchType, o.raw, metav1.PatchOptions{
+				DryRun:          []string{metav1.DryRunAll},
+				FieldManager:    "paved-e2e",
+				FieldValidation: metav1.FieldValidationStrict,
+				Force:           &force,
+			})
+		}
+		where := fmt.Sprintf("app %s, file %s (%s)", o.app, o.file, o)
+		if err != nil {
+			rejected = append(rejected, where+": "+err.Error())
+		}
+		for _, w := range c.warnings.take() {
+			warnings = append(warnings, where+": warning: "+w)
+		}
+	}
+	sort.Strings(rejected)
+	if len(warnings) > 0 {
+		t.Logf("API server warnings:\n%s", indent(strings.Join(warnings, "\n"), "  "))
+	}
+	if len(rejected) > 0 {
+		t.Errorf("the API server rejects %d of %d rendered objects (server-side dry run, strict field validation):\n%s", len(rejected), len(all), indent(strings.Join(rejected, "\n"), "  "))
+	} else {
+		t.Logf("the API server accepts all %d rendered objects of %d clusters (server-side dry run, strict field validation)", len(all), len(clusters(t, tree)))
+	}
+	return len(all)
+}
