@@ -228,9 +228,14 @@ func plain(k *kusttypes.Kustomization) bool {
 	return reflect.DeepEqual(c, kusttypes.Kustomization{}) && len(k.Resources) > 0 && allFiles(k.Resources)
 }
 
+// allFiles reports whether every resource names a YAML file by a clean
+// relative path inside the kustomization's directory (a cluster's entry
+// point lists apps/<name>.yaml and tenants/<team>.yaml): no remote, no
+// parent, no directory. buildDir checks that each file exists.
 func allFiles(res []string) bool {
 	for _, r := range res {
-		if !strings.HasSuffix(r, ".yaml") || strings.Contains(r, "/") || strings.Contains(r, "://") {
+		if !strings.HasSuffix(r, ".yaml") || strings.Contains(r, "://") || path.IsAbs(r) ||
+			path.Clean(r) != r || r == ".." || strings.HasPrefix(r, "../") {
 			return false
 		}
 	}
