@@ -203,8 +203,9 @@ func buildDir(tree *Tree, dir string, always bool, mountWhole func() (filesys.Fi
 	return u, nil, nil
 }
 
-// selfContained reports whether a kustomization reads only files of its
-// own directory: resource files named without a path and inline patches.
+// selfContained reports whether a kustomization reads only files below its
+// own directory: resource files (allFiles: no parent, no URL, no
+// directory) and inline patches.
 func selfContained(k *kusttypes.Kustomization) bool {
 	if !allFiles(k.Resources) {
 		return false

@@ -25,7 +25,8 @@ var kustomizeMu sync.Mutex
 // next build. A kustomization without that field builds against the
 // built-in schema either way, so paved parses it once and keeps it: the
 // same krusty options as Flux, the same schema, the same output
-// (TestLeanBuildMatchesFlux compares the two on every patched directory).
+// (TestPlainBuildEquivalence compares the two on every patched directory of
+// the examples and a synthetic fleet).
 // A kustomization with an `openapi:` field, and every build with always
 // set (the reference path), goes through fluxcd/pkg/kustomize.Build itself.
 func kustomizeBuild(fs filesys.FileSystem, dir string, k *kusttypes.Kustomization, always bool) (res resmap.ResMap, err error) {
@@ -41,6 +42,14 @@ func kustomizeBuild(fs filesys.FileSystem, dir string, k *kusttypes.Kustomizatio
 	}()
 	// Parsed on first use, and again after a Flux build reset it.
 	_ = openapi.Schema()
+	// A base this kustomization includes may still set `openapi:`; that
+	// schema must not outlive the build (as Flux's reset ensures).
+	version := openapi.GetSchemaVersion()
+	defer func() {
+		if openapi.GetSchemaVersion() != version {
+			openapi.ResetOpenAPI()
+		}
+	}()
 	kz := krusty.MakeKustomizer(&krusty.Options{
 		LoadRestrictions: kusttypes.LoadRestrictionsNone,
 		PluginConfig:     kusttypes.DisabledPluginConfig(),
