@@ -18,9 +18,21 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(removeBenchFleets{m}, map[string]func(){
 		"paved": func() { os.Exit(Main()) },
 	})
+}
+
+// removeBenchFleets removes the monorepos the benchmarks generated (up to
+// 5,000 apps) once the tests and benchmarks have run.
+type removeBenchFleets struct{ m *testing.M }
+
+func (r removeBenchFleets) Run() int {
+	code := r.m.Run()
+	if fleetDir != "" {
+		os.RemoveAll(fleetDir)
+	}
+	return code
 }
 
 // TestScripts runs the CLI scripts in testdata/script. PAVED_UPDATE=1

@@ -65,7 +65,7 @@ input, 3 render error, 4 git error (including foreign edits).`,
 			if err != nil {
 				return err
 			}
-			l, err := loadApps(e, args, o.dir, loadOptions{policies: true})
+			l, err := loadApps(e, args, o.path(e), loadOptions{policies: true})
 			if err != nil {
 				return err
 			}

@@ -65,7 +65,7 @@ either side), 4 git error.`,
 			if !slices.Contains(diffFormats, o.output) {
 				return invalid("diff: unknown output format %q (one of %v)", o.output, diffFormats)
 			}
-			l, err := loadApps(e, args, o.dir, loadOptions{policies: o.output == "markdown"})
+			l, err := loadApps(e, args, o.path(e), loadOptions{policies: o.output == "markdown"})
 			if err != nil {
 				return err
 			}

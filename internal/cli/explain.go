@@ -26,7 +26,7 @@ field's documentation, constraint, default and sub-fields.
 Exit codes: 0 ok, 2 unknown field.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			p, err := schema.LoadPlatform(o.dir)
+			p, err := schema.LoadPlatform(o.path(e))
 			if err != nil {
 				return err
 			}

@@ -51,7 +51,7 @@ func (o *initOptions) run(e *env, dir string) error {
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(e.cwd, dir)
 	}
-	p, err := schema.LoadPlatform(o.dir)
+	p, err := schema.LoadPlatform(o.path(e))
 	if err != nil {
 		return err
 	}

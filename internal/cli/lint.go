@@ -41,7 +41,8 @@ json (documented schema: policy/lint-report.schema.json), sarif (GitHub code
 scanning), github (workflow annotations), junit.
 
 lint writes nothing. Exit codes: 0 no denial, 1 policy denials, 2 invalid
-input (spec, platform, policies, exceptions), 3 render error.`,
+input (spec, platform, policies, exceptions), 3 render error, 4 --changed
+could not read the git repository.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if !slices.Contains(policy.Formats, o.output) {
 				return invalid("lint: unknown output format %q (one of %v)", o.output, policy.Formats)
@@ -50,11 +51,12 @@ input (spec, platform, policies, exceptions), 3 render error.`,
 			if err != nil {
 				return err
 			}
-			l, err := loadApps(e, args, o.dir, loadOptions{changed: o.changed, policies: true})
+			l, err := loadApps(e, args, o.path(e), loadOptions{changed: o.changed, policies: true})
 			if err != nil {
 				return err
 			}
-			_, tree, err := renderLoaded(e, withDependencies(l))
+			l = withDependencies(l)
+			_, tree, err := renderLoaded(e, l)
 			if err != nil {
 				return err
 			}
@@ -88,31 +90,55 @@ input (spec, platform, policies, exceptions), 3 render error.`,
 	return c
 }
 
-// withDependencies narrows l to the selected apps plus the apps they
-// depend on (their ports and names feed network policies), so --changed
-// renders only what it must.
+// withDependencies narrows l for --changed. An app's render takes inputs
+// from the apps it depends on (their names and ports: egress rules) and
+// from the apps that depend on it (ingress rules), so a change to an app
+// affects its dependents too: they join the selection. What is rendered is
+// the selection plus each selected app's dependencies and dependents, so
+// every selected app renders exactly as in a full run.
 func withDependencies(l *loaded) *loaded {
 	if !l.changed {
 		return l
 	}
-	want := map[*schema.App]bool{}
 	byID := map[string]*schema.App{}
 	for _, a := range l.apps {
 		byID[a.Base.Team+"/"+a.Base.Name] = a
 	}
-	for _, a := range l.selected {
-		want[a] = true
+	deps := map[*schema.App][]*schema.App{}
+	dependents := map[*schema.App][]*schema.App{}
+	for _, a := range l.apps {
 		for _, d := range a.Base.DependsOn {
 			if dep := byID[a.Base.Team+"/"+d]; dep != nil {
-				want[dep] = true
+				deps[a] = append(deps[a], dep)
+				dependents[dep] = append(dependents[dep], a)
 			}
 		}
 	}
+	sel := map[*schema.App]bool{}
+	for _, a := range l.selected {
+		sel[a] = true
+		for _, u := range dependents[a] {
+			sel[u] = true
+		}
+	}
+	want := map[*schema.App]bool{}
+	for a := range sel {
+		want[a] = true
+		for _, d := range deps[a] {
+			want[d] = true
+		}
+		for _, u := range dependents[a] {
+			want[u] = true
+		}
+	}
 	out := *l
-	out.apps = nil
+	out.apps, out.selected = nil, nil
 	for _, a := range l.apps {
 		if want[a] {
 			out.apps = append(out.apps, a)
+		}
+		if sel[a] {
+			out.selected = append(out.selected, a)
 		}
 	}
 	return &out
@@ -144,12 +170,12 @@ func (l *loaded) compilePolicies(e *env) {
 	lp := l.pol
 	lp.once.Do(func() {
 		lp.done = make(chan struct{})
-		go func() {
+		e.background.Go(func() {
 			defer close(lp.done)
 			stop := e.stage("compile policies")
 			lp.engine, lp.err = policy.Load(context.Background(), policy.Options{Platform: l.platform})
 			stop()
-		}()
+		})
 	})
 }
 

@@ -125,7 +125,7 @@ func validateApps(e *env, pool *platformPool, found []discover.App) ([]*schema.A
 	})
 	for _, err := range errs {
 		if err != nil {
-			return nil, nil, &exitError{code: ExitRender, err: err}
+			return nil, nil, &exitError{code: ExitInvalid, err: fmt.Errorf("platform: %w", err)}
 		}
 	}
 	return apps, diags, nil

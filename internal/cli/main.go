@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
@@ -58,6 +60,11 @@ type env struct {
 	noCache   bool
 	cache     *cache.Cache
 	cacheOnce sync.Once
+	// background is work a command started alongside its main path
+	// (compiling policies while apps load): Run waits for it, so a
+	// command that fails early does not exit while it still holds
+	// temporary files.
+	background sync.WaitGroup
 }
 
 // cacheDir returns the content-addressed cache, or nil (a disabled cache)
@@ -98,7 +105,10 @@ func Main() int {
 func Run(args []string, e *env) int {
 	root := newRootCmd(e)
 	root.SetArgs(args)
+	// Made before any stage can run: stages end on several goroutines.
+	e.stages = &stageTimer{start: time.Now()}
 	err := root.Execute()
+	e.background.Wait()
 	code := report(e, err)
 	e.printTimings()
 	return code
@@ -150,7 +160,7 @@ func newRootCmd(e *env) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().BoolVarP(&e.quiet, "quiet", "q", false, "no progress and no summary on success (results and errors are still printed)")
+	root.PersistentFlags().BoolVarP(&e.quiet, "quiet", "q", false, "no progress bar and no success summary of vet and render (results, findings, diffs, commits and errors are still printed)")
 	root.PersistentFlags().BoolVar(&e.noCache, "no-cache", false, "do not read or write the content-addressed cache (PAVED_CACHE_DIR, else the user cache directory)")
 	root.PersistentFlags().BoolVar(&e.timings, "timings", false, "print the duration of each stage (load, render, build, lint, ...) to stderr")
 	root.SetOut(e.stdout)
@@ -178,4 +188,14 @@ type platformFlag struct{ dir string }
 
 func (p *platformFlag) register(c *cobra.Command) {
 	c.Flags().StringVar(&p.dir, "platform", "", "platform directory (default: a paved.platform directory above the apps, else the embedded default platform)")
+}
+
+// path is the platform directory, a relative --platform resolved against
+// the working directory ("" for none): --changed compares it with git
+// paths, which needs it absolute.
+func (p *platformFlag) path(e *env) string {
+	if p.dir == "" || filepath.IsAbs(p.dir) {
+		return p.dir
+	}
+	return filepath.Join(e.cwd, p.dir)
 }

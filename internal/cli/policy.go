@@ -38,7 +38,7 @@ func newPolicyListCmd(e *env) *cobra.Command {
 		Short: "List every policy: ID, severity, whether it can be waived, and what it checks",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			eng, err := loadEngine(o.dir)
+			eng, err := loadEngine(o.path(e))
 			if err != nil {
 				return err
 			}
@@ -65,7 +65,7 @@ func newPolicyDocCmd(e *env) *cobra.Command {
 		Short: "Write the Markdown catalogue of every policy (ID, severity, rationale, fix)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			eng, err := loadEngine(o.dir)
+			eng, err := loadEngine(o.path(e))
 			if err != nil {
 				return err
 			}
@@ -94,7 +94,7 @@ test sees data.paved.platform and may import the built-in helpers.
 Exit codes: 0 all tests pass, 1 a test fails, 2 invalid policies.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			eng, err := loadEngine(o.dir)
+			eng, err := loadEngine(o.path(e))
 			if err != nil {
 				return err
 			}

@@ -27,10 +27,10 @@ func (e *env) stage(name string) func() {
 	if !e.timings {
 		return func() {}
 	}
-	if e.stages == nil {
-		e.stages = &stageTimer{start: time.Now()}
-	}
 	t := e.stages
+	if t == nil { // an env not made by Run
+		return func() {}
+	}
 	begin := time.Now()
 	return func() {
 		d := time.Since(begin)
@@ -46,7 +46,7 @@ func (e *env) stage(name string) func() {
 	}
 }
 
-// printTimings prints the stages in the order they started, then the
+// printTimings prints the stages in the order they first ended, then the
 // command's total.
 func (e *env) printTimings() {
 	if !e.timings || e.stages == nil {

@@ -3,6 +3,7 @@ package cli
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // A progress bar is drawn on a terminal only: never in CI, with --quiet,
@@ -40,7 +41,7 @@ func TestProgressOnlyOnATerminal(t *testing.T) {
 // --timings prints every stage that ran, in order, and a total.
 func TestTimings(t *testing.T) {
 	var stderr strings.Builder
-	e := &env{stderr: &stderr, timings: true}
+	e := &env{stderr: &stderr, timings: true, stages: &stageTimer{start: time.Now()}}
 	e.stage("validate")()
 	e.stage("evaluate")()
 	e.stage("validate")()
@@ -50,7 +51,7 @@ func TestTimings(t *testing.T) {
 		t.Fatalf("timings:\n%s", stderr.String())
 	}
 	var quiet strings.Builder
-	e = &env{stderr: &quiet}
+	e = &env{stderr: &quiet, stages: &stageTimer{start: time.Now()}}
 	e.stage("validate")()
 	e.printTimings()
 	if quiet.Len() != 0 {

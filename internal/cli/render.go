@@ -35,7 +35,7 @@ Exit codes: 0 rendered, 2 invalid input, 3 render error.`,
 			if o.out == "" {
 				return invalid("render: --out DIR is required")
 			}
-			l, err := loadApps(e, args, o.dir, loadOptions{})
+			l, err := loadApps(e, args, o.path(e), loadOptions{})
 			if err != nil {
 				return err
 			}
@@ -56,7 +56,9 @@ Exit codes: 0 rendered, 2 invalid input, 3 render error.`,
 				}
 				return &exitError{code: ExitRender, err: fmt.Errorf("render: writing %s: %w", o.out, err)}
 			}
-			printSummary(e, tree, l, diag.Rel(e.cwd, out))
+			if !e.quiet {
+				printSummary(e, tree, l, diag.Rel(e.cwd, out))
+			}
 			return nil
 		},
 	}

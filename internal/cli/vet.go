@@ -20,9 +20,10 @@ func newVetCmd(e *env) *cobra.Command {
 app's CUE package with the platform schema and reports every problem of every
 app in one run, with the file:line:col of each. It writes nothing.
 
-Exit codes: 0 all specs valid, 2 invalid input.`,
+Exit codes: 0 all specs valid, 2 invalid input, 4 --changed could not read
+the git repository.`,
 		RunE: func(c *cobra.Command, args []string) error {
-			l, err := loadApps(e, args, o.dir, loadOptions{changed: o.changed})
+			l, err := loadApps(e, args, o.path(e), loadOptions{changed: o.changed})
 			if err != nil {
 				return err
 			}

@@ -35,6 +35,9 @@ func Generate(root string, o Options) ([]App, error) {
 	if o.Apps < 1 {
 		return nil, fmt.Errorf("synth: at least one app is needed, not %d", o.Apps)
 	}
+	if entries, err := os.ReadDir(root); err == nil && len(entries) > 0 {
+		return nil, fmt.Errorf("synth: %s is not empty", root)
+	}
 	r := rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15))
 	teams := (o.Apps + AppsPerTeam - 1) / AppsPerTeam
 	files := map[string]string{
