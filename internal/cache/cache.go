@@ -10,6 +10,12 @@
 // every entry carries the sha256 of its payload and is ignored when it
 // does not match, and any failure to read or write only costs a miss:
 // the cache never fails a run.
+//
+// Like Go's build cache, the cache trims itself: an entry read back has
+// its modification time refreshed (at most once an hour), and at most once
+// a day Trim removes the entries nobody used for five days (every entry a
+// previous paved or CUE version wrote becomes such an entry) and any
+// temporary file a killed run left behind.
 package cache
 
 import (
@@ -20,7 +26,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // header starts every entry; the payload's sha256 follows it.
@@ -137,7 +146,81 @@ func (c *Cache) Get(key string) ([]byte, bool) {
 		return nil, false
 	}
 	c.hits.Add(1)
+	c.touch(c.path(key))
 	return b[nl+1:], true
+}
+
+// Trimming, as Go's build cache does it (cmd/go/internal/cache).
+const (
+	mtimeInterval = time.Hour      // a used entry's mtime is refreshed this often
+	trimInterval  = 24 * time.Hour // Trim runs at most this often
+	trimLimit     = 5 * 24 * time.Hour
+	trimFile      = "trim.txt" // when Trim last ran, Unix seconds
+)
+
+// touch marks the entry at p used, unless that was done within the hour.
+func (c *Cache) touch(p string) {
+	now := time.Now()
+	if fi, err := os.Stat(p); err == nil && now.Sub(fi.ModTime()) > mtimeInterval {
+		_ = os.Chtimes(p, now, now)
+	}
+}
+
+// Trim removes the entries not used since now minus five days and the
+// temporary files older than an hour, unless it ran within the last day.
+// Like every cache operation it fails nothing: what it cannot remove
+// stays.
+func (c *Cache) Trim(now time.Time) {
+	if c == nil {
+		return
+	}
+	marker := filepath.Join(c.dir, trimFile)
+	if b, err := os.ReadFile(marker); err == nil {
+		if t, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && now.Sub(time.Unix(t, 0)) < trimInterval {
+			return
+		}
+	}
+	shards, err := os.ReadDir(c.dir)
+	if err != nil {
+		return
+	}
+	for _, s := range shards {
+		if strings.HasPrefix(s.Name(), ".tmp-") { // a killed Trim's marker
+			if fi, err := s.Info(); err == nil && now.Sub(fi.ModTime()) > mtimeInterval {
+				_ = os.Remove(filepath.Join(c.dir, s.Name()))
+			}
+			continue
+		}
+		if !s.IsDir() || len(s.Name()) != 2 {
+			continue
+		}
+		dir := filepath.Join(c.dir, s.Name())
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			fi, err := e.Info()
+			if err != nil || fi.IsDir() {
+				continue
+			}
+			limit := trimLimit
+			if strings.HasPrefix(e.Name(), ".tmp-") {
+				limit = mtimeInterval
+			}
+			if now.Sub(fi.ModTime()) > limit {
+				_ = os.Remove(filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	// Written like an entry: a torn marker only means trimming again.
+	if f, err := os.CreateTemp(c.dir, ".tmp-trim-*"); err == nil {
+		_, werr := fmt.Fprintf(f, "%d\n", now.Unix())
+		if cerr := f.Close(); werr == nil && cerr == nil {
+			_ = os.Rename(f.Name(), marker)
+		}
+		_ = os.Remove(f.Name())
+	}
 }
 
 // Put stores payload under key, atomically.

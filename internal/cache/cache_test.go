@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestPutGet(t *testing.T) {
@@ -85,4 +86,56 @@ func TestDisabled(t *testing.T) {
 	if Open("", "v1") != nil {
 		t.Fatal("PAVED_CACHE_DIR=off gave a cache")
 	}
+}
+
+// Trim removes what nobody used for five days and stale temporary files,
+// keeps the rest, runs at most once a day, and a Get marks an entry used.
+func TestTrim(t *testing.T) {
+	dir := t.TempDir()
+	c := Open(dir, "v1")
+	now := time.Now()
+	old, recent, used := c.Key("eval", []byte("old")), c.Key("eval", []byte("recent")), c.Key("eval", []byte("used"))
+	for _, k := range []string{old, recent, used} {
+		c.Put(k, []byte(k))
+	}
+	age := func(p string, d time.Duration) {
+		t.Helper()
+		if err := os.Chtimes(p, now.Add(-d), now.Add(-d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	age(c.path(old), 6*24*time.Hour)
+	age(c.path(recent), 4*24*time.Hour)
+	age(c.path(used), 6*24*time.Hour)
+	if _, ok := c.Get(used); !ok { // refreshes its mtime
+		t.Fatal("miss")
+	}
+	tmpOld := filepath.Join(filepath.Dir(c.path(old)), ".tmp-killed")
+	tmpNew := filepath.Join(filepath.Dir(c.path(old)), ".tmp-writing")
+	for _, p := range []string{tmpOld, tmpNew} {
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	age(tmpOld, 2*time.Hour)
+
+	c.Trim(now)
+	for p, want := range map[string]bool{c.path(old): false, c.path(recent): true, c.path(used): true, tmpOld: false, tmpNew: true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s: exists %v after Trim, want %v", filepath.Base(p), err == nil, want)
+		}
+	}
+
+	// Within a day of the last trim nothing is removed, after it again.
+	age(c.path(recent), 6*24*time.Hour)
+	c.Trim(now.Add(time.Hour))
+	if _, err := os.Stat(c.path(recent)); err != nil {
+		t.Fatal("Trim ran twice within a day")
+	}
+	c.Trim(now.Add(25 * time.Hour))
+	if _, err := os.Stat(c.path(recent)); err == nil {
+		t.Fatal("Trim did not run a day later")
+	}
+	var nilCache *Cache
+	nilCache.Trim(now) // a disabled cache: nothing to do, no panic
 }

@@ -111,6 +111,11 @@ func Run(args []string, e *env) int {
 	e.background.Wait()
 	code := report(e, err)
 	e.printTimings()
+	// The cache trims itself at most once a day, after a command that
+	// used it (an empty Do: a command that never opened it leaves it
+	// closed).
+	e.cacheOnce.Do(func() {})
+	e.cache.Trim(time.Now())
 	return code
 }
 
