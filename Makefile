@@ -76,6 +76,14 @@ e2e:
 	cd internal/e2e && env=$$(bash build.sh) && eval "$$env" && \
 		$(GO) vet ./... && PAVED_E2E=1 $(GO) test -count=1 -v -timeout 30m ./...
 
+# The same generated monorepo (APPS apps, default 100) through the naive CLI
+# pipeline (cue export, kustomize build, conftest) and paved render + lint:
+# wall time and peak RSS per stage and the ratios, into out/bench-compare-$APPS.txt.
+.PHONY: bench-compare
+bench-compare: build
+	$(GO) build -o bin/paved-fleetgen ./cmd/paved-fleetgen
+	bash internal/synth/bench-compare.sh
+
 # Regenerate the policy catalogue from the bundle's METADATA.
 policy-doc: build
 	$(BIN) policy doc > policy/POLICIES.md
