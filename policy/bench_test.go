@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	cpolicy "github.com/open-policy-agent/conftest/policy"
@@ -15,7 +16,10 @@ import (
 )
 
 // scaledTree repeats the rendered examples' units under new cluster names
-// until the tree holds at least n objects.
+// until the tree holds at least n objects. Each copy of an object carries
+// its own annotation, so no two objects are equal: lint evaluates an
+// object rendered identically into several clusters once, and identical
+// copies would measure that instead of the engine.
 func scaledTree(b *testing.B, n int) (*render.Tree, int) {
 	p := defaultPlatform(b)
 	base := renderExamples(b, p)
@@ -24,6 +28,27 @@ func scaledTree(b *testing.B, n int) (*render.Tree, int) {
 	for i := 0; objects < n; i++ {
 		for _, u := range base.Units {
 			u.Cluster = fmt.Sprintf("%s-%d", u.Cluster, i)
+			objs := make([]render.Built, len(u.Objects))
+			for j, o := range u.Objects {
+				js, err := json.Marshal(o.Object)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c, err := render.DecodeObject(js)
+				if err != nil {
+					b.Fatal(err)
+				}
+				meta, _ := c["metadata"].(map[string]any)
+				ann, _ := meta["annotations"].(map[string]any)
+				if ann == nil {
+					ann = map[string]any{}
+					meta["annotations"] = ann
+				}
+				ann["paved.dev/bench-copy"] = strconv.Itoa(i)
+				o.Object = c
+				objs[j] = o
+			}
+			u.Objects = objs
 			tree.Units = append(tree.Units, u)
 			objects += len(u.Objects)
 		}
