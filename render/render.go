@@ -42,6 +42,12 @@ type App struct {
 type Input struct {
 	Platform *schema.Platform
 	Apps     []App
+	// Context are apps that are not rendered but that the rendered apps
+	// read: the names and ports of their dependencies (egress rules) and
+	// the names of their dependents (ingress rules). Render of a subset of
+	// a fleet (lint --changed) passes the rest of the fleet here, so each
+	// rendered app renders exactly as in a full run.
+	Context []*schema.App
 	// Version is paved's version, recorded in ownership manifests and the
 	// inputs digest.
 	Version string
@@ -154,11 +160,24 @@ func Render(in Input) (*Tree, error) {
 	for _, a := range apps {
 		byID[a.Base.Team+"/"+a.Base.Name] = a
 	}
+	all := apps
+	if len(in.Context) > 0 {
+		all = slices.Clone(apps)
+		for _, c := range in.Context {
+			if id := c.Base.Team + "/" + c.Base.Name; byID[id].App == nil {
+				byID[id] = App{App: c}
+				all = append(all, App{App: c})
+			}
+		}
+		slices.SortFunc(all, func(a, b App) int {
+			return strings.Compare(a.Base.Team+"/"+a.Base.Name, b.Base.Team+"/"+b.Base.Name)
+		})
+	}
 	clusters := Clusters(in.Platform)
 	for _, ct := range clusters {
 		tree.env[ct.Name] = ct.Environment
 	}
-	dependents := dependentsOf(apps)
+	dependents := dependentsOf(all)
 	fluxKS := map[string][]string{} // cluster -> entry resources
 	teamsByCluster := map[string]map[string]bool{}
 
@@ -396,6 +415,9 @@ func renderApp(p *schema.Platform, c *cache.Cache, a App, byID map[string]App, d
 	deps := []dep{}
 	for _, d := range spec.DependsOn {
 		o := byID[spec.Team+"/"+d]
+		if o.App == nil { // vet's fleet checks refuse this; a caller's bug
+			return nil, fmt.Errorf("depends on %s, which is neither rendered nor given as context", d)
+		}
 		deps = append(deps, dep{Name: d, Port: o.Envs[ct.Environment].Port})
 	}
 	input := map[string]any{

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -468,5 +469,60 @@ func TestSourceRevisionStamped(t *testing.T) {
 		if hits, _ := c.Stats(); rev[0] == '2' && hits-hitsBefore < int64(len(in.Apps)*4) {
 			t.Fatalf("a new revision hit the cache %d times, want every app evaluation", hits-hitsBefore)
 		}
+	}
+}
+
+// TestRenderWithContext: an app rendered alone, with the rest of the fleet
+// as context (what lint --changed does), renders exactly as in a full run,
+// including apps whose dependencies have dependencies of their own and
+// apps others depend on (their ingress rules name the dependents).
+func TestRenderWithContext(t *testing.T) {
+	in := loadSynthetic(t, 60)
+	full, err := render.Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	picked := 0
+	for i, a := range in.Apps {
+		dependedOn := false
+		for _, b := range in.Apps {
+			if b.Base.Team == a.Base.Team && slices.Contains(b.Base.DependsOn, a.Base.Name) {
+				dependedOn = true
+			}
+		}
+		if len(a.Base.DependsOn) == 0 || !dependedOn {
+			continue // only apps with both: dependencies and dependents
+		}
+		if picked++; picked > 6 {
+			break
+		}
+		sub := in
+		sub.Apps = []render.App{a}
+		sub.Context = nil
+		for j, b := range in.Apps {
+			if j != i {
+				sub.Context = append(sub.Context, b.App)
+			}
+		}
+		got, err := render.Render(sub)
+		if err != nil {
+			t.Fatalf("%s/%s alone: %v", a.Base.Team, a.Base.Name, err)
+		}
+		own := 0
+		for _, p := range got.Paths() {
+			if !strings.HasPrefix(p, "apps/") && !strings.HasPrefix(p, ".paved/apps/") && !strings.Contains(p, "/paved/apps/") {
+				continue // tenants and entry points: the whole fleet's
+			}
+			own++
+			if !bytes.Equal(got.Files[p], full.Files[p]) {
+				t.Errorf("%s differs from the full render:\n%s\nwant:\n%s", p, got.Files[p], full.Files[p])
+			}
+		}
+		if own < 8 {
+			t.Fatalf("%s/%s alone rendered %d files of its own", a.Base.Team, a.Base.Name, own)
+		}
+	}
+	if picked == 0 {
+		t.Fatal("no app of the synthetic fleet has both dependencies and dependents")
 	}
 }

@@ -94,8 +94,9 @@ could not read the git repository.`,
 // from the apps it depends on (their names and ports: egress rules) and
 // from the apps that depend on it (ingress rules), so a change to an app
 // affects its dependents too: they join the selection. What is rendered is
-// the selection plus each selected app's dependencies and dependents, so
-// every selected app renders exactly as in a full run.
+// the selection plus each selected app's dependencies and dependents; the
+// rest of the fleet is passed as context (render.Input.Context), so that
+// every rendered app renders exactly as in a full run.
 func withDependencies(l *loaded) *loaded {
 	if !l.changed {
 		return l
@@ -136,6 +137,8 @@ func withDependencies(l *loaded) *loaded {
 	for _, a := range l.apps {
 		if want[a] {
 			out.apps = append(out.apps, a)
+		} else {
+			out.context = append(out.context, a)
 		}
 		if sel[a] {
 			out.selected = append(out.selected, a)

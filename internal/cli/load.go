@@ -26,7 +26,10 @@ type loaded struct {
 	// selected are the apps to act on: all of them, or with --changed
 	// those whose inputs changed.
 	selected []*schema.App
-	changed  bool
+	// context are the apps that are loaded but not rendered (see
+	// withDependencies): rendered apps read their names and ports.
+	context []*schema.App
+	changed bool
 	// platforms are the platform and its forks, one per worker.
 	platforms *platformPool
 
@@ -317,6 +320,7 @@ func renderInput(e *env, l *loaded) (render.Input, error) {
 		}
 		in.Apps = append(in.Apps, render.App{App: a, Source: src})
 	}
+	in.Context = l.context
 	return in, nil
 }
 
