@@ -109,6 +109,20 @@ type LintOptions struct {
 	// Progress, when not nil, is told the number of evaluations once and
 	// then called after each one (from the worker goroutines).
 	Progress func(total int) func()
+	// Only, when not nil, limits the per-object and per-directory
+	// namespaces to the units of the apps it accepts (lint --changed: the
+	// rest of the tree is rendered as context, and Report.Keep drops its
+	// findings anyway). Fleet-wide (*.all) and budget namespaces still see
+	// every object.
+	Only func(team, app string) bool
+}
+
+// linted reports whether the per-object and per-unit namespaces evaluate u.
+func (o LintOptions) linted(u *render.Unit) bool {
+	if o.Only == nil {
+		return true
+	}
+	return u.App != nil && o.Only(u.App.Base.Team, u.App.Base.Name)
 }
 
 // objRef is an object of a built tree: unit and object index.
@@ -128,6 +142,9 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 	// Slots: one per object, one per unit, one for the budget.
 	var objs []objRef
 	for ui, u := range tree.Units {
+		if !opts.linted(&u) {
+			continue
+		}
 		for oi := range u.Objects {
 			objs = append(objs, objRef{ui, oi})
 		}
@@ -160,6 +177,9 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 			}
 		case InputUnit:
 			for ui, u := range tree.Units {
+				if !opts.linted(&u) {
+					continue
+				}
 				list := make([]any, len(u.Objects))
 				for i, b := range u.Objects {
 					list[i] = map[string]any(b.Object)

@@ -385,3 +385,50 @@ func TestLintSharesIdenticalObjectsOnly(t *testing.T) {
 		t.Fatalf("one broken Service: findings per cluster %v, want one in prod-us-1", n)
 	}
 }
+
+// TestLintOnly: with Only, the per-object and per-directory namespaces
+// evaluate the accepted apps' units alone (lint --changed renders other
+// apps as context only).
+func TestLintOnly(t *testing.T) {
+	p := defaultPlatform(t)
+	e := load(t, p)
+	tree := renderExamples(t, p)
+	checkoutObjects := 0
+	for _, u := range tree.Units {
+		if u.App != nil && u.App.Base.Team == "payments" && u.App.Base.Name == "checkout" {
+			checkoutObjects += len(u.Objects)
+		}
+		for _, b := range u.Objects {
+			if b.Object.Kind() == "Service" && u.App != nil && u.App.Base.Name == "checkout" {
+				b.Object["spec"].(map[string]any)["type"] = "NodePort"
+			}
+		}
+	}
+	lint := func(only func(team, app string) bool) *policy.Report {
+		rep, err := e.Lint(context.Background(), p, tree, policy.LintOptions{Today: today, Only: only})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	serviceType := func(rep *policy.Report) int {
+		n := 0
+		for _, f := range rep.Findings {
+			if f.Policy == "service-type" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := serviceType(lint(nil)); n != 4 {
+		t.Fatalf("without Only: %d service-type findings, want 4 (one per cluster)", n)
+	}
+	rep := lint(func(team, app string) bool { return team == "payments" && app == "checkout" })
+	if n := serviceType(rep); n != 4 || rep.Objects != checkoutObjects {
+		t.Fatalf("only checkout: %d service-type findings over %d objects, want 4 over %d", n, rep.Objects, checkoutObjects)
+	}
+	rep = lint(func(team, app string) bool { return team == "payments" && app == "orders" })
+	if n := serviceType(rep); n != 0 || rep.Objects == 0 || rep.Objects >= checkoutObjects*3 {
+		t.Fatalf("only orders: %d service-type findings over %d objects, want none over orders' objects alone", n, rep.Objects)
+	}
+}

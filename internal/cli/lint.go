@@ -161,10 +161,20 @@ func lintTree(e *env, l *loaded, tree *render.Tree, today time.Time) (*policy.Re
 			bar.Done()
 		}
 	}()
-	return eng.Lint(ctx, l.platform, tree, policy.LintOptions{Today: today, Progress: func(total int) func() {
+	opts := policy.LintOptions{Today: today, Progress: func(total int) func() {
 		bar = e.progress("linting", total, "evaluations")
 		return func() { bar.Add(1) }
-	}})
+	}}
+	if l.changed {
+		// The apps rendered only as context are not linted: their
+		// findings would be dropped (Report.Keep).
+		sel := map[string]bool{}
+		for _, a := range l.selected {
+			sel[a.Base.Team+"/"+a.Base.Name] = true
+		}
+		opts.Only = func(team, app string) bool { return sel[team+"/"+app] }
+	}
+	return eng.Lint(ctx, l.platform, tree, opts)
 }
 
 // compilePolicies starts compiling the platform's policies in the
