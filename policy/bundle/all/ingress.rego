@@ -12,12 +12,12 @@ import data.paved.lib.k8s
 #   tags: [networking, reliability]
 #   remediation: Give the app its own ingress.host (or path) in app.cue, or remove the other app's claim.
 deny_ingress_host_conflict contains result if {
-	some claim in _claims
-	some other in _claims
-	claim.cluster == other.cluster
-	claim.host == other.host
-	claim.path == other.path
-	claim.id != other.id
+	# Pairs within a cluster/host/path group only: comparing every claim
+	# with every other is quadratic in the fleet's Ingresses.
+	some group in _claims_by_route
+	count(group) > 1
+	some claim in group
+	some other in group
 	claim.id < other.id
 	result := {
 		"msg": sprintf("%s claims host %s path %s, which %s also claims in cluster %s", [claim.display, claim.host, claim.path, other.display, claim.cluster]),
@@ -28,6 +28,11 @@ deny_ingress_host_conflict contains result if {
 }
 
 # _claims lists every (host, path) an Ingress routes, with where it is.
+_claims_by_route[route] contains claim if {
+	some claim in _claims
+	route := [claim.cluster, claim.host, claim.path]
+}
+
 _claims contains claim if {
 	some u in input.units
 	some obj in u.objects
