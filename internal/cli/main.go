@@ -65,6 +65,10 @@ type env struct {
 	// command that fails early does not exit while it still holds
 	// temporary files.
 	background sync.WaitGroup
+	// cpuProfile and memProfile (--cpuprofile, --memprofile; hidden) are
+	// files a run writes pprof profiles to, for reports of slow runs.
+	cpuProfile, memProfile string
+	cpuFile                *os.File
 }
 
 // cacheDir returns the content-addressed cache, or nil (a disabled cache)
@@ -109,6 +113,9 @@ func Run(args []string, e *env) int {
 	e.stages = &stageTimer{start: time.Now()}
 	err := root.Execute()
 	e.background.Wait()
+	if perr := e.stopProfiles(); perr != nil && err == nil {
+		err = perr
+	}
 	code := report(e, err)
 	e.printTimings()
 	// The cache trims itself at most once a day, after a command that
@@ -168,6 +175,11 @@ func newRootCmd(e *env) *cobra.Command {
 	root.PersistentFlags().BoolVarP(&e.quiet, "quiet", "q", false, "no progress bar and no success summary of vet and render (results, findings, diffs, commits and errors are still printed)")
 	root.PersistentFlags().BoolVar(&e.noCache, "no-cache", false, "do not read or write the content-addressed cache (PAVED_CACHE_DIR, else the user cache directory)")
 	root.PersistentFlags().BoolVar(&e.timings, "timings", false, "print the duration of each stage (load, render, build, lint, ...) to stderr")
+	root.PersistentFlags().StringVar(&e.cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) of the run to this file")
+	root.PersistentFlags().StringVar(&e.memProfile, "memprofile", "", "write a heap profile (pprof) at the end of the run to this file")
+	_ = root.PersistentFlags().MarkHidden("cpuprofile")
+	_ = root.PersistentFlags().MarkHidden("memprofile")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return e.startProfiles() }
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
