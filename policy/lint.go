@@ -2,7 +2,9 @@ package policy
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"runtime"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/paved-dev/paved/internal/diag"
@@ -153,43 +156,44 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 	unitSlot := len(objs)
 	budgetSlot := unitSlot + len(tree.Units)
 	allSlot := budgetSlot + 1
+	// Every object is converted to an OPA value once, identical objects
+	// share one value, and every namespace reads those values.
+	terms, err := objectTerms(tree)
+	if err != nil {
+		return nil, err
+	}
 	var jobs []job
-	var keys []string // each object's JSON, computed on first use
 	for _, ns := range e.spaces {
 		switch ns.input {
 		case InputObject:
 			// The result of a per-object namespace depends on the object
 			// alone: an object rendered identically into several clusters
 			// (most objects of prod-eu-1 and prod-us-1) is evaluated once.
-			if keys == nil {
-				keys = objectKeys(tree, objs)
-			}
-			first := map[string]int{} // object JSON -> job index
+			first := map[*ast.Term]int{} // shared value -> job index
 			for i, r := range objs {
-				if keys[i] != "" {
-					if j, ok := first[keys[i]]; ok {
-						jobs[j].also = append(jobs[j].also, i)
-						continue
-					}
-					first[keys[i]] = len(jobs)
+				t := terms[r.u][r.o]
+				if j, ok := first[t]; ok {
+					jobs[j].also = append(jobs[j].also, i)
+					continue
 				}
-				jobs = append(jobs, job{ns: ns, input: map[string]any(tree.Units[r.u].Objects[r.o].Object), slot: i})
+				first[t] = len(jobs)
+				jobs = append(jobs, job{ns: ns, input: t.Value, slot: i})
 			}
 		case InputUnit:
 			for ui, u := range tree.Units {
 				if !opts.linted(&u) {
 					continue
 				}
-				list := make([]any, len(u.Objects))
-				for i, b := range u.Objects {
-					list[i] = map[string]any(b.Object)
-				}
-				jobs = append(jobs, job{ns: ns, input: map[string]any{"cluster": u.Cluster, "environment": u.Environment, "objects": list}, slot: unitSlot + ui})
+				jobs = append(jobs, job{ns: ns, input: ast.NewObject(
+					ast.Item(ast.InternedTerm("cluster"), ast.StringTerm(u.Cluster)),
+					ast.Item(ast.InternedTerm("environment"), ast.StringTerm(u.Environment)),
+					ast.Item(ast.InternedTerm("objects"), ast.ArrayTerm(terms[ui]...)),
+				), slot: unitSlot + ui})
 			}
 		case InputBudget:
 			jobs = append(jobs, job{ns: ns, input: budgetInput(rep.Costs), slot: budgetSlot})
 		case InputAll:
-			jobs = append(jobs, job{ns: ns, input: allInput(tree), slot: allSlot})
+			jobs = append(jobs, job{ns: ns, input: allInput(tree, terms), slot: allSlot})
 		}
 	}
 	// The once-over-everything jobs (one input holding every object) are
@@ -241,18 +245,64 @@ func cmpLong(in Input) int {
 	return 0
 }
 
-// objectKeys encodes each object as JSON (keys sorted), in parallel: equal
-// keys mean equal objects. An object that cannot be encoded gets "" and
-// is evaluated on its own.
-func objectKeys(tree *render.Tree, objs []objRef) []string {
-	keys := make([]string, len(objs))
-	workpool.Run(len(objs), runtime.GOMAXPROCS(0), func(_, i int) {
-		b, err := json.Marshal(tree.Units[objs[i].u].Objects[objs[i].o].Object)
-		if err == nil {
-			keys[i] = string(b)
+// objectTerms converts every object of the tree to an OPA value, once per
+// distinct object: objects that encode to the same JSON (keys sorted) share
+// one term. The conversions run in parallel; the result is indexed by unit
+// and object.
+func objectTerms(tree *render.Tree) ([][]*ast.Term, error) {
+	var refs []objRef
+	terms := make([][]*ast.Term, len(tree.Units))
+	for ui, u := range tree.Units {
+		terms[ui] = make([]*ast.Term, len(u.Objects))
+		for oi := range u.Objects {
+			refs = append(refs, objRef{ui, oi})
+		}
+	}
+	obj := func(i int) map[string]any { return tree.Units[refs[i].u].Objects[refs[i].o].Object }
+	// Digests, not the JSON itself: the keys of a large fleet would hold
+	// its whole JSON encoding. An object that cannot be encoded is
+	// converted on its own.
+	sums := make([][sha256.Size]byte, len(refs))
+	encoded := make([]bool, len(refs))
+	workers := runtime.GOMAXPROCS(0)
+	workpool.Run(len(refs), workers, func(_, i int) {
+		if b, err := json.Marshal(obj(i)); err == nil {
+			sums[i], encoded[i] = sha256.Sum256(b), true
 		}
 	})
-	return keys
+	rep := make([]int, len(refs)) // the index of the first equal object
+	var firsts []int
+	seen := map[[sha256.Size]byte]int{}
+	for i := range refs {
+		if encoded[i] {
+			if j, ok := seen[sums[i]]; ok {
+				rep[i] = j
+				continue
+			}
+			seen[sums[i]] = i
+		}
+		rep[i] = i
+		firsts = append(firsts, i)
+	}
+	errs := make([]error, len(refs))
+	workpool.Run(len(firsts), workers, func(_, k int) {
+		i := firsts[k]
+		v, err := ast.InterfaceToValue(obj(i))
+		if err != nil {
+			errs[i] = fmt.Errorf("%s: object %d: %w", tree.Units[refs[i].u].Dir, refs[i].o, err)
+			return
+		}
+		terms[refs[i].u][refs[i].o] = ast.NewTerm(v)
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for i, r := range refs {
+		if j := rep[i]; j != i {
+			terms[r.u][r.o] = terms[refs[j].u][refs[j].o]
+		}
+	}
+	return terms, nil
 }
 
 func base(r result, u render.Unit) Finding {
@@ -316,24 +366,27 @@ func placeAll(r result, tree *render.Tree, lines *lineIndex) Finding {
 	return Finding{Policy: r.check.ID, Severity: r.check.Severity, Message: r.msg, Cluster: r.cluster, Path: pathString(r.path)}
 }
 
-// allInput is the input of namespaces evaluated once over every object.
-func allInput(tree *render.Tree) map[string]any {
-	units := make([]any, 0, len(tree.Units))
-	for _, u := range tree.Units {
-		objs := make([]any, len(u.Objects))
-		for i, b := range u.Objects {
-			objs[i] = map[string]any(b.Object)
-		}
+// allInput is the input of namespaces evaluated once over every object:
+// {"units": [{"dir", "kind", "cluster", "environment", "team", "app",
+// "objects"}]}, the objects being the shared terms.
+func allInput(tree *render.Tree, terms [][]*ast.Term) ast.Value {
+	units := make([]*ast.Term, len(tree.Units))
+	for ui, u := range tree.Units {
 		app := ""
 		if u.Kind == render.UnitApp {
 			app = path.Base(u.Dir)
 		}
-		units = append(units, map[string]any{
-			"dir": u.Dir, "kind": string(u.Kind), "cluster": u.Cluster, "environment": u.Environment,
-			"team": u.Team, "app": app, "objects": objs,
-		})
+		units[ui] = ast.ObjectTerm(
+			ast.Item(ast.InternedTerm("dir"), ast.StringTerm(u.Dir)),
+			ast.Item(ast.InternedTerm("kind"), ast.StringTerm(string(u.Kind))),
+			ast.Item(ast.InternedTerm("cluster"), ast.StringTerm(u.Cluster)),
+			ast.Item(ast.InternedTerm("environment"), ast.StringTerm(u.Environment)),
+			ast.Item(ast.InternedTerm("team"), ast.StringTerm(u.Team)),
+			ast.Item(ast.InternedTerm("app"), ast.StringTerm(app)),
+			ast.Item(ast.InternedTerm("objects"), ast.ArrayTerm(terms[ui]...)),
+		)
 	}
-	return map[string]any{"units": units}
+	return ast.NewObject(ast.Item(ast.InternedTerm("units"), ast.ArrayTerm(units...)))
 }
 
 func matchRef(o render.Object, want map[string]any) bool {
