@@ -167,10 +167,20 @@ func loadApps(e *env, paths []string, platformDir string, opts loadOptions) (*lo
 			abs[i] = filepath.Join(e.cwd, p)
 		}
 	}
+	// The platform loads while the apps are discovered: from --platform,
+	// else from the paved.platform directory above the first path, which
+	// is where the apps' own search ends in all but odd layouts (checked
+	// below: a wrong guess loads the right one after discovery).
+	guess := platformDir
+	if guess == "" {
+		guess = discover.FindPlatform(abs[0])
+	}
+	early := loadPlatform(e, guess)
 	stop := e.stage("discover")
 	found, diags := discover.Apps(abs)
 	stop()
 	if len(found) == 0 && len(diags) == 0 {
+		<-early
 		return nil, &exitError{code: ExitInvalid, err: fmt.Errorf("no app found below %v (an app directory holds an %s)", paths, discover.AppFile)}
 	}
 	if platformDir == "" && len(found) > 0 {
@@ -198,10 +208,15 @@ func loadApps(e *env, paths []string, platformDir string, opts loadOptions) (*lo
 			changedCh <- selection{sel, err}
 		}()
 	}
-	stop = e.stage("platform")
-	p, err := schema.LoadPlatform(platformDir)
-	stop()
+	lp := <-early
+	if platformDir != guess {
+		lp = <-loadPlatform(e, platformDir)
+	}
+	p, err := lp.p, lp.err
 	if err != nil {
+		if changedCh != nil {
+			<-changedCh
+		}
 		var l diag.List
 		if errors.As(err, &l) {
 			return nil, append(diags, l...).Sanitize()
@@ -249,6 +264,24 @@ func loadApps(e *env, paths []string, platformDir string, opts loadOptions) (*lo
 		return nil, diags.Sanitize()
 	}
 	return out, nil
+}
+
+type loadedPlatform struct {
+	p   *schema.Platform
+	err error
+}
+
+// loadPlatform loads the platform of dir ("" for the embedded default) in
+// the background.
+func loadPlatform(e *env, dir string) <-chan loadedPlatform {
+	ch := make(chan loadedPlatform, 1)
+	go func() {
+		stop := e.stage("platform")
+		p, err := schema.LoadPlatform(dir)
+		stop()
+		ch <- loadedPlatform{p, err}
+	}()
+	return ch
 }
 
 // changedApps maps the files changed against ref to the app directories

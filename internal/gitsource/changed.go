@@ -13,7 +13,9 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // Dir is a directory whose files --changed compares with a revision.
@@ -37,7 +39,7 @@ type Dir struct {
 // Only the given directories are compared, by git blob hash, against the
 // ref's tree: a --changed run in a large monorepo hashes a few thousand
 // small files instead of computing the status of the whole work tree.
-func ChangedDirs(start, ref string, dirs []Dir) ([]bool, error) {
+func ChangedDirs(start, ref string, dirs []Dir) (_ []bool, err error) {
 	r, err := git.PlainOpenWithOptions(start, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
 	if err != nil {
 		if errors.Is(err, git.ErrRepositoryNotExists) {
@@ -48,6 +50,20 @@ func ChangedDirs(start, ref string, dirs []Dir) ([]bool, error) {
 	wt, err := r.Worktree()
 	if err != nil {
 		return nil, err
+	}
+	// The same repository with its packfiles kept open: go-git otherwise
+	// opens the packfile again for every object it reads, and this walk
+	// reads a tree object per app directory.
+	if fsys, ok := r.Storer.(*filesystem.Storage); ok {
+		s := filesystem.NewStorageWithOptions(fsys.Filesystem(), cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
+		defer func() {
+			if cerr := s.Close(); err == nil {
+				err = cerr
+			}
+		}()
+		if r, err = git.Open(s, wt.Filesystem); err != nil {
+			return nil, err
+		}
 	}
 	root := wt.Filesystem.Root()
 	if ref == "" {
