@@ -467,7 +467,8 @@ type lineIndex struct {
 func (l *lineIndex) line(file string, p []any) int {
 	n, ok := l.nodes[file]
 	if !ok {
-		rn, err := kyaml.Parse(string(l.tree.Files[file]))
+		data, _ := l.tree.File(file)
+		rn, err := kyaml.Parse(string(data))
 		if err == nil {
 			n = rn.YNode()
 		}

@@ -90,7 +90,8 @@ func mount(tree *Tree, files []string) (filesys.FileSystem, error) {
 		if err := fs.MkdirAll(path.Join(fsRoot, path.Dir(p))); err != nil {
 			return nil, err
 		}
-		if err := fs.WriteFile(path.Join(fsRoot, p), tree.Files[p]); err != nil {
+		data, _ := tree.File(p)
+		if err := fs.WriteFile(path.Join(fsRoot, p), data); err != nil {
 			return nil, err
 		}
 	}
@@ -119,7 +120,7 @@ func buildDir(tree *Tree, dir string, always bool, mountWhole func() (filesys.Fi
 	rendered := map[string]Object{} // file -> object as rendered
 	for _, r := range k.Resources {
 		f := path.Join(dir, r)
-		if _, ok := tree.Files[f]; !ok {
+		if !tree.has(f) {
 			errs = append(errs, &Error{Where: dir, Err: fmt.Errorf("kustomize build failed: resource %s does not exist", r)})
 			continue
 		}

@@ -65,6 +65,11 @@ type Input struct {
 	// Stage, when not nil, is called as each stage starts (evaluate,
 	// build) and the func it returns as the stage ends, for --timings.
 	Stage func(name string) func()
+	// InMemory renders for a caller that reads the built objects and
+	// writes nothing (lint, diff): object files are not encoded up front
+	// (Tree.File encodes one on demand) and no ownership manifests are
+	// made. The built units are exactly those of a full render.
+	InMemory bool
 }
 
 func (in Input) stage(name string) func() {
@@ -151,7 +156,7 @@ func Clusters(p *schema.Platform) []ClusterTarget {
 // depend on scheduling.
 func Render(in Input) (*Tree, error) {
 	var errs Errors
-	tree := &Tree{env: map[string]string{}, apps: map[string]*unitSource{}}
+	tree := &Tree{env: map[string]string{}, apps: map[string]*unitSource{}, inMemory: in.InMemory}
 	apps := slices.Clone(in.Apps)
 	slices.SortFunc(apps, func(a, b App) int {
 		return strings.Compare(a.Base.Team+"/"+a.Base.Name, b.Base.Team+"/"+b.Base.Name)
@@ -226,7 +231,7 @@ func Render(in Input) (*Tree, error) {
 	var jobs []*tenantJob
 	for _, ct := range clusters {
 		for _, team := range schema.SortedKeys(teamsByCluster[ct.Name]) {
-			jobs = append(jobs, &tenantJob{cluster: ct.Name, team: team, part: &Tree{}})
+			jobs = append(jobs, &tenantJob{cluster: ct.Name, team: team, part: &Tree{inMemory: in.InMemory}})
 		}
 	}
 	workpool.Run(len(jobs), workers, func(w, i int) {
@@ -254,16 +259,21 @@ func Render(in Input) (*Tree, error) {
 		}
 		tree.merge(j.part)
 		ksFile := path.Join("clusters", j.cluster, "paved", "tenants", j.team+".yaml")
-		b, err := fluxKustomization(in.Platform, schema.TenantFluxName(j.team), "./"+path.Join("tenants", j.cluster, j.team), nil, map[string]string{"paved.dev/team": j.team})
+		ks, err := fluxKustomization(in.Platform, schema.TenantFluxName(j.team), "./"+path.Join("tenants", j.cluster, j.team), nil, map[string]string{"paved.dev/team": j.team})
+		if err == nil {
+			err = tree.addObject(ksFile, ks)
+		}
 		if err != nil {
 			errs = append(errs, &Error{Where: ksFile, Err: err})
 			continue
 		}
-		tree.add(ksFile, b)
 		fluxKS[j.cluster] = append(fluxKS[j.cluster], "tenants/"+j.team+".yaml")
 		tenantFiles[j.team] = append(tenantFiles[j.team], append(j.files, ksFile)...)
 	}
 	for _, team := range schema.SortedKeys(tenantFiles) {
+		if in.InMemory {
+			break
+		}
 		files := tenantFiles[team]
 		slices.Sort(files)
 		b, err := canonicalJSON(ownership{
@@ -322,7 +332,7 @@ func (in Input) workers() (int, func(int) (*schema.Platform, error)) {
 // renderAppAll renders one app into every cluster: its directories, its
 // Flux Kustomizations and its ownership manifest.
 func renderAppAll(in Input, p *schema.Platform, a *App, byID map[string]App, dependents map[string][]string, clusters []ClusterTarget) *appPart {
-	part := &appPart{tree: &Tree{apps: map[string]*unitSource{}}}
+	part := &appPart{tree: &Tree{apps: map[string]*unitSource{}, inMemory: in.InMemory}}
 	tree := part.tree
 	var owned, rendered []string
 	for _, ct := range clusters {
@@ -345,17 +355,22 @@ func renderAppAll(in Input, p *schema.Platform, a *App, byID map[string]App, dep
 		for _, d := range spec.DependsOn {
 			deps = append(deps, schema.AppFluxName(spec.Team, d))
 		}
-		b, err := fluxKustomization(p, schema.AppFluxName(spec.Team, spec.Name), "./"+dir, deps, map[string]string{
+		ks, err := fluxKustomization(p, schema.AppFluxName(spec.Team, spec.Name), "./"+dir, deps, map[string]string{
 			"paved.dev/team": spec.Team, "paved.dev/app": spec.Name,
 		})
+		if err == nil {
+			err = tree.addObject(ksFile, ks)
+		}
 		if err != nil {
 			part.errs = append(part.errs, &Error{Where: ksFile, Err: err})
 			continue
 		}
-		tree.add(ksFile, b)
 		owned = append(owned, ksFile)
 		part.fluxKS = append(part.fluxKS, entryRef{ct.Name, "apps/" + path.Base(ksFile)})
 		rendered = append(rendered, ct.Name)
+	}
+	if in.InMemory {
+		return part
 	}
 	slices.Sort(owned)
 	own := ownership{
@@ -525,20 +540,10 @@ func writeDir(tree *Tree, dir string, objs []Object, patches []schema.Patch) ([]
 			return nil, fmt.Errorf("objects %s and %s map to the same file %s", prev, o.ID(), name)
 		}
 		seen[name] = o.ID()
-		b, err := objectYAML(o)
-		if err != nil {
+		p := path.Join(dir, name)
+		if err := tree.addObject(p, o); err != nil {
 			return nil, fmt.Errorf("object %s: %w", o.ID(), err)
 		}
-		p := path.Join(dir, name)
-		tree.add(p, b)
-		// Keep the object as it decodes from its file, for the build:
-		// the same value, unless a number is written differently in YAML.
-		if hasFraction(map[string]any(o)) {
-			if o, err = decodeObject(b); err != nil {
-				return nil, fmt.Errorf("file %s: %w", name, err)
-			}
-		}
-		tree.setObject(p, o)
 		files = append(files, p)
 		resources = append(resources, name)
 	}
@@ -594,7 +599,7 @@ func kustomizationFile(resources []string, patches []schema.Patch) ([]byte, erro
 
 // fluxKustomization renders a Flux Kustomization with the
 // kustomize-controller v1 API types.
-func fluxKustomization(p *schema.Platform, name, dir string, dependsOn []string, labels map[string]string) ([]byte, error) {
+func fluxKustomization(p *schema.Platform, name, dir string, dependsOn []string, labels map[string]string) (Object, error) {
 	f := p.Data.Flux
 	dur := func(s string) (metav1.Duration, error) {
 		d, err := time.ParseDuration(s)
@@ -647,15 +652,15 @@ func fluxKustomization(p *schema.Platform, name, dir string, dependsOn []string,
 	if err != nil {
 		return nil, err
 	}
-	var m map[string]any
-	if err := json.Unmarshal(js, &m); err != nil {
+	o, err := decodeJSONObject(js)
+	if err != nil {
 		return nil, err
 	}
-	delete(m, "status")
-	if md, ok := m["metadata"].(map[string]any); ok {
+	delete(o, "status")
+	if md, ok := o["metadata"].(map[string]any); ok {
 		delete(md, "creationTimestamp")
 	}
-	return canonicalYAML(m)
+	return o, nil
 }
 
 // VersionLabel derives the app.kubernetes.io/version label value from an

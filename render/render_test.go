@@ -396,6 +396,49 @@ func TestRenderSameWithCacheAndWorkers(t *testing.T) {
 	}
 }
 
+// TestInMemoryRender: an in-memory render (lint, diff) builds exactly the
+// units of a full render, and each file it did not encode up front is
+// encoded on demand to the bytes a render writes; only the ownership
+// manifests are left out.
+func TestInMemoryRender(t *testing.T) {
+	for name, in := range map[string]render.Input{"examples": loadExamples(t), "synthetic": loadSynthetic(t, 40)} {
+		t.Run(name, func(t *testing.T) {
+			full, err := render.Render(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in.InMemory = true
+			mem, err := render.Render(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(unitObjects(mem), unitObjects(full)) {
+				t.Fatal("built units differ")
+			}
+			var want []string
+			for _, p := range full.Paths() {
+				if strings.HasPrefix(p, ".paved/") {
+					if _, ok := mem.File(p); ok {
+						t.Errorf("%s: an in-memory render makes no ownership manifest", p)
+					}
+					continue
+				}
+				want = append(want, p)
+				got, ok := mem.File(p)
+				if !ok || !bytes.Equal(got, full.Files[p]) {
+					t.Errorf("%s: in memory %q, rendered %q", p, got, full.Files[p])
+				}
+			}
+			if got := mem.Paths(); !slices.Equal(got, want) {
+				t.Errorf("paths: %d in memory, %d rendered", len(got), len(want))
+			}
+			if len(mem.Files) >= len(want)/2 {
+				t.Errorf("the in-memory render encoded %d of %d files up front", len(mem.Files), len(want))
+			}
+		})
+	}
+}
+
 func unitObjects(tree *render.Tree) map[string][]render.Built {
 	out := map[string][]render.Built{}
 	for _, u := range tree.Units {

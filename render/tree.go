@@ -19,6 +19,57 @@ type Tree struct {
 	// objs are the objects of the rendered files, exactly as they decode
 	// from those files, so the build need not parse YAML paved just wrote.
 	objs map[string]Object
+	// inMemory: the tree is read, not written (Input.InMemory): an
+	// object's file is encoded when File asks for it, not held in Files.
+	inMemory bool
+}
+
+// File returns the content of a rendered file. Files holds every file of
+// a render, except the object files of an in-memory render
+// (Input.InMemory), which are encoded now: byte for byte what a render
+// writes (TestInMemoryRender).
+func (t *Tree) File(p string) ([]byte, bool) {
+	if b, ok := t.Files[p]; ok {
+		return b, true
+	}
+	if o, ok := t.objs[p]; ok && t.inMemory {
+		b, err := objectYAML(o)
+		return b, err == nil
+	}
+	return nil, false
+}
+
+// has reports whether the tree holds the file p.
+func (t *Tree) has(p string) bool {
+	if _, ok := t.Files[p]; ok {
+		return true
+	}
+	_, ok := t.objs[p]
+	return ok && t.inMemory
+}
+
+// addObject adds the file of one object and keeps the object as it decodes
+// from that file: the same value, unless a number is written differently
+// in YAML (1.0 is written 1), so only then is the file decoded. An
+// in-memory tree encodes the file only for that check.
+func (t *Tree) addObject(p string, o Object) error {
+	fraction := hasFraction(map[string]any(o))
+	if t.inMemory && !fraction {
+		t.setObject(p, o)
+		return nil
+	}
+	b, err := objectYAML(o)
+	if err != nil {
+		return err
+	}
+	if fraction {
+		if o, err = decodeObject(b); err != nil {
+			return err
+		}
+	}
+	t.add(p, b)
+	t.setObject(p, o)
+	return nil
 }
 
 func (t *Tree) setObject(p string, o Object) {
@@ -41,9 +92,19 @@ func (t *Tree) merge(part *Tree) {
 	}
 }
 
-// Paths returns the file paths in order.
+// Paths returns the file paths in order (with the object files of an
+// in-memory tree).
 func (t *Tree) Paths() []string {
-	return slices.Sorted(maps.Keys(t.Files))
+	ps := slices.Collect(maps.Keys(t.Files))
+	if t.inMemory {
+		for p := range t.objs {
+			if _, ok := t.Files[p]; !ok {
+				ps = append(ps, p)
+			}
+		}
+	}
+	slices.Sort(ps)
+	return ps
 }
 
 func (t *Tree) add(p string, data []byte) {

@@ -3,6 +3,7 @@ package render
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -17,28 +18,31 @@ func TestKeptObjectsEqualTheirFiles(t *testing.T) {
 		{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "b", "namespace": "t"},
 			"data": map[string]any{"n": "007", "on": "yes"}, "y": json.Number("42")},
 	}
-	tree := &Tree{}
-	files, err := writeDir(tree, "apps/c/t/a", objs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kept := 0
-	for _, f := range files {
-		o, ok := tree.objs[f]
-		if !ok {
-			continue
-		}
-		kept++
-		fromFile, err := decodeObject(tree.Files[f])
+	for _, inMemory := range []bool{false, true} {
+		tree := &Tree{inMemory: inMemory}
+		files, err := writeDir(tree, "apps/c/t/a", slices.Clone(objs), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(o, fromFile) {
-			t.Errorf("%s: kept %#v, the file decodes to %#v", f, o, fromFile)
+		kept := 0
+		for _, f := range files {
+			o, ok := tree.objs[f]
+			if !ok {
+				continue
+			}
+			kept++
+			data, _ := tree.File(f)
+			fromFile, err := decodeObject(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(o, fromFile) {
+				t.Errorf("in memory %v: %s: kept %#v, the file decodes to %#v", inMemory, f, o, fromFile)
+			}
 		}
-	}
-	if kept != 2 {
-		t.Fatalf("%d objects kept, want 2", kept)
+		if kept != 2 {
+			t.Fatalf("in memory %v: %d objects kept, want 2", inMemory, kept)
+		}
 	}
 }
 

@@ -56,7 +56,7 @@ could not read the git repository.`,
 				return err
 			}
 			l = withDependencies(l)
-			_, tree, err := renderLoaded(e, l)
+			_, tree, err := renderLoaded(e, l, true)
 			if err != nil {
 				return err
 			}

@@ -357,14 +357,17 @@ func renderInput(e *env, l *loaded) (render.Input, error) {
 	return in, nil
 }
 
-// renderLoaded renders the loaded apps with their sources.
-func renderLoaded(e *env, l *loaded) (render.Input, *render.Tree, error) {
+// renderLoaded renders the loaded apps with their sources; inMemory for a
+// command that reads the built objects and writes no render (lint, diff:
+// render.Input.InMemory).
+func renderLoaded(e *env, l *loaded, inMemory bool) (render.Input, *render.Tree, error) {
 	stop := e.stage("sources")
 	in, err := renderInput(e, l)
 	stop()
 	if err != nil {
 		return in, nil, err
 	}
+	in.InMemory = inMemory
 	bar := e.progress("rendering", len(in.Apps))
 	in.OnApp = func() { bar.Add(1) }
 	tree, err := render.Render(in)
