@@ -118,6 +118,12 @@ type LintOptions struct {
 	// findings anyway). Fleet-wide (*.all) and budget namespaces still see
 	// every object.
 	Only func(team, app string) bool
+	// Consume says the caller reads no object of the tree after Lint, only
+	// its files: Lint then releases the tree's objects once it holds them
+	// as OPA values (render.Tree.ReleaseObjects), so that the fleet is not
+	// held twice, and recovers from those values the few objects findings
+	// are placed in.
+	Consume bool
 }
 
 // linted reports whether the per-object and per-unit namespaces evaluate u.
@@ -161,6 +167,10 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 	terms, err := objectTerms(tree)
 	if err != nil {
 		return nil, err
+	}
+	built := builtObjects{tree: tree, terms: terms, ids: objectIDs(tree)}
+	if opts.Consume {
+		tree.ReleaseObjects()
 	}
 	var jobs []job
 	for _, ns := range e.spaces {
@@ -216,15 +226,14 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 			switch {
 			case slot < unitSlot:
 				ref := objs[slot]
-				u := tree.Units[ref.u]
-				f = placeObject(r, u, &u.Objects[ref.o], &lines)
+				b := built.at(ref.u, ref.o)
+				f = placeObject(r, tree.Units[ref.u], &b, &lines)
 			case slot < budgetSlot:
-				u := tree.Units[slot-unitSlot]
-				f = placeUnit(r, u, &lines)
+				f = placeUnit(r, slot-unitSlot, built, &lines)
 			case slot == budgetSlot:
 				f = placeBudget(r, tree)
 			default:
-				f = placeAll(r, tree, &lines)
+				f = placeAll(r, built, &lines)
 			}
 			rep.Findings = append(rep.Findings, f)
 		}
@@ -305,6 +314,39 @@ func objectTerms(tree *render.Tree) ([][]*ast.Term, error) {
 	return terms, nil
 }
 
+// builtObjects gives placement the objects of the built tree, recovering
+// those the tree released (LintOptions.Consume) from their OPA values.
+type builtObjects struct {
+	tree  *render.Tree
+	terms [][]*ast.Term
+	ids   [][]ObjectRef // each object's identity, for results that name one
+}
+
+// at returns the object oi of unit ui.
+func (s builtObjects) at(ui, oi int) render.Built {
+	b := s.tree.Units[ui].Objects[oi]
+	if b.Object == nil {
+		if v, err := ast.JSON(s.terms[ui][oi].Value); err == nil {
+			m, _ := v.(map[string]any)
+			b.Object = render.Object(m)
+		}
+	}
+	return b
+}
+
+// objectIDs is the identity of every object of the tree, by unit and
+// object index.
+func objectIDs(tree *render.Tree) [][]ObjectRef {
+	ids := make([][]ObjectRef, len(tree.Units))
+	for ui, u := range tree.Units {
+		ids[ui] = make([]ObjectRef, len(u.Objects))
+		for oi, b := range u.Objects {
+			ids[ui][oi] = *ref(b.Object)
+		}
+	}
+	return ids
+}
+
 func base(r result, u render.Unit) Finding {
 	f := Finding{Policy: r.check.ID, Severity: r.check.Severity, Message: r.msg, Team: u.Team, Cluster: u.Cluster, Environment: u.Environment}
 	if u.App != nil {
@@ -327,7 +369,7 @@ func placeObject(r result, u render.Unit, b *render.Built, lines *lineIndex) Fin
 	if b.File == "" {
 		f.File = u.Dir + "/kustomization.yaml"
 	} else {
-		f.Line = lines.line(b.File, r.path)
+		f.Line = lines.line(b, r.path)
 	}
 	if pos, ok := sourcePos(u, b, r.path); ok {
 		f.Source = &pos
@@ -335,12 +377,13 @@ func placeObject(r result, u render.Unit, b *render.Built, lines *lineIndex) Fin
 	return f
 }
 
-func placeUnit(r result, u render.Unit, lines *lineIndex) Finding {
+func placeUnit(r result, ui int, objs builtObjects, lines *lineIndex) Finding {
+	u := objs.tree.Units[ui]
 	if r.object != nil {
-		for i := range u.Objects {
-			o := u.Objects[i].Object
-			if matchRef(o, r.object) {
-				return placeObject(r, u, &u.Objects[i], lines)
+		for i, id := range objs.ids[ui] {
+			if matchRef(id, r.object) {
+				b := objs.at(ui, i)
+				return placeObject(r, u, &b, lines)
 			}
 		}
 	}
@@ -352,14 +395,15 @@ func placeUnit(r result, u render.Unit, lines *lineIndex) Finding {
 
 // placeAll places a result over the whole set by the cluster and object
 // it names.
-func placeAll(r result, tree *render.Tree, lines *lineIndex) Finding {
-	for _, u := range tree.Units {
+func placeAll(r result, objs builtObjects, lines *lineIndex) Finding {
+	for ui, u := range objs.tree.Units {
 		if u.Cluster != r.cluster || r.object == nil {
 			continue
 		}
-		for i := range u.Objects {
-			if matchRef(u.Objects[i].Object, r.object) {
-				return placeObject(r, u, &u.Objects[i], lines)
+		for i, id := range objs.ids[ui] {
+			if matchRef(id, r.object) {
+				b := objs.at(ui, i)
+				return placeObject(r, u, &b, lines)
 			}
 		}
 	}
@@ -389,10 +433,10 @@ func allInput(tree *render.Tree, terms [][]*ast.Term) ast.Value {
 	return ast.NewObject(ast.Item(ast.InternedTerm("units"), ast.ArrayTerm(units...)))
 }
 
-func matchRef(o render.Object, want map[string]any) bool {
+func matchRef(o ObjectRef, want map[string]any) bool {
 	s := func(k string) string { v, _ := want[k].(string); return v }
-	return o.Kind() == s("kind") && o.Name() == s("name") && o.Namespace() == s("namespace") &&
-		(s("apiVersion") == "" || s("apiVersion") == o.APIVersion())
+	return o.Kind == s("kind") && o.Name == s("name") && o.Namespace == s("namespace") &&
+		(s("apiVersion") == "" || s("apiVersion") == o.APIVersion)
 }
 
 func placeBudget(r result, tree *render.Tree) Finding {
@@ -463,11 +507,18 @@ type lineIndex struct {
 	nodes map[string]*kyaml.Node
 }
 
-// line is the line of the deepest part of p that the file holds.
-func (l *lineIndex) line(file string, p []any) int {
+// line is the line of the deepest part of p that the object's rendered
+// file holds.
+func (l *lineIndex) line(b *render.Built, p []any) int {
+	file := b.File
 	n, ok := l.nodes[file]
 	if !ok {
-		data, _ := l.tree.File(file)
+		data, ok := l.tree.File(file)
+		if !ok {
+			// A file of a released in-memory tree: the object's own
+			// (render.Tree.ReleaseObjects).
+			data, _ = render.EncodeObject(b.Object)
+		}
 		rn, err := kyaml.Parse(string(data))
 		if err == nil {
 			n = rn.YNode()

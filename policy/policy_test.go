@@ -261,6 +261,62 @@ func TestLintDeterministic(t *testing.T) {
 
 // breakDeployments turns a host namespace on and sets an image from an
 // unlisted registry in every Deployment of the tree.
+// TestLintConsume: a lint that releases the tree's objects as it converts
+// them (LintOptions.Consume, what the CLI does) reports exactly what a
+// lint that keeps them reports, rendered files, lines and app.cue
+// positions included, on an in-memory render with patched apps.
+func TestLintConsume(t *testing.T) {
+	p := defaultPlatform(t)
+	e := load(t, p)
+	found, diags := discover.Apps([]string{"../examples"})
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	in := render.Input{Platform: p, Version: "test", InMemory: true}
+	for _, f := range found {
+		a, ds := p.LoadApp(f)
+		if len(ds) > 0 {
+			t.Fatal(ds)
+		}
+		in.Apps = append(in.Apps, render.App{App: a, Source: render.Source{Path: path.Base(f.Dir)}})
+	}
+	var reports [2][]byte
+	for i, consume := range []bool{false, true} {
+		tree, err := render.Render(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		breakDeployments(tree, "hostPID", "docker.io/library/nginx:latest")
+		rep, err := e.Lint(context.Background(), p, tree, policy.LintOptions{Today: today, Consume: consume})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if deny, _, _ := rep.Count(); deny == 0 {
+			t.Fatal("broken workloads produced no denial")
+		}
+		var buf bytes.Buffer
+		if err := policy.FormatJSON(&buf, rep, policy.FormatOptions{Version: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		reports[i] = buf.Bytes()
+		if consume {
+			for _, u := range tree.Units {
+				for _, b := range u.Objects {
+					if b.Object != nil {
+						t.Fatalf("%s: Consume kept %s", u.Dir, b.File)
+					}
+				}
+			}
+		}
+	}
+	if !bytes.Equal(reports[0], reports[1]) {
+		t.Fatalf("reports differ:\nkept:\n%s\nreleased:\n%s", reports[0], reports[1])
+	}
+	if !bytes.Contains(reports[0], []byte(`"line": `)) || !bytes.Contains(reports[0], []byte(`"source": `)) {
+		t.Fatalf("findings without lines or sources:\n%s", reports[0])
+	}
+}
+
 func breakDeployments(tree *render.Tree, hostField, image string) {
 	for _, u := range tree.Units {
 		for _, b := range u.Objects {

@@ -168,6 +168,7 @@ func buildDir(tree *Tree, dir string, always bool, mountWhole func() (filesys.Fi
 	if err != nil {
 		return Unit{}, nil, err
 	}
+	u.kustomized = true
 	rm, err := kustomizeBuild(fs, path.Join(fsRoot, dir), k, always)
 	if err != nil {
 		return Unit{}, Errors{{Where: dir, Err: fmt.Errorf("kustomize build failed: %w", err)}}, nil
@@ -267,6 +268,9 @@ func newUnit(tree *Tree, dir string) Unit {
 	u.Environment = tree.env[u.Cluster]
 	return u
 }
+
+// EncodeObject writes an object as a rendered file: canonical YAML.
+func EncodeObject(o Object) ([]byte, error) { return objectYAML(o) }
 
 // DecodeObject reads a single-object YAML file as rendered, with numbers
 // kept as json.Number.

@@ -39,6 +39,30 @@ func (t *Tree) File(p string) ([]byte, bool) {
 	return nil, false
 }
 
+// ReleaseObjects lets go of every object the tree holds (each unit's
+// built objects and the objects kept for files) for a caller that has
+// taken what it needs of them, so that a large fleet is not held twice
+// (lint converts every object to an OPA value). An in-memory tree first
+// encodes the files of units with patches, whose built objects differ
+// from their files; any other object file of an in-memory tree is the
+// canonical YAML of its unit's built object (EncodeObject), which File no
+// longer serves.
+func (t *Tree) ReleaseObjects() {
+	for i := range t.Units {
+		u := &t.Units[i]
+		for j := range u.Objects {
+			b := &u.Objects[j]
+			if t.inMemory && u.kustomized && b.File != "" {
+				if data, ok := t.File(b.File); ok {
+					t.add(b.File, data)
+				}
+			}
+			b.Object = nil
+		}
+	}
+	t.objs = nil
+}
+
 // has reports whether the tree holds the file p.
 func (t *Tree) has(p string) bool {
 	if _, ok := t.Files[p]; ok {
@@ -135,6 +159,9 @@ type Unit struct {
 	App *App
 	// Objects in kustomize's output order.
 	Objects []Built
+	// kustomized: built by kustomize (the kustomization has patches), so
+	// its objects may differ from its files.
+	kustomized bool
 }
 
 // Built is one object of a built unit.

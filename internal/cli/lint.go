@@ -161,7 +161,8 @@ func lintTree(e *env, l *loaded, tree *render.Tree, today time.Time) (*policy.Re
 			bar.Done()
 		}
 	}()
-	opts := policy.LintOptions{Today: today, Progress: func(total int) func() {
+	// lint, diff and commit read only the tree's files after linting.
+	opts := policy.LintOptions{Today: today, Consume: true, Progress: func(total int) func() {
 		bar = e.progress("linting", total, "evaluations")
 		return func() { bar.Add(1) }
 	}}
