@@ -119,10 +119,10 @@ type LintOptions struct {
 	// every object.
 	Only func(team, app string) bool
 	// Consume says the caller reads no object of the tree after Lint, only
-	// its files: Lint then releases the tree's objects once it holds them
-	// as OPA values (render.Tree.ReleaseObjects), so that the fleet is not
-	// held twice, and recovers from those values the few objects findings
-	// are placed in.
+	// its files: Lint then drops each object once it holds it as an OPA
+	// value (with render.Tree.ReleaseFileObjects), so that the fleet is
+	// not held twice, and recovers from those values the few objects
+	// findings are placed in.
 	Consume bool
 }
 
@@ -164,14 +164,12 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 	allSlot := budgetSlot + 1
 	// Every object is converted to an OPA value once, identical objects
 	// share one value, and every namespace reads those values.
-	terms, err := objectTerms(tree)
+	ids := objectIDs(tree)
+	terms, err := objectTerms(tree, opts.Consume)
 	if err != nil {
 		return nil, err
 	}
-	built := builtObjects{tree: tree, terms: terms, ids: objectIDs(tree)}
-	if opts.Consume {
-		tree.ReleaseObjects()
-	}
+	built := builtObjects{tree: tree, terms: terms, ids: ids}
 	var jobs []job
 	for _, ns := range e.spaces {
 		switch ns.input {
@@ -257,8 +255,9 @@ func cmpLong(in Input) int {
 // objectTerms converts every object of the tree to an OPA value, once per
 // distinct object: objects that encode to the same JSON (keys sorted) share
 // one term. The conversions run in parallel; the result is indexed by unit
-// and object.
-func objectTerms(tree *render.Tree) ([][]*ast.Term, error) {
+// and object. With consume, each object is dropped from the tree once it
+// is converted (LintOptions.Consume).
+func objectTerms(tree *render.Tree, consume bool) ([][]*ast.Term, error) {
 	var refs []objRef
 	terms := make([][]*ast.Term, len(tree.Units))
 	for ui, u := range tree.Units {
@@ -279,6 +278,14 @@ func objectTerms(tree *render.Tree) ([][]*ast.Term, error) {
 			sums[i], encoded[i] = sha256.Sum256(b), true
 		}
 	})
+	drop := func(i int) {
+		if consume {
+			tree.Units[refs[i].u].Objects[refs[i].o].Object = nil
+		}
+	}
+	if consume {
+		tree.ReleaseFileObjects()
+	}
 	rep := make([]int, len(refs)) // the index of the first equal object
 	var firsts []int
 	seen := map[[sha256.Size]byte]int{}
@@ -286,6 +293,7 @@ func objectTerms(tree *render.Tree) ([][]*ast.Term, error) {
 		if encoded[i] {
 			if j, ok := seen[sums[i]]; ok {
 				rep[i] = j
+				drop(i)
 				continue
 			}
 			seen[sums[i]] = i
@@ -302,6 +310,7 @@ func objectTerms(tree *render.Tree) ([][]*ast.Term, error) {
 			return
 		}
 		terms[refs[i].u][refs[i].o] = ast.NewTerm(v)
+		drop(i)
 	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -39,25 +39,25 @@ func (t *Tree) File(p string) ([]byte, bool) {
 	return nil, false
 }
 
-// ReleaseObjects lets go of every object the tree holds (each unit's
-// built objects and the objects kept for files) for a caller that has
-// taken what it needs of them, so that a large fleet is not held twice
-// (lint converts every object to an OPA value). An in-memory tree first
-// encodes the files of units with patches, whose built objects differ
-// from their files; any other object file of an in-memory tree is the
-// canonical YAML of its unit's built object (EncodeObject), which File no
-// longer serves.
-func (t *Tree) ReleaseObjects() {
-	for i := range t.Units {
-		u := &t.Units[i]
-		for j := range u.Objects {
-			b := &u.Objects[j]
-			if t.inMemory && u.kustomized && b.File != "" {
-				if data, ok := t.File(b.File); ok {
+// ReleaseFileObjects lets go of the objects the tree keeps for its files,
+// for a caller that reads only the units' built objects and the files from
+// now on and drops the built objects as it is done with them, so that a
+// large fleet is not held twice (lint converts every object to an OPA
+// value). An in-memory tree first encodes the files of units kustomize
+// built, whose objects may differ from their files; any other object file
+// of an in-memory tree is the canonical YAML of its unit's built object
+// (EncodeObject), which File no longer serves.
+func (t *Tree) ReleaseFileObjects() {
+	if t.inMemory {
+		for _, u := range t.Units {
+			if !u.kustomized {
+				continue
+			}
+			for _, b := range u.Objects {
+				if data, ok := t.File(b.File); ok && b.File != "" {
 					t.add(b.File, data)
 				}
 			}
-			b.Object = nil
 		}
 	}
 	t.objs = nil
