@@ -2,8 +2,6 @@ package policy
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -252,12 +250,14 @@ func cmpLong(in Input) int {
 	return 0
 }
 
-// objectTerms converts every object of the tree to an OPA value, once per
-// distinct object: objects that encode to the same JSON (keys sorted) share
-// one term. The conversions run in parallel; the result is indexed by unit
-// and object. With consume, each object is dropped from the tree once it
+// objectTerms converts every object of the tree to an OPA value, sharing
+// equal parts (interner): equal objects are one term. The conversions run
+// in parallel; the result is indexed by unit and object. With consume, each object is dropped from the tree once it
 // is converted (LintOptions.Consume).
 func objectTerms(tree *render.Tree, consume bool) ([][]*ast.Term, error) {
+	if consume {
+		tree.ReleaseFileObjects()
+	}
 	var refs []objRef
 	terms := make([][]*ast.Term, len(tree.Units))
 	for ui, u := range tree.Units {
@@ -266,59 +266,23 @@ func objectTerms(tree *render.Tree, consume bool) ([][]*ast.Term, error) {
 			refs = append(refs, objRef{ui, oi})
 		}
 	}
-	obj := func(i int) map[string]any { return tree.Units[refs[i].u].Objects[refs[i].o].Object }
-	// Digests, not the JSON itself: the keys of a large fleet would hold
-	// its whole JSON encoding. An object that cannot be encoded is
-	// converted on its own.
-	sums := make([][sha256.Size]byte, len(refs))
-	encoded := make([]bool, len(refs))
-	workers := runtime.GOMAXPROCS(0)
-	workpool.Run(len(refs), workers, func(_, i int) {
-		if b, err := json.Marshal(obj(i)); err == nil {
-			sums[i], encoded[i] = sha256.Sum256(b), true
-		}
-	})
-	drop := func(i int) {
-		if consume {
-			tree.Units[refs[i].u].Objects[refs[i].o].Object = nil
-		}
-	}
-	if consume {
-		tree.ReleaseFileObjects()
-	}
-	rep := make([]int, len(refs)) // the index of the first equal object
-	var firsts []int
-	seen := map[[sha256.Size]byte]int{}
-	for i := range refs {
-		if encoded[i] {
-			if j, ok := seen[sums[i]]; ok {
-				rep[i] = j
-				drop(i)
-				continue
-			}
-			seen[sums[i]] = i
-		}
-		rep[i] = i
-		firsts = append(firsts, i)
-	}
+	in := newInterner()
 	errs := make([]error, len(refs))
-	workpool.Run(len(firsts), workers, func(_, k int) {
-		i := firsts[k]
-		v, err := ast.InterfaceToValue(obj(i))
+	workpool.Run(len(refs), runtime.GOMAXPROCS(0), func(_, i int) {
+		r := refs[i]
+		b := &tree.Units[r.u].Objects[r.o]
+		t, err := in.object(b.Object)
 		if err != nil {
-			errs[i] = fmt.Errorf("%s: object %d: %w", tree.Units[refs[i].u].Dir, refs[i].o, err)
+			errs[i] = fmt.Errorf("%s: object %d: %w", tree.Units[r.u].Dir, r.o, err)
 			return
 		}
-		terms[refs[i].u][refs[i].o] = ast.NewTerm(v)
-		drop(i)
+		terms[r.u][r.o] = t
+		if consume {
+			b.Object = nil
+		}
 	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
-	}
-	for i, r := range refs {
-		if j := rep[i]; j != i {
-			terms[r.u][r.o] = terms[refs[j].u][refs[j].o]
-		}
 	}
 	return terms, nil
 }
