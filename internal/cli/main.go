@@ -19,6 +19,7 @@ import (
 
 	"github.com/paved-dev/paved/internal/cache"
 	"github.com/paved-dev/paved/internal/diag"
+	"github.com/paved-dev/paved/internal/memtune"
 	"github.com/paved-dev/paved/render"
 )
 
@@ -93,6 +94,7 @@ func (e *env) workers() int {
 
 // Main runs paved with os.Args and returns the exit code.
 func Main() int {
+	memtune.Start()
 	cwd, err := os.Getwd()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "paved:", err)
