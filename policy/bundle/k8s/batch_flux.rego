@@ -18,7 +18,7 @@ _job_spec_path := ["spec", "jobTemplate", "spec"] if input.kind == "CronJob"
 warn_job_deadline contains result if {
 	path := _job_spec_path
 	k8s.get(input, array.concat(path, ["activeDeadlineSeconds"]), null) == null
-	result := k8s.result(sprintf("%s sets no activeDeadlineSeconds", [k8s.display(input)]), k8s.closest(input, path))
+	result := k8s.result(sprintf("%s sets no activeDeadlineSeconds", [k8s.input_display]), k8s.closest(input, path))
 }
 
 # METADATA
@@ -31,7 +31,7 @@ warn_job_deadline contains result if {
 warn_job_ttl contains result if {
 	path := _job_spec_path
 	k8s.get(input, array.concat(path, ["ttlSecondsAfterFinished"]), null) == null
-	result := k8s.result(sprintf("%s sets no ttlSecondsAfterFinished", [k8s.display(input)]), k8s.closest(input, path))
+	result := k8s.result(sprintf("%s sets no ttlSecondsAfterFinished", [k8s.input_display]), k8s.closest(input, path))
 }
 
 _is_flux_kustomization if {

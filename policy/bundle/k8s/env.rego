@@ -40,6 +40,7 @@ deny_secret_in_env contains result if {
 deny_duplicate_env contains result if {
 	some c in k8s.input_containers
 	envs := k8s.get(c.container, "env", [])
+	count({e.name | some e in envs}) < count(envs) # a name repeats, or lacks
 	some i, env in envs
 	some j, other in envs
 	j < i
@@ -62,12 +63,12 @@ _envs(container, name) := [env |
 #   tags: [observability]
 #   remediation: Keep paved's OpenTelemetry env, or set observability.tracing enabled false with a justification in app.cue.
 warn_tracing_configured contains result if {
-	k8s.is_pod_bearing(input)
-	not k8s.opted_out(input, "tracing")
+	k8s.input_is_pod_bearing
+	not k8s.input_opted_out("tracing")
 	some c in k8s.input_app_containers
 	not _configured(c.container, "OTEL_EXPORTER_OTLP_ENDPOINT")
 	path := k8s.closest(input, array.concat(c.path, ["env"]))
-	result := k8s.result(sprintf("container %q sets no OTEL_EXPORTER_OTLP_ENDPOINT and %s has no opt-out.paved.dev/tracing justification", [k8s.container_name(c), k8s.display(input)]), path)
+	result := k8s.result(sprintf("container %q sets no OTEL_EXPORTER_OTLP_ENDPOINT and %s has no opt-out.paved.dev/tracing justification", [k8s.container_name(c), k8s.input_display]), path)
 }
 
 # Set to a literal value or taken from a ConfigMap/Secret.
@@ -89,12 +90,12 @@ _configured(container, name) if {
 #   tags: [observability]
 #   remediation: Keep paved's LOG_FORMAT=json env, or set observability.logging enabled false with a justification in app.cue.
 warn_json_logs contains result if {
-	k8s.is_pod_bearing(input)
-	not k8s.opted_out(input, "logging")
+	k8s.input_is_pod_bearing
+	not k8s.input_opted_out("logging")
 	some c in k8s.input_app_containers
 	not _logs_json(c.container)
 	path := k8s.closest(input, array.concat(c.path, ["env"]))
-	result := k8s.result(sprintf("container %q does not set LOG_FORMAT=json and %s has no opt-out.paved.dev/logging justification", [k8s.container_name(c), k8s.display(input)]), path)
+	result := k8s.result(sprintf("container %q does not set LOG_FORMAT=json and %s has no opt-out.paved.dev/logging justification", [k8s.container_name(c), k8s.input_display]), path)
 }
 
 _logs_json(container) if {

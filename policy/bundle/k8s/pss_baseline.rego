@@ -46,8 +46,8 @@ deny_host_namespaces contains result if {
 	spec := k8s.input_pod_spec
 	some field in ["hostNetwork", "hostPID", "hostIPC"]
 	spec[field] == true
-	path := array.concat(k8s.pod_spec_path(input), [field])
-	result := k8s.result(sprintf("%s sets %s: true", [k8s.display(input), field]), path)
+	path := array.concat(k8s.input_pod_spec_path, [field])
+	result := k8s.result(sprintf("%s sets %s: true", [k8s.input_display, field]), path)
 }
 
 # METADATA
@@ -90,7 +90,7 @@ deny_host_path contains result if {
 	spec := k8s.input_pod_spec
 	some i, volume in k8s.get(spec, "volumes", [])
 	volume.hostPath
-	path := array.concat(k8s.pod_spec_path(input), ["volumes", i, "hostPath"])
+	path := array.concat(k8s.input_pod_spec_path, ["volumes", i, "hostPath"])
 	result := k8s.result(sprintf("volume %q mounts host path %q%s", [volume.name, k8s.get(volume.hostPath, "path", ""), _sensitive_note(volume.hostPath)]), path)
 }
 
@@ -123,11 +123,11 @@ deny_host_ports contains result if {
 #   tags: [security, pss-baseline]
 #   remediation: Remove the AppArmor override or use appArmorProfile type RuntimeDefault or Localhost.
 deny_apparmor_profile contains result if {
-	k8s.is_pod_bearing(input)
-	some key, value in k8s.pod_annotations(input)
+	k8s.input_is_pod_bearing
+	some key, value in k8s.input_pod_annotations
 	startswith(key, "container.apparmor.security.beta.kubernetes.io/")
 	not _allowed_apparmor_annotation(value)
-	path := array.concat(k8s.pod_metadata_path(input), ["annotations", key])
+	path := array.concat(k8s.input_pod_metadata_path, ["annotations", key])
 	result := k8s.result(sprintf("annotation %s sets AppArmor profile %q", [key, value]), path)
 }
 
@@ -151,7 +151,7 @@ _allowed_apparmor_annotation(value) if {
 _security_contexts contains sc if {
 	spec := k8s.input_pod_spec
 	context := spec.securityContext
-	sc := {"context": context, "path": array.concat(k8s.pod_spec_path(input), ["securityContext"]), "what": "the pod securityContext"}
+	sc := {"context": context, "path": array.concat(k8s.input_pod_spec_path, ["securityContext"]), "what": "the pod securityContext"}
 }
 
 _security_contexts contains sc if {
@@ -224,8 +224,8 @@ deny_unsafe_sysctls contains result if {
 	spec := k8s.input_pod_spec
 	some i, sysctl in k8s.get(spec, ["securityContext", "sysctls"], [])
 	not sysctl.name in safe_sysctls
-	path := array.concat(k8s.pod_spec_path(input), ["securityContext", "sysctls", i, "name"])
-	result := k8s.result(sprintf("%s sets unsafe sysctl %s", [k8s.display(input), sysctl.name]), path)
+	path := array.concat(k8s.input_pod_spec_path, ["securityContext", "sysctls", i, "name"])
+	result := k8s.result(sprintf("%s sets unsafe sysctl %s", [k8s.input_display, sysctl.name]), path)
 }
 
 # METADATA

@@ -20,7 +20,7 @@ restricted_volume_types := {
 #   tags: [security, pss-restricted]
 #   remediation: Set securityContext.allowPrivilegeEscalation false on the container; paved's blueprints set it, so check the patches in app.cue.
 deny_privilege_escalation contains result if {
-	not k8s.is_windows(input)
+	not k8s.input_is_windows
 	some c in k8s.input_containers
 	k8s.container_security(c, "allowPrivilegeEscalation", null) != false
 	path := k8s.closest(input, array.concat(c.path, ["securityContext", "allowPrivilegeEscalation"]))
@@ -37,7 +37,7 @@ deny_privilege_escalation contains result if {
 deny_run_as_non_root contains result if {
 	# runAsNonRoot true at pod level, or on every container that does not override it.
 	some c in k8s.input_containers
-	k8s.pod_security(input, "runAsNonRoot", null) != true
+	k8s.input_pod_security("runAsNonRoot", null) != true
 	k8s.container_security(c, "runAsNonRoot", null) != true
 	path := k8s.closest(input, array.concat(c.path, ["securityContext", "runAsNonRoot"]))
 	result := k8s.result(sprintf("container %q must run with runAsNonRoot: true (set in the pod or the container securityContext)", [k8s.container_name(c)]), path)
@@ -46,16 +46,16 @@ deny_run_as_non_root contains result if {
 deny_run_as_non_root contains result if {
 	# A container may not switch off the pod-level setting.
 	some c in k8s.input_containers
-	k8s.pod_security(input, "runAsNonRoot", null) == true
+	k8s.input_pod_security("runAsNonRoot", null) == true
 	k8s.container_security(c, "runAsNonRoot", null) == false
 	path := array.concat(c.path, ["securityContext", "runAsNonRoot"])
 	result := k8s.result(sprintf("container %q sets runAsNonRoot: false", [k8s.container_name(c)]), path)
 }
 
 deny_run_as_non_root contains result if {
-	k8s.pod_security(input, "runAsUser", null) == 0
-	path := array.concat(k8s.pod_spec_path(input), ["securityContext", "runAsUser"])
-	result := k8s.result(sprintf("%s sets runAsUser: 0 (root) in the pod securityContext", [k8s.display(input)]), path)
+	k8s.input_pod_security("runAsUser", null) == 0
+	path := array.concat(k8s.input_pod_spec_path, ["securityContext", "runAsUser"])
+	result := k8s.result(sprintf("%s sets runAsUser: 0 (root) in the pod securityContext", [k8s.input_display]), path)
 }
 
 deny_run_as_non_root contains result if {
@@ -75,7 +75,7 @@ deny_run_as_non_root contains result if {
 deny_seccomp_required contains result if {
 	# The effective profile is the container's, else the pod's. Unconfined is
 	# reported by seccomp-unconfined (baseline) and not repeated here.
-	not k8s.is_windows(input)
+	not k8s.input_is_windows
 	some c in k8s.input_containers
 	type := _effective_seccomp(c)
 	not type in {"RuntimeDefault", "Localhost", "Unconfined"}
@@ -97,7 +97,7 @@ _effective_seccomp(c) := type if {
 #   tags: [security, pss-restricted]
 #   remediation: Set securityContext.capabilities.drop [ALL] on the container and add only NET_BIND_SERVICE if it must bind a port below 1024.
 deny_capabilities_restricted contains result if {
-	not k8s.is_windows(input)
+	not k8s.input_is_windows
 	some c in k8s.input_containers
 	not "ALL" in k8s.get(c.container, ["securityContext", "capabilities", "drop"], [])
 	path := k8s.closest(input, array.concat(c.path, ["securityContext", "capabilities", "drop"]))
@@ -106,7 +106,7 @@ deny_capabilities_restricted contains result if {
 
 deny_capabilities_restricted contains result if {
 	# Capabilities outside the baseline set are reported by capabilities-baseline.
-	not k8s.is_windows(input)
+	not k8s.input_is_windows
 	some c in k8s.input_containers
 	some i, cap in k8s.get(c.container, ["securityContext", "capabilities", "add"], [])
 	cap != "NET_BIND_SERVICE"
@@ -129,7 +129,7 @@ deny_volume_types contains result if {
 	type != "name"
 	type != "hostPath"
 	not type in restricted_volume_types
-	path := array.concat(k8s.pod_spec_path(input), ["volumes", i, type])
+	path := array.concat(k8s.input_pod_spec_path, ["volumes", i, type])
 	result := k8s.result(sprintf("volume %q uses type %s, not allowed by the restricted profile", [k8s.get(volume, "name", ""), type]), path)
 }
 
@@ -158,6 +158,6 @@ warn_default_sa_token contains result if {
 	spec := k8s.input_pod_spec
 	k8s.get(spec, "serviceAccountName", k8s.get(spec, "serviceAccount", "default")) in {"", "default"}
 	k8s.get(spec, "automountServiceAccountToken", true) != false
-	path := k8s.closest(input, array.concat(k8s.pod_spec_path(input), ["automountServiceAccountToken"]))
-	result := k8s.result(sprintf("%s runs as the default ServiceAccount and mounts its token; set automountServiceAccountToken: false", [k8s.display(input)]), path)
+	path := k8s.closest(input, array.concat(k8s.input_pod_spec_path, ["automountServiceAccountToken"]))
+	result := k8s.result(sprintf("%s runs as the default ServiceAccount and mounts its token; set automountServiceAccountToken: false", [k8s.input_display]), path)
 }

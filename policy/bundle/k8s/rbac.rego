@@ -16,7 +16,7 @@ deny_cluster_admin_binding contains result if {
 	input.kind in {"RoleBinding", "ClusterRoleBinding"}
 	input.roleRef.kind == "ClusterRole"
 	input.roleRef.name == "cluster-admin"
-	result := k8s.result(sprintf("%s binds the cluster-admin ClusterRole", [k8s.display(input)]), ["roleRef", "name"])
+	result := k8s.result(sprintf("%s binds the cluster-admin ClusterRole", [k8s.input_display]), ["roleRef", "name"])
 }
 
 # METADATA
@@ -32,7 +32,7 @@ deny_rbac_wildcard contains result if {
 	some field in ["verbs", "resources", "apiGroups"]
 	some j, value in k8s.get(rule, field, [])
 	value == "*"
-	result := k8s.result(sprintf("%s rule %d has * in %s", [k8s.display(input), i, field]), ["rules", i, field, j])
+	result := k8s.result(sprintf("%s rule %d has * in %s", [k8s.input_display, i, field]), ["rules", i, field, j])
 }
 
 # METADATA
@@ -48,7 +48,7 @@ warn_rbac_sensitive_access contains result if {
 	_core_group(rule)
 	some j, resource in k8s.get(rule, "resources", [])
 	resource in {"pods/exec", "pods/attach"}
-	result := k8s.result(sprintf("%s rule %d grants %s", [k8s.display(input), i, resource]), ["rules", i, "resources", j])
+	result := k8s.result(sprintf("%s rule %d grants %s", [k8s.input_display, i, resource]), ["rules", i, "resources", j])
 }
 
 warn_rbac_sensitive_access contains result if {
@@ -60,7 +60,7 @@ warn_rbac_sensitive_access contains result if {
 	some verb in k8s.get(rule, "verbs", [])
 	verb in {"get", "list", "watch"}
 	k8s.size(k8s.get(rule, "resourceNames", [])) == 0
-	result := k8s.result(sprintf("%s rule %d grants %s on all secrets", [k8s.display(input), i, verb]), ["rules", i, "resources", j])
+	result := k8s.result(sprintf("%s rule %d grants %s on all secrets", [k8s.input_display, i, verb]), ["rules", i, "resources", j])
 }
 
 # The rule applies to the core API group ("" or "*").

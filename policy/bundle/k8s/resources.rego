@@ -42,8 +42,8 @@ _has_value(obj, path) if k8s.get(obj, path, "") != ""
 #   tags: [reliability]
 #   remediation: Set health in app.cue (web apps get /livez and /readyz by default) or turn probes off with a justification.
 warn_probes_configured contains result if {
-	k8s.is_long_running(input)
-	not k8s.opted_out(input, "health")
+	k8s.input_is_long_running
+	not k8s.input_opted_out("health")
 	some c in k8s.input_app_containers
 	some probe in ["readinessProbe", "livenessProbe"]
 	not c.container[probe]
@@ -134,9 +134,9 @@ warn_topology_spread contains result if {
 	# Replicated: spec.replicas >= 2, or no spec.replicas (an HPA owns the count,
 	# which paved only renders for apps with several replicas).
 	input.kind in {"Deployment", "StatefulSet"}
-	k8s.environment(input) == "prod"
+	k8s.input_environment == "prod"
 	k8s.get(input, ["spec", "replicas"], 2) >= 2
 	k8s.size(k8s.get(k8s.input_pod_spec, "topologySpreadConstraints", [])) == 0
-	path := k8s.pod_spec_path(input)
-	result := k8s.result(sprintf("%s runs several prod replicas but its pod spec has no topologySpreadConstraints", [k8s.display(input)]), path)
+	path := k8s.input_pod_spec_path
+	result := k8s.result(sprintf("%s runs several prod replicas but its pod spec has no topologySpreadConstraints", [k8s.input_display]), path)
 }

@@ -272,8 +272,9 @@ version_at_least(a, b) if {
 # ------------------------------------------------- per-object shortcuts
 
 # The per-object package evaluates every rule on one object: these rules
-# compute the object's containers and pod spec once per evaluation (rules
-# without arguments are cached; function calls are not).
+# compute what the rules ask of it (containers, pod spec, labels, ...) once
+# per evaluation. A rule without arguments is evaluated once; the same
+# function called on input in many rules is evaluated again and again.
 input_containers := containers(input)
 
 input_runtime_containers := runtime_containers(input)
@@ -281,3 +282,38 @@ input_runtime_containers := runtime_containers(input)
 input_app_containers := app_containers(input)
 
 input_pod_spec := pod_spec(input)
+
+input_pod_spec_path := pod_spec_path(input)
+
+input_is_pod_bearing if is_pod_bearing(input)
+
+input_pod_metadata_path := pod_metadata_path(input)
+
+input_pod_labels := pod_labels(input)
+
+input_pod_annotations := pod_annotations(input)
+
+input_labels := labels(input)
+
+input_annotations := annotations(input)
+
+input_namespace := namespace(input)
+
+input_display := display(input)
+
+input_environment := environment(input)
+
+input_is_namespaced if is_namespaced(input)
+
+input_is_long_running if is_long_running(input)
+
+input_is_windows if get(input_pod_spec, ["os", "name"], "") == "windows"
+
+input_pod_security(field, default_value) := get(input_pod_spec, ["securityContext", field], default_value)
+
+input_opted_out(what) if _justified(input_annotations, what)
+
+input_opted_out(what) if {
+	input_is_pod_bearing
+	_justified(input_pod_annotations, what)
+}
