@@ -178,25 +178,24 @@ func lintTree(e *env, l *loaded, tree *render.Tree, today time.Time) (*policy.Re
 	return eng.Lint(ctx, l.platform, tree, opts)
 }
 
-// compilePolicies starts compiling the platform's policies in the
-// background, so that it overlaps with rendering; policies waits for it.
-func (l *loaded) compilePolicies(e *env) {
-	lp := l.pol
+// start compiles the platform's policies in the background, once;
+// engine waits for them.
+func (lp *lazyPolicies) start(e *env, p *schema.Platform) {
 	lp.once.Do(func() {
 		lp.done = make(chan struct{})
 		e.background.Go(func() {
 			defer close(lp.done)
 			stop := e.stage("compile policies")
-			lp.engine, lp.err = policy.Load(context.Background(), policy.Options{Platform: l.platform})
+			lp.engine, lp.err = policy.Load(context.Background(), policy.Options{Platform: p})
 			stop()
 		})
 	})
 }
 
-// policies returns the compiled policies, compiling them now if
-// compilePolicies was not called.
+// policies returns the compiled policies, compiling them now if loadApps
+// did not start to (loadOptions.policies).
 func (l *loaded) policies(e *env) (*policy.Engine, error) {
-	l.compilePolicies(e)
+	l.pol.start(e, l.platform)
 	<-l.pol.done
 	return l.pol.engine, l.pol.err
 }

@@ -98,31 +98,48 @@ func validateApps(e *env, pool *platformPool, found []discover.App) ([]*schema.A
 	bar := e.progress("validating", len(found))
 	defer bar.Done()
 	platformDigest := []byte(pool.root.Digest())
-	workpool.Run(len(found), pool.size(), func(w, i int) {
-		defer bar.Add(1)
+	keys := make([]string, len(found))
+	miss := make([]bool, len(found))
+	// Restoring reads only the platform's decoded data: no CUE, so no
+	// fork is needed.
+	workpool.Run(len(found), pool.size(), func(_, i int) {
 		a := found[i]
 		parts := [][]byte{platformDigest, []byte(a.Dir)}
 		for _, f := range a.Files {
 			parts = append(parts, []byte(f.Path), f.Data)
 		}
-		key := c.Key("app", parts...)
-		if rec, ok := c.Get(key); ok {
-			// Restoring reads only the platform's decoded data: no CUE,
-			// so no fork is needed.
+		keys[i] = c.Key("app", parts...)
+		if rec, ok := c.Get(keys[i]); ok {
 			if app, err := pool.root.RestoreApp(a, rec); err == nil {
 				apps[i] = app
+				bar.Add(1)
 				return
 			}
 		}
+		miss[i] = true
+	})
+	var load []int
+	for i, m := range miss {
+		if m {
+			load = append(load, i)
+		}
+	}
+	// The apps the cache did not have are evaluated apart from the restored
+	// ones, on at most as many workers as there are such apps: a
+	// pre-commit run with one changed app evaluates it on worker 0, in the
+	// platform itself, and forks nothing.
+	workpool.Run(len(load), pool.size(), func(w, k int) {
+		defer bar.Add(1)
+		i := load[k]
 		p, err := pool.get(w)
 		if err != nil {
 			errs[w] = err
 			return
 		}
-		apps[i], diags[i] = p.LoadApp(a)
+		apps[i], diags[i] = p.LoadApp(found[i])
 		if apps[i] != nil && len(diags[i]) == 0 {
 			if rec, err := apps[i].Record(); err == nil {
-				c.Put(key, rec)
+				c.Put(keys[i], rec)
 			}
 		}
 	})
@@ -175,7 +192,7 @@ func loadApps(e *env, paths []string, platformDir string, opts loadOptions) (*lo
 	if guess == "" {
 		guess = discover.FindPlatform(abs[0])
 	}
-	early := loadPlatform(e, guess)
+	early := loadPlatform(e, guess, opts.policies)
 	stop := e.stage("discover")
 	found, diags := discover.Apps(abs)
 	stop()
@@ -210,7 +227,7 @@ func loadApps(e *env, paths []string, platformDir string, opts loadOptions) (*lo
 	}
 	lp := <-early
 	if platformDir != guess {
-		lp = <-loadPlatform(e, platformDir)
+		lp = <-loadPlatform(e, platformDir, opts.policies)
 	}
 	p, err := lp.p, lp.err
 	if err != nil {
@@ -223,9 +240,9 @@ func loadApps(e *env, paths []string, platformDir string, opts loadOptions) (*lo
 		}
 		return nil, err
 	}
-	out := &loaded{platform: p, platforms: newPlatformPool(p, e.workers()), pol: &lazyPolicies{}}
-	if opts.policies {
-		out.compilePolicies(e) // in the background, while apps load
+	out := &loaded{platform: p, platforms: newPlatformPool(p, e.workers()), pol: lp.pol}
+	if out.pol == nil {
+		out.pol = &lazyPolicies{}
 	}
 	stop = e.stage("validate")
 	apps, appDiags, err := validateApps(e, out.platforms, found)
@@ -269,17 +286,24 @@ func loadApps(e *env, paths []string, platformDir string, opts loadOptions) (*lo
 type loadedPlatform struct {
 	p   *schema.Platform
 	err error
+	pol *lazyPolicies // compiling, with policies
 }
 
 // loadPlatform loads the platform of dir ("" for the embedded default) in
-// the background.
-func loadPlatform(e *env, dir string) <-chan loadedPlatform {
+// the background and, with policies, starts compiling its policies as
+// soon as it is loaded, while the apps are discovered and validated.
+func loadPlatform(e *env, dir string, policies bool) <-chan loadedPlatform {
 	ch := make(chan loadedPlatform, 1)
 	go func() {
 		stop := e.stage("platform")
 		p, err := schema.LoadPlatform(dir)
 		stop()
-		ch <- loadedPlatform{p, err}
+		lp := loadedPlatform{p: p, err: err}
+		if err == nil && policies {
+			lp.pol = &lazyPolicies{}
+			lp.pol.start(e, p)
+		}
+		ch <- lp
 	}()
 	return ch
 }
