@@ -28,7 +28,8 @@
 # Glue (what paved computes in Go, done here with jq):
 #   - env overrides: jq `*` (deep merge, arrays replaced) of the app's own
 #     values with environments.<env>, like schema.merge; the result is
-#     unified with #App in CUE through #Input.app;
+#     unified with #App in CUE by the glue (app: #App & ...), which applies
+#     the defaults and checks the spec, as paved vet does;
 #   - version label: the image tag; sampleRatio: the app's own or the
 #     environment's tracingSampleRatio (in CUE); dependents/dependencies
 #     (with the dependency's port) computed over all apps with jq;
@@ -104,7 +105,7 @@ package paved
 _g: _
 _g: $(cat "$g/in.json")
 out: (blueprint[_g.app.kind] & {in: {
-	app:     _g.app
+	app:     #App & _g.app
 	cluster: platform.environments[_g.env].clusters[_g.cl] & {name: _g.cl, environment: _g.env}
 	version: _g.version
 	sampleRatio:  _g.sampleRatio
