@@ -252,8 +252,9 @@ func cmpLong(in Input) int {
 
 // objectTerms converts every object of the tree to an OPA value, sharing
 // equal parts (interner): equal objects are one term. The conversions run
-// in parallel; the result is indexed by unit and object. With consume, each object is dropped from the tree once it
-// is converted (LintOptions.Consume).
+// in parallel; the result is indexed by unit and object. With consume,
+// each object is dropped from the tree once it is converted
+// (LintOptions.Consume).
 func objectTerms(tree *render.Tree, consume bool) ([][]*ast.Term, error) {
 	if consume {
 		tree.ReleaseFileObjects()
