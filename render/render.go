@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/resid"
 
 	"github.com/paved-dev/paved/internal/cache"
+	"github.com/paved-dev/paved/internal/intern"
 	"github.com/paved-dev/paved/internal/workpool"
 	"github.com/paved-dev/paved/schema"
 )
@@ -156,7 +157,8 @@ func Clusters(p *schema.Platform) []ClusterTarget {
 // depend on scheduling.
 func Render(in Input) (*Tree, error) {
 	var errs Errors
-	tree := &Tree{env: map[string]string{}, apps: map[string]*unitSource{}, inMemory: in.InMemory}
+	shared := newObjectTable()
+	tree := &Tree{env: map[string]string{}, apps: map[string]*unitSource{}, inMemory: in.InMemory, shared: shared}
 	apps := slices.Clone(in.Apps)
 	slices.SortFunc(apps, func(a, b App) int {
 		return strings.Compare(a.Base.Team+"/"+a.Base.Name, b.Base.Team+"/"+b.Base.Name)
@@ -196,7 +198,7 @@ func Render(in Input) (*Tree, error) {
 			forkErrs[w] = err
 			return
 		}
-		parts[i] = renderAppAll(in, p, &apps[i], byID, dependents, clusters)
+		parts[i] = renderAppAll(in, p, &apps[i], byID, dependents, clusters, shared)
 		if in.OnApp != nil {
 			in.OnApp()
 		}
@@ -231,7 +233,7 @@ func Render(in Input) (*Tree, error) {
 	var jobs []*tenantJob
 	for _, ct := range clusters {
 		for _, team := range schema.SortedKeys(teamsByCluster[ct.Name]) {
-			jobs = append(jobs, &tenantJob{cluster: ct.Name, team: team, part: &Tree{inMemory: in.InMemory}})
+			jobs = append(jobs, &tenantJob{cluster: ct.Name, team: team, part: &Tree{inMemory: in.InMemory, shared: shared}})
 		}
 	}
 	workpool.Run(len(jobs), workers, func(w, i int) {
@@ -301,6 +303,7 @@ func Render(in Input) (*Tree, error) {
 		tree.add(path.Join("clusters", c, "paved", "kustomization.yaml"), b)
 	}
 	stop()
+	tree.shared = nil // the table holds every part it shared: let it go
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -331,8 +334,8 @@ func (in Input) workers() (int, func(int) (*schema.Platform, error)) {
 
 // renderAppAll renders one app into every cluster: its directories, its
 // Flux Kustomizations and its ownership manifest.
-func renderAppAll(in Input, p *schema.Platform, a *App, byID map[string]App, dependents map[string][]string, clusters []ClusterTarget) *appPart {
-	part := &appPart{tree: &Tree{apps: map[string]*unitSource{}, inMemory: in.InMemory}}
+func renderAppAll(in Input, p *schema.Platform, a *App, byID map[string]App, dependents map[string][]string, clusters []ClusterTarget, shared *intern.Table[any]) *appPart {
+	part := &appPart{tree: &Tree{apps: map[string]*unitSource{}, inMemory: in.InMemory, shared: shared}}
 	tree := part.tree
 	var owned, rendered []string
 	for _, ct := range clusters {

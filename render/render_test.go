@@ -439,6 +439,36 @@ func TestInMemoryRender(t *testing.T) {
 	}
 }
 
+// TestRenderSharesEqualParts: a render holds equal parts of its objects
+// once (internal/intern): every Deployment's pod security context is the
+// same map.
+func TestRenderSharesEqualParts(t *testing.T) {
+	tree, err := render.Render(loadExamples(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first, n int
+	var ptr uintptr
+	for _, u := range tree.Units {
+		for _, b := range u.Objects {
+			if b.Object.Kind() != "Deployment" || len(b.Patched) > 0 {
+				continue
+			}
+			sc := b.Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["securityContext"]
+			p := reflect.ValueOf(sc).Pointer()
+			if n == 0 {
+				ptr = p
+			} else if p == ptr {
+				first++
+			}
+			n++
+		}
+	}
+	if n < 2 || first != n-1 {
+		t.Fatalf("%d of %d Deployments share the first one's pod security context", first, n-1)
+	}
+}
+
 func unitObjects(tree *render.Tree) map[string][]render.Built {
 	out := map[string][]render.Built{}
 	for _, u := range tree.Units {

@@ -3,6 +3,8 @@ package render
 import (
 	"maps"
 	"slices"
+
+	"github.com/paved-dev/paved/internal/intern"
 )
 
 // Tree is a rendered fleet: slash-separated relative paths to file content,
@@ -22,6 +24,9 @@ type Tree struct {
 	// inMemory: the tree is read, not written (Input.InMemory): an
 	// object's file is encoded when File asks for it, not held in Files.
 	inMemory bool
+	// shared is the table a render's objects share their equal parts
+	// through (nil: not shared).
+	shared *intern.Table[any]
 }
 
 // File returns the content of a rendered file. Files holds every file of
@@ -80,6 +85,7 @@ func (t *Tree) has(p string) bool {
 // in YAML (1.0 is written 1), so only then is the file decoded. An
 // in-memory tree encodes the file only for that check.
 func (t *Tree) addObject(p string, o Object) error {
+	o = shareObject(t.shared, o)
 	fraction := hasFraction(map[string]any(o))
 	if t.inMemory && !fraction {
 		t.setObject(p, o)
@@ -169,6 +175,8 @@ type Unit struct {
 
 // Built is one object of a built unit.
 type Built struct {
+	// Object shares its equal parts with the render's other objects
+	// (internal/intern): never modify it; copy it first.
 	Object Object
 	// File is the rendered file the object comes from ("" when kustomize
 	// generated it).
