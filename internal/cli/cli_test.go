@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,12 +71,24 @@ func TestScripts(t *testing.T) {
 					cmd := exec.Command(paved, "commit", args[1], "--fleet", args[2])
 					cmd.Dir = ts.Getenv("WORK")
 					cmd.Env = append(os.Environ(), "HOME="+ts.Getenv("HOME"), "SOURCE_DATE_EPOCH=1700000000")
+					// Its own process group, killed as a whole, as a CI
+					// runner or a terminal kills a job: go-git pushes to a
+					// local repository through a git-receive-pack child,
+					// which would otherwise go on after paved and overlap
+					// the next trial's push.
+					cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 					ts.Check(cmd.Start())
 					time.Sleep(time.Duration(rand.IntN(900)) * time.Millisecond)
-					_ = cmd.Process.Kill()
+					_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 					_ = cmd.Wait()
 					if !cmd.ProcessState.Exited() {
 						killed++ // ended by the signal, not by itself
+					}
+					for deadline := time.Now().Add(10 * time.Second); syscall.Kill(-cmd.Process.Pid, 0) == nil; {
+						if time.Now().After(deadline) {
+							ts.Fatalf("trial %d: the killed commit's processes are still running", i)
+						}
+						time.Sleep(10 * time.Millisecond)
 					}
 					fsck := exec.Command("git", "-C", ts.MkAbs(args[2]), "fsck", "--strict")
 					if out, err := fsck.CombinedOutput(); err != nil {
