@@ -23,7 +23,9 @@ func (goValues) Object(keys, elems []any) any {
 	return m
 }
 
-func same(a, b any) bool { return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() }
+func same(a, b any) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
 
 // TestShared: a value comes out equal to what went in, equal values (also
 // built concurrently) are one value, equal parts of different values are
