@@ -490,7 +490,7 @@ func (l *lineIndex) line(b *render.Built, p []any) int {
 		data, ok := l.tree.File(file)
 		if !ok {
 			// A file of a released in-memory tree: the object's own
-			// (render.Tree.ReleaseObjects).
+			// (render.Tree.ReleaseFileObjects).
 			data, _ = render.EncodeObject(b.Object)
 		}
 		rn, err := kyaml.Parse(string(data))
