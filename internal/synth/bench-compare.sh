@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # bench-compare: the same generated app monorepo through
-#   (a) the naive CLI pipeline a user would assemble from the same CUE:
-#       `cue export` per app (raw spec) and per app x cluster (objects, from
-#       schema/*.cue + blueprints/*.cue + the platform + a glue file),
-#       a YAML split (awk) into one file per object + `kustomize create
-#       --autodetect` + `kustomize build` per app/cluster dir, and
-#       `conftest test --namespace paved.k8s` over the built output with
-#       the same policy bundle and data.paved.platform;
+#   (a) the naive CLI pipeline of issue 5, a user's Makefile over the same
+#       CUE: one `cue export` per app (its objects in every cluster, from
+#       schema/*.cue + blueprints/*.cue + the platform + a glue file; the
+#       glue's inputs from one `cue export` of every app's raw spec and
+#       one jq over them), one `kustomize build` per cluster directory
+#       (apps/<cluster>/, a kustomization listing every app directory,
+#       each listing the app's objects.yaml), and one `conftest test
+#       --namespace paved.k8s` over the four built streams with the same
+#       policy bundle and data.paved.platform;
 #   (b) `paved render` + `paved lint`, twice: with --no-cache (each
 #       command evaluates every app) and with the default cache starting
 #       empty (a fresh CI machine: lint reuses render's evaluations);
@@ -39,7 +41,7 @@
 #     objects) are not produced by the naive pipeline; only apps/ is
 #     compared and counted;
 #   - no paved.dev/source-revision stamping (no git revision either way);
-#   - kustomization.yaml lists the split files (autodetect), no patches
+#   - an app's kustomization.yaml lists its one objects.yaml, no patches
 #     (the generator's patches, if any, are not applied);
 #   - conftest runs the per-object package (paved.k8s) only; paved lint also
 #     evaluates the kustomization-directory, fleet and budget policies, and
@@ -68,73 +70,94 @@ CUE=$TOOLS/cue KUST=$TOOLS/kustomize CONFTEST=$TOOLS/conftest
 export CUE KUST CONFTEST
 for t in /usr/bin/time jq awk; do command -v $t >/dev/null || { echo "bench-compare: $t is required" >&2; exit 2; }; done
 
-# Stage 1: cue export. Per app the raw spec, then per app x cluster the objects.
+# Stage 1: cue export, one call per app (as a user's Makefile would run
+# it): the app's objects in every cluster. The glue first: the raw specs of
+# all apps (one cue export over every app directory) and, with one jq over
+# them, each app's input per cluster (what paved computes in Go).
 stage_cue() {
 	local out=$WORK/naive
-	rm -rf "$out" && mkdir -p "$out/raw"
+	rm -rf "$out" && mkdir -p "$out/in" "$out/objects"
+	local dirs=()
 	local d
 	for d in "$SRC"/*/*/; do
 		case $d in "$SRC"/paved.platform/*) continue ;; esac
-		local team app
-		team=$(basename "$(dirname "$d")") app=$(basename "$d")
-		"$CUE" export "$d"*.cue --out json >"$out/raw/$team.$app.json"
+		d=${d#"$SRC"/}
+		dirs+=("./${d%/}")
 	done
-	# dependents / dependency ports over all apps (what paved does in Go).
-	jq -s '.' "$out"/raw/*.json >"$out/all.json"
-	while read -r env cl; do
-		for f in "$out"/raw/*.json; do
-			local team app
-			team=$(jq -r .team "$f") app=$(jq -r .name "$f")
-			mkdir -p "$out/$cl/$team/$app"
-			local g=$out/$cl/$team/$app/glue
-			mkdir -p "$g" && cp "$PKG"/*.cue "$g"/
-			jq --arg env "$env" --arg cl "$cl" --arg src "$team/$app" --slurpfile all "$out/all.json" --slurpfile envs "$WORK/envs.json" '
-				def eff($a): ($a | del(.environments)) * ($a.environments[$env] // {});
-				. as $raw | eff($raw) as $e
-				| {app: $e, env: $env, cl: $cl,
-				   version: ($e.image | split("@")[0] | split("/")[-1] | (split(":")[1] // "unknown")),
-				   dependents: [$all[0][] | select(.team == $raw.team and ((.dependsOn // []) | index($raw.name))) | .name] | sort,
-				   dependencies: [($e.dependsOn // [])[] as $d | $all[0][] | select(.team == $raw.team and .name == $d)
-				       | eff(.) | {name: $d} + (if .port then {port: .port} else {} end)],
-				   sampleRatio: ($e.observability.tracing.sampleRatio // $envs[0][$env].tracingSampleRatio),
-				   source: {path: $src}}' "$f" >"$g/in.json"
-			# the glue: unify the input with the blueprint of the app's kind
-			cat >"$g/glue.cue" <<EOF
+	(cd "$SRC" && "$CUE" export "${dirs[@]}" --out json) | jq -s '.' >"$out/all.json"
+	jq -r --slurpfile envs "$WORK/envs.json" --rawfile cls "$WORK/clusters.txt" '
+		def eff($a; $env): ($a | del(.environments)) * ($a.environments[$env] // {});
+		. as $all
+		| ($cls | split("\n") | map(select(. != "") | split(" "))) as $pairs
+		| $all[] as $raw
+		| {clusters: ([$pairs[] as [$env, $cl] | eff($raw; $env) as $e | {key: $cl, value: {
+			app: $e, env: $env,
+			version: ($e.image | split("@")[0] | split("/")[-1] | (split(":")[1] // "unknown")),
+			dependents: [$all[] | select(.team == $raw.team and ((.dependsOn // []) | index($raw.name))) | .name] | sort,
+			dependencies: [($e.dependsOn // [])[] as $d | $all[] | select(.team == $raw.team and .name == $d)
+				| eff(.; $env) | {name: $d} + (if .port then {port: .port} else {} end)],
+			sampleRatio: ($e.observability.tracing.sampleRatio // $envs[0][$env].tracingSampleRatio),
+			source: {path: "\($raw.team)/\($raw.name)"}}}] | from_entries)}
+		| "\($raw.team).\($raw.name)\t\(tojson)"' "$out/all.json" |
+		while IFS=$'\t' read -r name js; do printf '%s\n' "$js" >"$out/in/$name.json"; done
+	local f
+	for f in "$out"/in/*.json; do
+		local name g
+		name=$(basename "$f" .json) g=$out/glue/$name
+		mkdir -p "$g" && cp "$PKG"/*.cue "$g"/
+		# the glue: per cluster, unify the input with the blueprint of the
+		# app's kind; one YAML stream per cluster after a "### cluster" line.
+		cat >"$g/glue.cue" <<EOF
 package paved
 
+import (
+	"encoding/yaml"
+	"strings"
+)
+
 _g: _
-_g: $(cat "$g/in.json")
-out: (blueprint[_g.app.kind] & {in: {
-	app:     #App & _g.app
-	cluster: platform.environments[_g.env].clusters[_g.cl] & {name: _g.cl, environment: _g.env}
-	version: _g.version
-	sampleRatio:  _g.sampleRatio
-	dependents:   _g.dependents
-	dependencies: _g.dependencies
-	source:       _g.source
-}}).objects
+_g: $(cat "$f")
+_out: {for cl, c in _g.clusters {(cl): (blueprint[c.app.kind] & {in: {
+	app:     #App & c.app
+	cluster: platform.environments[c.env].clusters[cl] & {name: cl, environment: c.env}
+	version: c.version
+	sampleRatio:  c.sampleRatio
+	dependents:   c.dependents
+	dependencies: c.dependencies
+	source:       c.source
+}}).objects}}
+text: strings.Join([for cl, objs in _out {"### \(cl)\n" + yaml.MarshalStream(objs)}], "")
 EOF
-			"$CUE" export "$g"/*.cue -e out --out yaml >"$out/$cl/$team/$app/objects.yaml"
-		done
-	done <"$WORK/clusters.txt"
+		"$CUE" export "$g"/*.cue -e text --out text >"$out/objects/$name.txt"
+	done
 }
 
-# Stage 2: split every app x cluster list into one file per object (cue
-# writes a YAML list, items at column 0 with "- ", their lines indented by 2),
-# `kustomize create --autodetect` and `kustomize build` per directory.
+# Stage 2: kustomize build per cluster directory. Each app's stream goes
+# into apps/<cluster>/<team>/<app>/objects.yaml with a kustomization.yaml
+# listing it, each cluster directory gets a kustomization.yaml listing its
+# app directories, and `kustomize build apps/<cluster>` builds each cluster.
 stage_kustomize() {
 	local out=$WORK/kust built=$WORK/built
 	rm -rf "$out" "$built" && mkdir -p "$out" "$built"
 	local f
-	for f in "$WORK"/naive/*/*/*/objects.yaml; do
-		local rel=${f#"$WORK"/naive/}
-		rel=${rel%/objects.yaml}
-		local d=$out/$rel
-		mkdir -p "$d"
-		awk -v d="$d" '/^- / { n++; f = sprintf("%s/%03d.yaml", d, n) } f { print substr($0, 3) > f }' "$f"
-		(cd "$d" && "$KUST" create --autodetect)
-		"$KUST" build "$d" >"$built/${rel//\//.}.yaml"
+	for f in "$WORK"/naive/objects/*.txt; do
+		local name team app
+		name=$(basename "$f" .txt) team=${name%%.*} app=${name#*.}
+		awk -v d="$out" -v rel="$team/$app" '
+			/^### / { cl = $2; dir = d "/" cl "/" rel; system("mkdir -p " dir)
+				f = dir "/objects.yaml"
+				printf "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- objects.yaml\n" > (dir "/kustomization.yaml")
+				close(dir "/kustomization.yaml"); next }
+			f { print > f }' "$f"
 	done
+	local env cl
+	while read -r env cl; do
+		(cd "$out/$cl" && {
+			printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n'
+			for d in */*/; do printf -- '- %s\n' "${d%/}"; done
+		} >kustomization.yaml)
+		"$KUST" build "$out/$cl" >"$built/$cl.yaml"
+	done <"$WORK/clusters.txt"
 }
 
 # Stage 3: conftest over the built output, the per-object namespace.
@@ -214,7 +237,7 @@ counts() {
 	local env cl naive pav mism=0
 	printf '%-16s %10s %10s\n' cluster naive paved
 	while read -r env cl; do
-		naive=$(cat "$WORK"/built/"$cl".*.yaml | grep -c '^kind:' || true)
+		naive=$(grep -c '^kind:' "$WORK/built/$cl.yaml" || true)
 		pav=$(find "$WORK/paved-out/apps/$cl" -type f -name '*.yaml' ! -name kustomization.yaml | wc -l)
 		printf '%-16s %10s %10s%s\n' "$cl" "$naive" "$pav" "$([ "$naive" = "$pav" ] || echo '   MISMATCH')"
 		[ "$naive" = "$pav" ] || mism=1
@@ -233,7 +256,7 @@ report() {
 		function ratio(name, a, b, ma, mb_) { printf "%-44s %7.1fx %9s\n", name, a / b, (mb_ > 0 ? sprintf("%.1fx", ma / mb_) : "") }
 		function max(a, b) { return a > b ? a : b }
 		END {
-			printf "%-34s %10s %14s\n", "stage", "wall s", "peak RSS MB"
+			printf "%-34s %10s %14s\n", "stage", "wall s", "peak RSS MiB"
 			for (i = 1; i <= n; i++) row(order[i], w[order[i]], m[order[i]])
 			nw = w["cue-export"] + w["kustomize"] + w["conftest"]
 			nm = max(max(m["cue-export"], m["kustomize"]), m["conftest"])
