@@ -193,12 +193,11 @@ func Render(in Input) (*Tree, error) {
 	parts := make([]*appPart, len(apps))
 	forkErrs := make([]error, workers)
 	workpool.Run(len(apps), workers, func(w, i int) {
-		p, err := fork(w)
-		if err != nil {
-			forkErrs[w] = err
-			return
-		}
+		p := &jobPlatform{root: in.Platform, fork: func() (*schema.Platform, error) { return fork(w) }}
 		parts[i] = renderAppAll(in, p, &apps[i], byID, dependents, clusters, shared)
+		if p.err != nil {
+			forkErrs[w] = p.err
+		}
 		if in.OnApp != nil {
 			in.OnApp()
 		}
@@ -238,12 +237,12 @@ func Render(in Input) (*Tree, error) {
 	}
 	workpool.Run(len(jobs), workers, func(w, i int) {
 		j := jobs[i]
-		p, err := fork(w)
-		if err != nil {
-			j.err = &Error{Where: "platform", Err: err}
+		p := &jobPlatform{root: in.Platform, fork: func() (*schema.Platform, error) { return fork(w) }}
+		objs, err := renderTenant(p, in.Cache, j.team, j.cluster)
+		if p.err != nil {
+			j.err = &Error{Where: "platform", Err: p.err}
 			return
 		}
-		objs, err := renderTenant(p, in.Cache, j.team, j.cluster)
 		if err != nil {
 			j.err = &Error{Where: fmt.Sprintf("tenant %s in %s", j.team, j.cluster), Err: err}
 			return
@@ -334,12 +333,16 @@ func (in Input) workers() (int, func(int) (*schema.Platform, error)) {
 
 // renderAppAll renders one app into every cluster: its directories, its
 // Flux Kustomizations and its ownership manifest.
-func renderAppAll(in Input, p *schema.Platform, a *App, byID map[string]App, dependents map[string][]string, clusters []ClusterTarget, shared *intern.Table[any]) *appPart {
+func renderAppAll(in Input, p *jobPlatform, a *App, byID map[string]App, dependents map[string][]string, clusters []ClusterTarget, shared *intern.Table[any]) *appPart {
 	part := &appPart{tree: &Tree{apps: map[string]*unitSource{}, inMemory: in.InMemory, shared: shared}}
 	tree := part.tree
 	var owned, rendered []string
 	for _, ct := range clusters {
-		spec := a.Envs[ct.Environment]
+		spec, err := a.Env(ct.Environment)
+		if err != nil {
+			part.errs = append(part.errs, &Error{Where: fmt.Sprintf("%s/%s in %s", a.Base.Team, a.Base.Name, ct.Name), Err: err})
+			continue
+		}
 		objs, err := renderApp(p, in.Cache, *a, byID, dependents[a.Base.Team+"/"+a.Base.Name], ct, spec)
 		if err != nil {
 			part.errs = append(part.errs, &Error{Where: fmt.Sprintf("%s/%s in %s", a.Base.Team, a.Base.Name, ct.Name), Err: err})
@@ -358,7 +361,7 @@ func renderAppAll(in Input, p *schema.Platform, a *App, byID map[string]App, dep
 		for _, d := range spec.DependsOn {
 			deps = append(deps, schema.AppFluxName(spec.Team, d))
 		}
-		ks, err := fluxKustomization(p, schema.AppFluxName(spec.Team, spec.Name), "./"+dir, deps, map[string]string{
+		ks, err := fluxKustomization(p.root, schema.AppFluxName(spec.Team, spec.Name), "./"+dir, deps, map[string]string{
 			"paved.dev/team": spec.Team, "paved.dev/app": spec.Name,
 		})
 		if err == nil {
@@ -383,7 +386,7 @@ func renderAppAll(in Input, p *schema.Platform, a *App, byID map[string]App, dep
 		Team:         a.Base.Team,
 		Source:       &ownershipSrc{Repo: a.Source.Repo, Revision: a.Source.Revision, Path: a.Source.Path},
 		Paved:        map[string]any{"version": in.Version},
-		InputsDigest: digestApp(in.Version, p.Digest(), *a),
+		InputsDigest: digestApp(in.Version, p.root.Digest(), *a),
 		Clusters:     rendered,
 		Files:        owned,
 		Digests:      digests(tree, owned),
@@ -421,8 +424,8 @@ func dependentsOf(apps []App) map[string][]string {
 }
 
 // renderApp evaluates the app's blueprint for one cluster.
-func renderApp(p *schema.Platform, c *cache.Cache, a App, byID map[string]App, dependents []string, ct ClusterTarget, spec schema.Spec) ([]Object, error) {
-	ratio := p.Data.Environments[ct.Environment].TracingSampleRatio
+func renderApp(p *jobPlatform, c *cache.Cache, a App, byID map[string]App, dependents []string, ct ClusterTarget, spec schema.Spec) ([]Object, error) {
+	ratio := p.root.Data.Environments[ct.Environment].TracingSampleRatio
 	if spec.Observability.Tracing.SampleRatio != nil {
 		ratio = *spec.Observability.Tracing.SampleRatio
 	}
@@ -436,7 +439,11 @@ func renderApp(p *schema.Platform, c *cache.Cache, a App, byID map[string]App, d
 		if o.App == nil { // vet's fleet checks refuse this; a caller's bug
 			return nil, fmt.Errorf("depends on %s, which is neither rendered nor given as context", d)
 		}
-		deps = append(deps, dep{Name: d, Port: o.Envs[ct.Environment].Port})
+		ds, err := o.Env(ct.Environment)
+		if err != nil {
+			return nil, err
+		}
+		deps = append(deps, dep{Name: d, Port: ds.Port})
 	}
 	input := map[string]any{
 		"app": json.RawMessage(a.Effective[ct.Environment]),
@@ -477,9 +484,9 @@ func stampRevision(o Object, rev string) {
 	}
 }
 
-func renderTenant(p *schema.Platform, c *cache.Cache, team, cluster string) ([]Object, error) {
-	t := p.Data.Teams[team]
-	unit := p.Data.Prices.CPUCoreMonth + p.Data.Prices.MemoryGiBMonth
+func renderTenant(p *jobPlatform, c *cache.Cache, team, cluster string) ([]Object, error) {
+	t := p.root.Data.Teams[team]
+	unit := p.root.Data.Prices.CPUCoreMonth + p.root.Data.Prices.MemoryGiBMonth
 	units := t.MonthlyBudgetUSD / unit
 	input := map[string]any{
 		"team":    team,
@@ -492,17 +499,41 @@ func renderTenant(p *schema.Platform, c *cache.Cache, team, cluster string) ([]O
 	return evalObjects(p, c, "#Tenant", input)
 }
 
+// jobPlatform is the platform of one job of a parallel stage: root's
+// decoded data and digest (every fork shares them) and, taken from the
+// worker on the job's first cache miss, a platform whose CUE context the
+// job may use. A job whose evaluations all come from the cache takes none,
+// so a warm run forks nothing (a fork costs about 20 ms).
+type jobPlatform struct {
+	root *schema.Platform
+	fork func() (*schema.Platform, error)
+	cue  *schema.Platform
+	err  error
+}
+
+// evaluator returns the job's platform for CUE evaluation.
+func (p *jobPlatform) evaluator() (*schema.Platform, error) {
+	if p.cue == nil && p.err == nil {
+		p.cue, p.err = p.fork()
+	}
+	return p.cue, p.err
+}
+
 // evalObjects fills a blueprint's input and returns its objects. The
 // objects' JSON is cached under the digest of the platform, the blueprint
 // and the input: the evaluation is a pure function of those.
-func evalObjects(p *schema.Platform, c *cache.Cache, bp string, input map[string]any) ([]Object, error) {
+func evalObjects(jp *jobPlatform, c *cache.Cache, bp string, input map[string]any) ([]Object, error) {
 	js, err := json.Marshal(input)
 	if err != nil {
 		return nil, err
 	}
-	key := c.Key("eval", []byte(p.Digest()), []byte(bp), js)
+	key := c.Key("eval", []byte(jp.root.Digest()), []byte(bp), js)
 	b, hit := c.Get(key)
 	if !hit {
+		p, err := jp.evaluator()
+		if err != nil {
+			return nil, err
+		}
 		iv := p.Context().CompileBytes(js)
 		if err := iv.Err(); err != nil {
 			return nil, err

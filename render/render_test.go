@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
@@ -374,10 +375,17 @@ func TestRenderSameWithCacheAndWorkers(t *testing.T) {
 	}{{"4 workers, cold cache", 4, c}, {"2 workers, warm cache", 2, c}, {"3 workers, no cache", 3, nil}, {"1 worker, warm cache", 1, c}} {
 		in := in
 		in.Workers, in.Cache = run.workers, run.cache
-		in.Fork = func(int) (*schema.Platform, error) { return in.Platform.Fork() }
+		var forks atomic.Int32
+		in.Fork = func(int) (*schema.Platform, error) { forks.Add(1); return in.Platform.Fork() }
 		got, err := render.Render(in)
 		if err != nil {
 			t.Fatalf("%s: %v", run.name, err)
+		}
+		// A worker forks the platform on its first cache miss: a warm
+		// run, every evaluation a hit, forks nothing.
+		warm := strings.Contains(run.name, "warm")
+		if n := forks.Load(); warm && n != 0 || !warm && run.workers > 1 && n == 0 {
+			t.Errorf("%s: %d forks", run.name, n)
 		}
 		if len(got.Files) != len(ref.Files) {
 			t.Fatalf("%s: %d files, want %d", run.name, len(got.Files), len(ref.Files))
