@@ -347,7 +347,10 @@ func TestCostEstimate(t *testing.T) {
 		seen[u.App.Base.Name] = true
 		var want float64
 		for _, ct := range render.Clusters(p) {
-			s := u.App.Envs[ct.Environment]
+			s, err := u.App.Env(ct.Environment)
+			if err != nil {
+				t.Fatal(err)
+			}
 			size := p.Data.Sizes[s.Size]
 			n := 1
 			if s.Replicas != nil {

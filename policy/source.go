@@ -135,7 +135,8 @@ func sourcePos(u render.Unit, b *render.Built, p []any) (diag.Position, bool) {
 	}
 	a := u.App.App
 	if b != nil && len(b.Patched) > 0 && patchedAt(b.Patched, p) {
-		if i := patchIndex(u.App.Envs[u.Environment].Patches, b.Object); i >= 0 {
+		spec, _ := u.App.Env(u.Environment) // rendered: decoded already
+		if i := patchIndex(spec.Patches, b.Object); i >= 0 {
 			if pos, ok := lookup(a, u.Environment, fmt.Sprintf("patches[%d]", i)); ok {
 				return pos, true
 			}

@@ -40,3 +40,45 @@ func FuzzLoadApp(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRestoreApp feeds arbitrary bytes to RestoreApp as a cache record (the
+// cache checks an entry's sha256, so this is a record paved wrote wrongly,
+// or a format change): it must restore an app or return an error, never
+// panic, and a restored app's environments must decode or report why.
+func FuzzRestoreApp(f *testing.F) {
+	p, err := LoadPlatform("")
+	if err != nil {
+		f.Fatal(err)
+	}
+	found, diags := discover.Apps([]string{"../examples"})
+	if len(diags) > 0 || len(found) == 0 {
+		f.Fatalf("examples: %v", diags)
+	}
+	da := found[0]
+	app, ds := p.LoadApp(da)
+	if len(ds) > 0 {
+		f.Fatal(ds)
+	}
+	rec, err := app.Record()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(rec)
+	f.Add(rec[:len(rec)/2])
+	f.Add([]byte(`{"files":[],"sizes":[-1]}` + "\n"))
+	f.Add([]byte(`{"files":[],"envs":["prod","prod"],"sizes":[0,0,0,0,0]}` + "\n"))
+	f.Fuzz(func(t *testing.T, rec []byte) {
+		a, err := p.RestoreApp(da, rec)
+		if err != nil {
+			return
+		}
+		if _, err := a.Envs(); err != nil {
+			return
+		}
+		for env := range p.Data.Environments {
+			if _, ok := a.Effective[env]; !ok {
+				t.Fatalf("restored without environment %s", env)
+			}
+		}
+	})
+}

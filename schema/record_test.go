@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/paved-dev/paved/internal/discover"
+	"github.com/paved-dev/paved/internal/synth"
 	"github.com/paved-dev/paved/schema"
 )
 
@@ -41,7 +42,12 @@ func TestRecordRestore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(got.Base, app.Base) || !reflect.DeepEqual(got.Envs, app.Envs) ||
+		gotEnvs, err := got.Envs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		appEnvs, _ := app.Envs()
+		if !reflect.DeepEqual(got.Base, app.Base) || !reflect.DeepEqual(gotEnvs, appEnvs) ||
 			!reflect.DeepEqual(got.Effective, app.Effective) || !reflect.DeepEqual(got.Files, app.Files) ||
 			!reflect.DeepEqual(got.Data, app.Data) || got.Dir != app.Dir {
 			t.Fatalf("%s: restored app differs", da.Dir)
@@ -57,5 +63,41 @@ func TestRecordRestore(t *testing.T) {
 	// A record of the wrong shape is refused.
 	if _, err := p.RestoreApp(found[0], []byte(`{"files":[],"envs":{}}`)); err == nil {
 		t.Fatal("an empty record was restored")
+	}
+}
+
+// BenchmarkRestoreApp restores the 100 apps of a synthetic fleet from
+// their cache records, as a warm run restores every unchanged app.
+func BenchmarkRestoreApp(b *testing.B) {
+	root := b.TempDir()
+	if _, err := synth.Generate(root, synth.Options{Apps: 100, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	p, err := schema.LoadPlatform(filepath.Join(root, "paved.platform"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	found, diags := discover.Apps([]string{root})
+	if len(diags) > 0 {
+		b.Fatal(diags)
+	}
+	recs := make([][]byte, len(found))
+	for i, da := range found {
+		app, ds := p.LoadApp(da)
+		if len(ds) > 0 {
+			b.Fatal(ds)
+		}
+		if recs[i], err = app.Record(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		for i, da := range found {
+			if _, err := p.RestoreApp(da, recs[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }

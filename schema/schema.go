@@ -208,8 +208,14 @@ type App struct {
 	Data map[string][]byte
 	// Base is the spec with defaults, before environment overrides.
 	Base Spec
-	// Envs is the effective spec per environment of the platform.
-	Envs map[string]Spec
+	// envs is the effective spec per environment of the platform (Env).
+	// An app restored from a cache record decodes the overridden
+	// environments' specs (envRecs) on first use: most restored apps are
+	// only context for the few a --changed run renders.
+	envs    map[string]Spec
+	envRecs map[string][]byte
+	envOnce sync.Once
+	envErr  error
 	// Effective is the effective spec per environment as JSON, to hand to
 	// blueprints.
 	Effective map[string][]byte
@@ -246,40 +252,85 @@ func (a *App) rawValue() cue.Value {
 	return a.raw
 }
 
-// appRecord is what a cache keeps of a validated app: everything but its
-// CUE value, which is compiled again when a position is asked for. An
-// environment without overrides shares the base spec, so only overridden
-// environments are stored.
+// Env returns the app's effective spec in environment env (the zero Spec
+// for an environment the platform does not have).
+func (a *App) Env(env string) (Spec, error) {
+	envs, err := a.Envs()
+	return envs[env], err
+}
+
+// Envs returns the app's effective spec per environment of the platform.
+// Callers must not modify the map.
+func (a *App) Envs() (map[string]Spec, error) {
+	a.envOnce.Do(func() {
+		for env, b := range a.envRecs {
+			var s Spec
+			if err := json.Unmarshal(b, &s); err != nil {
+				a.envErr = fmt.Errorf("app record of %s: environment %s: %w", a.Dir, env, err)
+				return
+			}
+			a.envs[env] = s
+		}
+		a.envRecs = nil
+	})
+	return a.envs, a.envErr
+}
+
+// appRecord is the header of what a cache keeps of a validated app:
+// everything but its CUE value, which is compiled again when a position
+// is asked for. An environment without overrides shares the base spec, so
+// only overridden environments are stored. The header (one line of JSON)
+// is followed by the JSON blobs it gives the sizes of, unquoted: the base
+// spec's effective JSON, then for each of Envs its spec and its effective
+// JSON. A restore decodes the header only; the blobs are sliced out of
+// the record, and an environment's spec is decoded when it is asked for.
 type appRecord struct {
-	Files     []string                   `json:"files"`
-	Base      Spec                       `json:"base"`
-	BaseJSON  json.RawMessage            `json:"baseJSON"`
-	Envs      map[string]Spec            `json:"envs,omitempty"`
-	Effective map[string]json.RawMessage `json:"effective,omitempty"`
-	// Plain lists the environments that are the base spec.
+	Files []string `json:"files"`
+	Base  Spec     `json:"base"`
+	// Plain lists the environments that are the base spec; Envs the
+	// others, sorted.
 	Plain []string `json:"plain"`
+	Envs  []string `json:"envs"`
+	Sizes []int    `json:"sizes"`
 }
 
 // Record encodes the validated app for a cache (see RestoreApp).
 func (a *App) Record() ([]byte, error) {
-	r := appRecord{Files: a.Files, Base: a.Base, Envs: map[string]Spec{}, Effective: map[string]json.RawMessage{}}
+	r := appRecord{Files: a.Files, Base: a.Base, Plain: []string{}, Envs: []string{}}
+	envs, err := a.Envs()
+	if err != nil {
+		return nil, err
+	}
+	var baseJSON []byte
+	var blobs [][]byte
 	for _, env := range SortedKeys(a.Effective) {
 		js := a.Effective[env]
 		if a.plain[env] {
 			r.Plain = append(r.Plain, env)
-			r.BaseJSON = js
+			baseJSON = js
 			continue
 		}
-		r.Envs[env], r.Effective[env] = a.Envs[env], js
-	}
-	if r.BaseJSON == nil {
-		b, err := json.Marshal(a.Base)
+		spec, err := json.Marshal(envs[env])
 		if err != nil {
 			return nil, err
 		}
-		r.BaseJSON = b
+		r.Envs = append(r.Envs, env)
+		blobs = append(blobs, spec, js)
 	}
-	return json.Marshal(r)
+	if baseJSON == nil {
+		if baseJSON, err = json.Marshal(a.Base); err != nil {
+			return nil, err
+		}
+	}
+	blobs = append([][]byte{baseJSON}, blobs...)
+	for _, b := range blobs {
+		r.Sizes = append(r.Sizes, len(b))
+	}
+	head, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Concat(append([][]byte{head, []byte("\n")}, blobs...)...), nil
 }
 
 // RestoreApp rebuilds a validated app from its Record and the files it was
@@ -287,29 +338,49 @@ func (a *App) Record() ([]byte, error) {
 // them). It fails when the record does not fit the platform's
 // environments.
 func (p *Platform) RestoreApp(da discover.App, rec []byte) (*App, error) {
+	head, blobs, ok := bytes.Cut(rec, []byte("\n"))
 	var r appRecord
-	if err := json.Unmarshal(rec, &r); err != nil {
-		return nil, fmt.Errorf("decoding an app record: %w", err)
+	if !ok {
+		return nil, fmt.Errorf("app record of %s has no header", da.Dir)
 	}
-	app := &App{Dir: da.Dir, Files: r.Files, Data: map[string][]byte{}, Base: r.Base, Envs: map[string]Spec{},
-		Effective: map[string][]byte{}, plain: map[string]bool{}, lazyRaw: true}
+	if err := json.Unmarshal(head, &r); err != nil {
+		return nil, fmt.Errorf("decoding the app record of %s: %w", da.Dir, err)
+	}
+	if len(r.Sizes) != 1+2*len(r.Envs) {
+		return nil, fmt.Errorf("app record of %s does not fit its header", da.Dir)
+	}
+	parts := make([][]byte, len(r.Sizes))
+	for i, n := range r.Sizes {
+		if n < 0 || n > len(blobs) {
+			return nil, fmt.Errorf("app record of %s does not fit its header", da.Dir)
+		}
+		parts[i], blobs = blobs[:n:n], blobs[n:]
+	}
+	if len(blobs) != 0 {
+		return nil, fmt.Errorf("app record of %s does not fit its header", da.Dir)
+	}
+	app := &App{Dir: da.Dir, Files: r.Files, Data: map[string][]byte{}, Base: r.Base, envs: map[string]Spec{},
+		envRecs: map[string][]byte{}, Effective: map[string][]byte{}, plain: map[string]bool{}, lazyRaw: true}
 	for _, f := range da.Files {
 		if slices.Contains(r.Files, f.Path) {
 			app.Data[f.Path] = f.Data
 		}
 	}
 	for _, env := range r.Plain {
-		app.Envs[env], app.Effective[env], app.plain[env] = r.Base, []byte(r.BaseJSON), true
+		app.envs[env], app.Effective[env], app.plain[env] = r.Base, parts[0], true
 	}
-	for env, s := range r.Envs {
-		app.Envs[env], app.Effective[env] = s, []byte(r.Effective[env])
+	for i, env := range r.Envs {
+		if _, dup := app.Effective[env]; dup {
+			return nil, fmt.Errorf("app record of %s names environment %s twice", da.Dir, env)
+		}
+		app.envRecs[env], app.Effective[env] = parts[1+2*i], parts[2+2*i]
 	}
 	for _, env := range SortedKeys(p.Data.Environments) {
-		if _, ok := app.Envs[env]; !ok || app.Effective[env] == nil {
+		if _, ok := app.Effective[env]; !ok {
 			return nil, fmt.Errorf("app record of %s lacks environment %s", da.Dir, env)
 		}
 	}
-	if len(app.Envs) != len(p.Data.Environments) || len(app.Data) != len(r.Files) {
+	if len(app.Effective) != len(p.Data.Environments) || len(app.Data) != len(r.Files) {
 		return nil, fmt.Errorf("app record of %s does not fit its directory and platform", da.Dir)
 	}
 	return app, nil
@@ -426,12 +497,12 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 	}
 	overrides, _ := own["environments"].(map[string]any)
 	delete(own, "environments")
-	app.Envs = map[string]Spec{}
+	app.envs = map[string]Spec{}
 	app.Effective = map[string][]byte{}
 	app.plain = map[string]bool{}
 	for _, env := range SortedKeys(p.Data.Environments) {
 		if _, ok := overrides[env]; !ok {
-			app.Envs[env] = app.Base
+			app.envs[env] = app.Base
 			app.Effective[env] = base
 			app.plain[env] = true
 			continue
@@ -464,7 +535,7 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 		if err != nil {
 			return nil, diag.List{{Message: err.Error()}}
 		}
-		app.Envs[env] = s
+		app.envs[env] = s
 		app.Effective[env] = out
 	}
 	if len(diags) > 0 {

@@ -19,6 +19,9 @@ type stageTimer struct {
 type stageTime struct {
 	name string
 	d    time.Duration
+	// from and to are when the stage first began and last ended, from the
+	// command's start: stages that run alongside each other overlap.
+	from, to time.Duration
 }
 
 // stage starts timing a stage; the returned func ends it. Stages of the
@@ -33,21 +36,24 @@ func (e *env) stage(name string) func() {
 	}
 	begin := time.Now()
 	return func() {
-		d := time.Since(begin)
+		end := time.Now()
+		d := end.Sub(begin)
+		from, to := begin.Sub(t.start), end.Sub(t.start)
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		for i := range t.stages {
-			if t.stages[i].name == name {
-				t.stages[i].d += d
+			if s := &t.stages[i]; s.name == name {
+				s.d += d
+				s.from, s.to = min(s.from, from), max(s.to, to)
 				return
 			}
 		}
-		t.stages = append(t.stages, stageTime{name, d})
+		t.stages = append(t.stages, stageTime{name: name, d: d, from: from, to: to})
 	}
 }
 
-// printTimings prints the stages in the order they first ended, then the
-// command's total.
+// printTimings prints the stages in the order they first ended, each with
+// when it first began and last ended, then the command's total.
 func (e *env) printTimings() {
 	if !e.timings || e.stages == nil {
 		return
@@ -55,8 +61,9 @@ func (e *env) printTimings() {
 	t := e.stages
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	for _, s := range t.stages {
-		fmt.Fprintf(e.stderr, "timing: %-16s %8.1f ms\n", s.name, float64(s.d.Microseconds())/1000)
+		fmt.Fprintf(e.stderr, "timing: %-16s %8.1f ms  (%.1f to %.1f ms)\n", s.name, ms(s.d), ms(s.from), ms(s.to))
 	}
 	fmt.Fprintf(e.stderr, "timing: %-16s %8.1f ms\n", "total", float64(time.Since(t.start).Microseconds())/1000)
 }

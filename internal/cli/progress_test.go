@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,13 +44,34 @@ func TestProgressOnlyOnATerminal(t *testing.T) {
 func TestTimings(t *testing.T) {
 	var stderr strings.Builder
 	e := &env{stderr: &stderr, timings: true, stages: &stageTimer{start: time.Now()}}
-	e.stage("validate")()
-	e.stage("evaluate")()
-	e.stage("validate")()
+	run := func(name string) {
+		stop := e.stage(name)
+		time.Sleep(2 * time.Millisecond)
+		stop()
+	}
+	run("validate")
+	run("evaluate")
+	run("validate")
 	e.printTimings()
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "timing: validate") || !strings.HasPrefix(lines[1], "timing: evaluate") || !strings.HasPrefix(lines[2], "timing: total") {
 		t.Fatalf("timings:\n%s", stderr.String())
+	}
+	// Each stage says when it first began and last ended: validate, run
+	// before and after evaluate, spans it, and took at least its two runs.
+	span := regexp.MustCompile(`^timing: (\w+) +([0-9.]+) ms  \(([0-9.]+) to ([0-9.]+) ms\)$`)
+	parse := func(line string) (d, from, to float64) {
+		m := span.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("timing line %q has no span", line)
+		}
+		f := func(s string) float64 { v, _ := strconv.ParseFloat(s, 64); return v }
+		return f(m[2]), f(m[3]), f(m[4])
+	}
+	vd, vFrom, vTo := parse(lines[0])
+	_, eFrom, eTo := parse(lines[1])
+	if vFrom > eFrom || vTo < eTo || vd < 4 || vd > vTo-vFrom+0.1 {
+		t.Fatalf("validate %.1f ms from %.1f to %.1f does not span evaluate (%.1f to %.1f):\n%s", vd, vFrom, vTo, eFrom, eTo, stderr.String())
 	}
 	var quiet strings.Builder
 	e = &env{stderr: &quiet, stages: &stageTimer{start: time.Now()}}
