@@ -53,11 +53,12 @@ type Input struct {
 	// inputs digest.
 	Version string
 
-	// Workers is how many apps are evaluated at once; Fork(w) returns the
-	// platform worker w evaluates in (its own CUE context). With Workers
-	// below 2 or no Fork, apps are evaluated one by one in Platform.
+	// Workers is how many apps are evaluated at once; Fork(w) lends worker
+	// w a platform to evaluate one job in (a CUE context no other job
+	// uses) until release. With Workers below 2 or no Fork, apps are
+	// evaluated one by one in Platform.
 	Workers int
-	Fork    func(worker int) (*schema.Platform, error)
+	Fork    func(worker int) (p *schema.Platform, release func(), err error)
 	// Cache, when not nil, keeps blueprint evaluations by input digest.
 	Cache *cache.Cache
 	// OnApp, when not nil, is called after each app is evaluated (from the
@@ -193,7 +194,8 @@ func Render(in Input) (*Tree, error) {
 	parts := make([]*appPart, len(apps))
 	forkErrs := make([]error, workers)
 	workpool.Run(len(apps), workers, func(w, i int) {
-		p := &jobPlatform{root: in.Platform, fork: func() (*schema.Platform, error) { return fork(w) }}
+		p := &jobPlatform{root: in.Platform, fork: func() (*schema.Platform, func(), error) { return fork(w) }}
+		defer p.release()
 		parts[i] = renderAppAll(in, p, &apps[i], byID, dependents, clusters, shared)
 		if p.err != nil {
 			forkErrs[w] = p.err
@@ -237,7 +239,8 @@ func Render(in Input) (*Tree, error) {
 	}
 	workpool.Run(len(jobs), workers, func(w, i int) {
 		j := jobs[i]
-		p := &jobPlatform{root: in.Platform, fork: func() (*schema.Platform, error) { return fork(w) }}
+		p := &jobPlatform{root: in.Platform, fork: func() (*schema.Platform, func(), error) { return fork(w) }}
+		defer p.release()
 		objs, err := renderTenant(p, in.Cache, j.team, j.cluster)
 		if p.err != nil {
 			j.err = &Error{Where: "platform", Err: p.err}
@@ -324,9 +327,9 @@ type appPart struct {
 type entryRef struct{ cluster, entry string }
 
 // workers returns how many goroutines render and the platform each uses.
-func (in Input) workers() (int, func(int) (*schema.Platform, error)) {
+func (in Input) workers() (int, func(int) (*schema.Platform, func(), error)) {
 	if in.Workers < 2 || in.Fork == nil {
-		return 1, func(int) (*schema.Platform, error) { return in.Platform, nil }
+		return 1, func(int) (*schema.Platform, func(), error) { return in.Platform, func() {}, nil }
 	}
 	return in.Workers, in.Fork
 }
@@ -506,17 +509,25 @@ func renderTenant(p *jobPlatform, c *cache.Cache, team, cluster string) ([]Objec
 // so a warm run forks nothing (a fork costs about 20 ms).
 type jobPlatform struct {
 	root *schema.Platform
-	fork func() (*schema.Platform, error)
+	fork func() (*schema.Platform, func(), error)
 	cue  *schema.Platform
+	done func()
 	err  error
 }
 
 // evaluator returns the job's platform for CUE evaluation.
 func (p *jobPlatform) evaluator() (*schema.Platform, error) {
 	if p.cue == nil && p.err == nil {
-		p.cue, p.err = p.fork()
+		p.cue, p.done, p.err = p.fork()
 	}
 	return p.cue, p.err
+}
+
+// release returns the platform the job took, if any.
+func (p *jobPlatform) release() {
+	if p.done != nil {
+		p.done()
+	}
 }
 
 // evalObjects fills a blueprint's input and returns its objects. The

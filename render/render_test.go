@@ -376,7 +376,11 @@ func TestRenderSameWithCacheAndWorkers(t *testing.T) {
 		in := in
 		in.Workers, in.Cache = run.workers, run.cache
 		var forks atomic.Int32
-		in.Fork = func(int) (*schema.Platform, error) { forks.Add(1); return in.Platform.Fork() }
+		in.Fork = func(int) (*schema.Platform, func(), error) {
+			forks.Add(1)
+			p, err := in.Platform.Fork()
+			return p, func() {}, err
+		}
 		got, err := render.Render(in)
 		if err != nil {
 			t.Fatalf("%s: %v", run.name, err)

@@ -45,45 +45,61 @@ type lazyPolicies struct {
 	err    error
 }
 
-// platformPool hands each worker of a parallel stage its own platform: a
-// CUE context must not be shared between goroutines. Forks are made on a
-// worker's first use, by the worker itself.
+// platformPool lends each job of a parallel stage a platform whose CUE
+// context only that job uses: a CUE context must not be shared between
+// goroutines. A job gets the platform itself when no other job holds it
+// (its CUE context is not used by anything else while workers run), else
+// its worker's own fork, made by the worker on first need. A run that
+// evaluates a few apps, on whichever workers, forks nothing.
 type platformPool struct {
-	root *schema.Platform
-	list []*schema.Platform
-	uses []int
-	errs []error
+	root     *schema.Platform
+	mu       sync.Mutex
+	rootBusy bool // a job holds root
+	rootUses int
+	// forks, uses and errs are worker w's, touched by worker w only.
+	forks []*schema.Platform
+	uses  []int
+	errs  []error
 }
 
-// forkUses is how many jobs a fork serves before it is replaced: a CUE
-// context keeps what it evaluated, so a long-lived one grows with every
-// app; a fresh fork costs about 15 ms.
+// forkUses is how many jobs a platform serves before it is replaced: a
+// CUE context keeps what it evaluated, so a long-lived one grows with
+// every app; a fresh fork costs about 15 ms.
 const forkUses = 64
 
 func newPlatformPool(p *schema.Platform, workers int) *platformPool {
 	n := max(1, workers)
-	pp := &platformPool{root: p, list: make([]*schema.Platform, n), uses: make([]int, n), errs: make([]error, n)}
-	// Worker 0 starts on the platform itself (its CUE context is not
-	// used by anything else while workers run): a run that evaluates a
-	// few apps needs no fork.
-	pp.list[0] = p
-	return pp
+	return &platformPool{root: p, forks: make([]*schema.Platform, n), uses: make([]int, n), errs: make([]error, n)}
 }
 
-func (pp *platformPool) size() int { return len(pp.list) }
+func (pp *platformPool) size() int { return len(pp.forks) }
 
-// get returns worker w's platform for one job (only worker w may call
-// get(w)).
-func (pp *platformPool) get(w int) (*schema.Platform, error) {
+// get lends worker w a platform for one job; release returns it. Only
+// worker w may call get(w), and only between its jobs.
+func (pp *platformPool) get(w int) (_ *schema.Platform, release func(), _ error) {
+	noop := func() {}
 	if pp.errs[w] != nil {
-		return nil, pp.errs[w]
+		return nil, noop, pp.errs[w]
 	}
-	if pp.list[w] == nil || pp.uses[w] >= forkUses {
-		pp.list[w], pp.errs[w] = pp.root.Fork()
-		pp.uses[w] = 0
+	if pp.forks[w] != nil && pp.uses[w] < forkUses {
+		pp.uses[w]++
+		return pp.forks[w], noop, nil
 	}
-	pp.uses[w]++
-	return pp.list[w], pp.errs[w]
+	pp.mu.Lock()
+	if !pp.rootBusy && pp.rootUses < forkUses {
+		pp.rootBusy = true
+		pp.rootUses++
+		pp.mu.Unlock()
+		return pp.root, func() {
+			pp.mu.Lock()
+			pp.rootBusy = false
+			pp.mu.Unlock()
+		}, nil
+	}
+	pp.mu.Unlock()
+	pp.forks[w], pp.errs[w] = pp.root.Fork()
+	pp.uses[w] = 1
+	return pp.forks[w], noop, pp.errs[w]
 }
 
 // validateApps loads and validates every found app on the pool's workers,
@@ -126,12 +142,13 @@ func validateApps(e *env, pool *platformPool, found []discover.App) ([]*schema.A
 	}
 	// The apps the cache did not have are evaluated apart from the restored
 	// ones, on at most as many workers as there are such apps: a
-	// pre-commit run with one changed app evaluates it on worker 0, in the
-	// platform itself, and forks nothing.
+	// pre-commit run with one changed app evaluates it in the platform
+	// itself and forks nothing.
 	workpool.Run(len(load), pool.size(), func(w, k int) {
 		defer bar.Add(1)
 		i := load[k]
-		p, err := pool.get(w)
+		p, release, err := pool.get(w)
+		defer release()
 		if err != nil {
 			errs[w] = err
 			return
