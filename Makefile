@@ -85,6 +85,14 @@ bench-compare: build
 	$(GO) build -o bin/paved-fleetgen ./cmd/paved-fleetgen
 	bash internal/synth/bench-compare.sh
 
+# The pre-commit path: vet --changed and lint --changed of one edited app
+# in a generated monorepo of APPS apps (default 1,000), whole process,
+# RUNS runs each (default 15): median, quartiles, min, max.
+.PHONY: bench-changed
+bench-changed: build
+	$(GO) build -o bin/paved-fleetgen ./cmd/paved-fleetgen
+	bash internal/synth/bench-changed.sh
+
 # Regenerate the policy catalogue from the bundle's METADATA.
 policy-doc: build
 	$(BIN) policy doc > policy/POLICIES.md
