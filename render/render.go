@@ -191,10 +191,13 @@ func Render(in Input) (*Tree, error) {
 
 	stop := in.stage("evaluate")
 	workers, fork := in.workers()
+	job := func(w int) *jobPlatform {
+		return &jobPlatform{root: in.Platform, fork: func() (*schema.Platform, func(), error) { return fork(w) }}
+	}
 	parts := make([]*appPart, len(apps))
 	forkErrs := make([]error, workers)
 	workpool.Run(len(apps), workers, func(w, i int) {
-		p := &jobPlatform{root: in.Platform, fork: func() (*schema.Platform, func(), error) { return fork(w) }}
+		p := job(w)
 		defer p.release()
 		parts[i] = renderAppAll(in, p, &apps[i], byID, dependents, clusters, shared)
 		if p.err != nil {
@@ -239,7 +242,7 @@ func Render(in Input) (*Tree, error) {
 	}
 	workpool.Run(len(jobs), workers, func(w, i int) {
 		j := jobs[i]
-		p := &jobPlatform{root: in.Platform, fork: func() (*schema.Platform, func(), error) { return fork(w) }}
+		p := job(w)
 		defer p.release()
 		objs, err := renderTenant(p, in.Cache, j.team, j.cluster)
 		if p.err != nil {
@@ -342,11 +345,10 @@ func renderAppAll(in Input, p *jobPlatform, a *App, byID map[string]App, depende
 	var owned, rendered []string
 	for _, ct := range clusters {
 		spec, err := a.Env(ct.Environment)
-		if err != nil {
-			part.errs = append(part.errs, &Error{Where: fmt.Sprintf("%s/%s in %s", a.Base.Team, a.Base.Name, ct.Name), Err: err})
-			continue
+		var objs []Object
+		if err == nil {
+			objs, err = renderApp(p, in.Cache, *a, byID, dependents[a.Base.Team+"/"+a.Base.Name], ct, spec)
 		}
-		objs, err := renderApp(p, in.Cache, *a, byID, dependents[a.Base.Team+"/"+a.Base.Name], ct, spec)
 		if err != nil {
 			part.errs = append(part.errs, &Error{Where: fmt.Sprintf("%s/%s in %s", a.Base.Team, a.Base.Name, ct.Name), Err: err})
 			continue

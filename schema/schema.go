@@ -281,8 +281,8 @@ func (a *App) Envs() (map[string]Spec, error) {
 // is asked for. An environment without overrides shares the base spec, so
 // only overridden environments are stored. The header (one line of JSON)
 // is followed by the JSON blobs it gives the sizes of, unquoted: the base
-// spec's effective JSON, then for each of Envs its spec and its effective
-// JSON. A restore decodes the header only; the blobs are sliced out of
+// spec's effective JSON (empty when no environment is plain), then for each
+// of Envs its spec and its effective JSON. A restore decodes the header only; the blobs are sliced out of
 // the record, and an environment's spec is decoded when it is asked for.
 type appRecord struct {
 	Files []string `json:"files"`
@@ -316,11 +316,6 @@ func (a *App) Record() ([]byte, error) {
 		}
 		r.Envs = append(r.Envs, env)
 		blobs = append(blobs, spec, js)
-	}
-	if baseJSON == nil {
-		if baseJSON, err = json.Marshal(a.Base); err != nil {
-			return nil, err
-		}
 	}
 	blobs = append([][]byte{baseJSON}, blobs...)
 	for _, b := range blobs {
@@ -356,7 +351,7 @@ func (p *Platform) RestoreApp(da discover.App, rec []byte) (*App, error) {
 		}
 		parts[i], blobs = blobs[:n:n], blobs[n:]
 	}
-	if len(blobs) != 0 {
+	if len(blobs) != 0 || len(r.Plain) > 0 && len(parts[0]) == 0 {
 		return nil, fmt.Errorf("app record of %s does not fit its header", da.Dir)
 	}
 	app := &App{Dir: da.Dir, Files: r.Files, Data: map[string][]byte{}, Base: r.Base, envs: map[string]Spec{},

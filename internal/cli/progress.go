@@ -65,7 +65,7 @@ func (e *env) printTimings() {
 	for _, s := range t.stages {
 		fmt.Fprintf(e.stderr, "timing: %-16s %8.1f ms  (%.1f to %.1f ms)\n", s.name, ms(s.d), ms(s.from), ms(s.to))
 	}
-	fmt.Fprintf(e.stderr, "timing: %-16s %8.1f ms\n", "total", float64(time.Since(t.start).Microseconds())/1000)
+	fmt.Fprintf(e.stderr, "timing: %-16s %8.1f ms\n", "total", ms(time.Since(t.start)))
 }
 
 // progress is a progress bar on stderr (apps done / total, rate, ETA),

@@ -69,16 +69,13 @@ run() {
 	fi
 	tail -n 1 "$scratch/time" | awk -v w=$(( (t1 - t0) / 1000 )) '{printf "%.4f %.2f\n", w / 1e6, $1 + $2}'
 }
+# summary FILE: wall statistics and the CPU median of a file of "wall cpu".
 summary() {
-	sort -n -k1 "$1" | awk '{w[NR] = $1; c[NR] = $2} END {
-		n = asort_c(c)
+	local cpu
+	cpu=$(cut -d' ' -f2 "$1" | sort -n | awk '{c[NR] = $1} END {print c[int((NR + 1) / 2)]}')
+	cut -d' ' -f1 "$1" | sort -n | awk -v cpu="$cpu" '{w[NR] = $1} END {
 		printf "wall median %.3f s (quartiles %.3f-%.3f, min %.3f, max %.3f), CPU median %.2f s, %d runs\n",
-			w[int((NR + 1) / 2)], w[int((NR + 3) / 4)], w[int((3 * NR + 3) / 4)], w[1], w[NR], c[int((NR + 1) / 2)], NR
-	}
-	function asort_c(a,   i, j, t, k) {
-		k = 0; for (i in a) k++
-		for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-		return k
+			w[int((NR + 1) / 2)], w[int((NR + 3) / 4)], w[int((3 * NR + 3) / 4)], w[1], w[NR], cpu, NR
 	}'
 }
 echo "paved --changed, one edited app ($APP) of $APPS, packed clone, warm cache, $(nproc) CPUs"
