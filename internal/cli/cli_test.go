@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/paved-dev/paved/internal/memtune"
 )
 
 func TestMain(m *testing.M) {
@@ -25,10 +28,18 @@ func TestMain(m *testing.M) {
 }
 
 // removeBenchFleets removes the monorepos the benchmarks generated (up to
-// 5,000 apps) once the tests and benchmarks have run.
+// 5,000 apps) once the tests and benchmarks have run. A benchmark run
+// collects garbage as the paved binary does (cli.Main starts memtune), so
+// that its figures are the command's.
 type removeBenchFleets struct{ m *testing.M }
 
 func (r removeBenchFleets) Run() int {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
+		memtune.Start()
+	}
 	code := r.m.Run()
 	if fleetDir != "" {
 		os.RemoveAll(fleetDir)

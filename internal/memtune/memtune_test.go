@@ -4,16 +4,32 @@ import (
 	"runtime"
 	"runtime/debug"
 	"testing"
+	"testing/fstest"
 	"time"
 )
+
+const testRoom = 16 << 30
 
 func TestGoal(t *testing.T) {
 	for _, c := range []struct {
 		live uint64
+		room int64
 		want int64
-	}{{0, 64 << 20}, {40 << 20, 224 << 20}, {200 << 20, Budget}, {Budget / 2, Budget}, {Budget/2 + 1, Budget + 2}, {2 << 30, 4 << 30}} {
-		if got := Goal(c.live); got != c.want {
-			t.Errorf("Goal(%d) = %d, want %d", c.live, got, c.want)
+	}{
+		{0, testRoom, 64 << 20},
+		{40 << 20, testRoom, 224 << 20},
+		{200 << 20, testRoom, Budget},
+		{Budget / 2, testRoom, Budget},
+		// Beyond the budget: GOGC 300 again, within a quarter of the room,
+		// never below GOGC 100.
+		{Budget/2 + 1, testRoom, 4*(Budget/2+1) + 64<<20},
+		{800 << 20, testRoom, 3264 << 20},
+		{800 << 20, 8 << 30, 2 << 30},
+		{800 << 20, 2 << 30, 1600 << 20},
+		{2 << 30, testRoom, 4 << 30},
+	} {
+		if got := Goal(c.live, c.room); got != c.want {
+			t.Errorf("Goal(%d, %d) = %d, want %d", c.live, c.room, got, c.want)
 		}
 	}
 }
@@ -21,20 +37,82 @@ func TestGoal(t *testing.T) {
 func TestPercent(t *testing.T) {
 	for _, c := range []struct {
 		live uint64
+		room int64
 		want int
-	}{{0, 6700}, {40 << 20, 460}, {128 << 20, 350}, {256 << 20, 200}, {Budget / 2, 100}, {2 << 30, 100}} {
-		if got := Percent(c.live); got != c.want {
-			t.Errorf("Percent(%d) = %d, want %d", c.live, got, c.want)
+	}{
+		{0, testRoom, 6700}, {40 << 20, testRoom, 460}, {128 << 20, testRoom, 350}, {256 << 20, testRoom, 200},
+		{Budget / 2, testRoom, 100}, {800 << 20, testRoom, 308}, {800 << 20, 2 << 30, 100}, {2 << 30, testRoom, 100},
+	} {
+		if got := Percent(c.live, c.room); got != c.want {
+			t.Errorf("Percent(%d, %d) = %d, want %d", c.live, c.room, got, c.want)
 		}
 	}
 }
 
 func TestMemoryLimit(t *testing.T) {
-	if got := MemoryLimit(100 << 20); got != Limit {
+	if got := MemoryLimit(100<<20, testRoom); got != Limit {
 		t.Errorf("MemoryLimit(100 MiB) = %d, want %d", got, Limit)
 	}
-	if got := MemoryLimit(1 << 30); got != 5<<29 {
-		t.Errorf("MemoryLimit(1 GiB) = %d, want 2.5 GiB", got)
+	// Beyond the budget the limit stays a quarter above the goal.
+	if got, want := MemoryLimit(1<<30, testRoom), int64(5<<30); got != want { // the goal: a quarter of the room, 4 GiB
+		t.Errorf("MemoryLimit(1 GiB) = %d, want %d", got, want)
+	}
+	if got := MemoryLimit(1<<30, 2<<30); got != 5<<29 {
+		t.Errorf("MemoryLimit(1 GiB) with 2 GiB of room = %d, want 2.5 GiB", got)
+	}
+}
+
+func TestRoom(t *testing.T) {
+	meminfo := "MemTotal:       24683568 kB\nMemFree:         1000000 kB\n"
+	for _, c := range []struct {
+		name  string
+		files fstest.MapFS
+		want  int64
+	}{
+		{"no proc", fstest.MapFS{}, 0},
+		{"machine memory", fstest.MapFS{"proc/meminfo": {Data: []byte(meminfo)}}, 24683568 << 10},
+		{"cgroup v2 limit", fstest.MapFS{
+			"proc/meminfo":                    {Data: []byte(meminfo)},
+			"proc/self/cgroup":                {Data: []byte("0::/ci/job\n")},
+			"sys/fs/cgroup/ci/job/memory.max": {Data: []byte("7516192768\n")},
+			"sys/fs/cgroup/memory.max":        {Data: []byte("max\n")},
+		}, 7516192768},
+		{"cgroup v2 at the namespace root", fstest.MapFS{
+			"proc/meminfo":             {Data: []byte(meminfo)},
+			"proc/self/cgroup":         {Data: []byte("0::/ci/job\n")},
+			"sys/fs/cgroup/memory.max": {Data: []byte("2147483648\n")},
+		}, 2 << 30},
+		{"cgroup v2 without limit", fstest.MapFS{
+			"proc/meminfo":             {Data: []byte(meminfo)},
+			"proc/self/cgroup":         {Data: []byte("0::/\n")},
+			"sys/fs/cgroup/memory.max": {Data: []byte("max\n")},
+		}, 24683568 << 10},
+		{"cgroup v1 limit", fstest.MapFS{
+			"proc/meminfo":     {Data: []byte(meminfo)},
+			"proc/self/cgroup": {Data: []byte("5:cpu,cpuacct:/x\n4:memory:/docker/abc\n0::/\n")},
+			"sys/fs/cgroup/memory/memory.limit_in_bytes": {Data: []byte("4294967296\n")},
+		}, 4 << 30},
+		{"cgroup v1 without limit", fstest.MapFS{
+			"proc/meminfo":     {Data: []byte(meminfo)},
+			"proc/self/cgroup": {Data: []byte("4:memory:/\n")},
+			"sys/fs/cgroup/memory/memory.limit_in_bytes": {Data: []byte("9223372036854771712\n")},
+		}, 24683568 << 10},
+		{"limit above the machine", fstest.MapFS{
+			"proc/meminfo":             {Data: []byte(meminfo)},
+			"proc/self/cgroup":         {Data: []byte("0::/\n")},
+			"sys/fs/cgroup/memory.max": {Data: []byte("99999999999999\n")},
+		}, 24683568 << 10},
+		{"garbage", fstest.MapFS{
+			"proc/meminfo":             {Data: []byte("MemTotal: lots kB\n")},
+			"proc/self/cgroup":         {Data: []byte("nonsense\n0::relative\n")},
+			"sys/fs/cgroup/memory.max": {Data: []byte("-5\n")},
+		}, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := roomIn(c.files); got != c.want {
+				t.Errorf("roomIn = %d, want %d", got, c.want)
+			}
+		})
 	}
 }
 
@@ -51,8 +129,9 @@ func TestUserSettingsWin(t *testing.T) {
 }
 
 // TestRetunedAfterEachCollection: GOGC follows the live heap: high for a
-// small heap, 100 once the live heap is more than half the budget (this
-// test's process keeps the tuner it starts).
+// small heap, lower once the live heap is more than half the budget (this
+// test's process keeps the tuner it starts; Goal and Percent are tested
+// above for each case).
 func TestRetunedAfterEachCollection(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
@@ -77,11 +156,23 @@ func TestRetunedAfterEachCollection(t *testing.T) {
 	for i := range big {
 		big[i] = byte(i)
 	}
-	if p := waitFor(func(p int) bool { return p == 100 }); p != 100 {
-		t.Errorf("live heap %d: GOGC %d, want 100", len(big), p)
+	want := Percent(uint64(len(big)), room)
+	near := func(p int) bool { return p >= want-15 && p <= want+15 }
+	if p := waitFor(near); !near(p) {
+		t.Errorf("live heap %d: GOGC %d, want about %d", len(big), p, want)
 	}
 	if l := debug.SetMemoryLimit(-1); l < 5*int64(len(big))/2 {
 		t.Errorf("live heap %d: memory limit %d, want at least 2.5 times the live heap", len(big), l)
 	}
 	runtime.KeepAlive(big)
+}
+
+// TestRoomHere: on Linux, the machine's own memory is read.
+func TestRoomHere(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("Room is read on Linux only")
+	}
+	if r := Room(); r < 64<<20 {
+		t.Errorf("Room() = %d, want the machine's memory", r)
+	}
 }

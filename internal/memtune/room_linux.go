@@ -1,0 +1,8 @@
+package memtune
+
+import (
+	"io/fs"
+	"os"
+)
+
+func rootFS() fs.FS { return os.DirFS("/") }
