@@ -67,11 +67,14 @@ func Start() bool {
 	return true
 }
 
+// withinBudget reports whether twice the live heap fits in the budget.
+func withinBudget(live uint64) bool { return 2*int64(live) <= Budget }
+
 // Goal is the heap goal for a live heap of live bytes in a process that
 // may use room bytes of memory.
 func Goal(live uint64, room int64) int64 {
 	l := int64(live)
-	if 2*l <= Budget {
+	if withinBudget(live) {
 		return min(Budget, 4*l+64<<20)
 	}
 	return max(2*l, min(4*l+64<<20, room/4))
@@ -88,13 +91,14 @@ func Percent(live uint64, room int64) int {
 }
 
 // MemoryLimit is the memory limit for a live heap of live bytes.
+// Beyond the budget it is a quarter above the goal, which is at least
+// twice the live heap: never under 2.5 × live.
 func MemoryLimit(live uint64, room int64) int64 {
-	l := int64(live)
-	if 2*l <= Budget {
-		return max(Limit, 5*l/2)
+	if withinBudget(live) {
+		return max(Limit, 5*int64(live)/2)
 	}
 	g := Goal(live, room)
-	return max(5*l/2, g+g/4)
+	return g + g/4
 }
 
 var sample = []metrics.Sample{{Name: "/gc/heap/live:bytes"}}

@@ -1,23 +1,21 @@
 package memtune
 
 import (
-	"bufio"
-	"bytes"
 	"io/fs"
+	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 )
 
 // Room is the memory this process may use, in bytes: the machine's memory
-// or its cgroup's limit, whichever is smaller (Linux; 0 where unknown).
-func Room() int64 { return roomIn(rootFS()) }
+// or its cgroup's limit, whichever is smaller. It is read from /proc and
+// /sys/fs/cgroup: 0 (unknown) off Linux.
+func Room() int64 { return roomIn(os.DirFS("/")) }
 
 // roomIn reads Room from a file system rooted at /.
 func roomIn(fsys fs.FS) int64 {
-	if fsys == nil {
-		return 0
-	}
 	total := memTotal(fsys)
 	if l := cgroupLimit(fsys); l > 0 && (total == 0 || l < total) {
 		return l
@@ -31,9 +29,8 @@ func memTotal(fsys fs.FS) int64 {
 	if err != nil {
 		return 0
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
+	for line := range strings.Lines(string(data)) {
+		f := strings.Fields(line)
 		if len(f) == 3 && f[0] == "MemTotal:" && f[2] == "kB" {
 			if n, err := strconv.ParseInt(f[1], 10, 64); err == nil && n > 0 && n < 1<<50 {
 				return n << 10
@@ -51,10 +48,9 @@ func cgroupLimit(fsys fs.FS) int64 {
 		return 0
 	}
 	var files []string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
+	for line := range strings.Lines(string(data)) {
 		// hierarchy-ID:controllers:path
-		id, rest, ok := strings.Cut(sc.Text(), ":")
+		id, rest, ok := strings.Cut(strings.TrimSuffix(line, "\n"), ":")
 		if !ok {
 			continue
 		}
@@ -65,7 +61,7 @@ func cgroupLimit(fsys fs.FS) int64 {
 		switch {
 		case id == "0" && controllers == "":
 			files = append(files, path.Join("sys/fs/cgroup", p, "memory.max"), "sys/fs/cgroup/memory.max")
-		case hasController(controllers, "memory"):
+		case slices.Contains(strings.Split(controllers, ","), "memory"):
 			files = append(files, path.Join("sys/fs/cgroup/memory", p, "memory.limit_in_bytes"), "sys/fs/cgroup/memory/memory.limit_in_bytes")
 		}
 	}
@@ -85,13 +81,4 @@ func cgroupLimit(fsys fs.FS) int64 {
 		return n
 	}
 	return 0
-}
-
-func hasController(list, name string) bool {
-	for c := range strings.SplitSeq(list, ",") {
-		if c == name {
-			return true
-		}
-	}
-	return false
 }

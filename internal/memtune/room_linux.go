@@ -1,8 +1,0 @@
-package memtune
-
-import (
-	"io/fs"
-	"os"
-)
-
-func rootFS() fs.FS { return os.DirFS("/") }
