@@ -53,6 +53,7 @@ lint:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoadApp -fuzztime $(FUZZTIME) ./schema
 	$(GO) test -run '^$$' -fuzz FuzzRestoreApp -fuzztime $(FUZZTIME) ./schema
+	$(GO) test -run '^$$' -fuzz FuzzPackageStruct -fuzztime $(FUZZTIME) ./schema
 	$(GO) test -run '^$$' -fuzz FuzzSafe -fuzztime $(FUZZTIME) ./internal/outdir
 	$(GO) test -run '^$$' -fuzz FuzzGitHubAnnotation -fuzztime $(FUZZTIME) ./policy
 	$(GO) test -run '^$$' -fuzz FuzzMarkdown -fuzztime $(FUZZTIME) ./internal/diff

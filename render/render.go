@@ -547,8 +547,8 @@ func evalObjects(jp *jobPlatform, c *cache.Cache, bp string, input map[string]an
 		if err != nil {
 			return nil, err
 		}
-		iv := p.Context().CompileBytes(js)
-		if err := iv.Err(); err != nil {
+		iv, err := p.CompileExpr("", js)
+		if err != nil {
 			return nil, err
 		}
 		v := p.Value().LookupPath(cue.ParsePath(bp)).FillPath(cue.ParsePath("in"), iv)

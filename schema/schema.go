@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/ast"
@@ -51,6 +52,9 @@ type Platform struct {
 	// sources are the parsed platform files in compile order, so Fork can
 	// compile them again in a new context.
 	sources []source
+	// builds counts the app instances built in ctx (see buildSpec); a
+	// copy of the Platform shares ctx, and so the count.
+	builds *atomic.Int64
 }
 
 type source struct {
@@ -80,7 +84,7 @@ func (p *Platform) Value() cue.Value { return p.val }
 // and dir/blueprints (all package paved).
 func LoadPlatform(dir string) (*Platform, error) {
 	var diags diag.List
-	p := &Platform{ctx: cuecontext.New(), digest: sha256.New()}
+	p := &Platform{ctx: cuecontext.New(), digest: sha256.New(), builds: new(atomic.Int64)}
 	inst := build.NewContext().NewInstance(EmbeddedPrefix, nil)
 	inst.PkgName = "paved"
 	addEmbedded := func(fsys fs.FS, prefix string) {
@@ -180,7 +184,7 @@ func LoadPlatform(dir string) (*Platform, error) {
 // parallel stage evaluates in its own fork; a fork's values equal the
 // original's.
 func (p *Platform) Fork() (*Platform, error) {
-	f := &Platform{ctx: cuecontext.New(), Data: p.Data, Dir: p.Dir, Files: p.Files, sum: p.sum, sources: p.sources}
+	f := &Platform{ctx: cuecontext.New(), builds: new(atomic.Int64), Data: p.Data, Dir: p.Dir, Files: p.Files, sum: p.sum, sources: p.sources}
 	inst := build.NewContext().NewInstance(EmbeddedPrefix, nil)
 	inst.PkgName = "paved"
 	for _, s := range p.sources {
@@ -451,7 +455,7 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 	if len(diags) > 0 {
 		return nil, diags.Sanitize()
 	}
-	raw := p.ctx.BuildInstance(inst)
+	raw := p.buildSpec(inst)
 	if err := raw.Err(); err != nil {
 		return nil, fromCUE(err, da.Dir, nil).Sanitize()
 	}
@@ -507,7 +511,11 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 		if err != nil {
 			return nil, diag.List{{Message: err.Error()}}
 		}
-		ev := p.app.Unify(p.ctx.CompileBytes(js))
+		ov, err := p.CompileExpr("", js)
+		if err != nil {
+			return nil, diag.List{{Message: fmt.Sprintf("compiling environment %s: %v", env, err)}}
+		}
+		ev := p.app.Unify(ov)
 		if err := ev.Validate(cue.Concrete(true), cue.All()); err != nil {
 			for _, d := range fromCUE(err, "", nil) {
 				ovPath := "environments." + env + "." + d.Path

@@ -50,26 +50,27 @@ type lazyPolicies struct {
 // goroutines. A job gets the platform itself when no other job holds it
 // (its CUE context is not used by anything else while workers run), else
 // its worker's own fork, made by the worker on first need. A run that
-// evaluates a few apps, on whichever workers, forks nothing.
+// evaluates a few apps, on whichever workers, forks nothing; a large one
+// forks once per worker.
 type platformPool struct {
 	root     *schema.Platform
 	mu       sync.Mutex
 	rootBusy bool // a job holds root
-	rootUses int
-	// forks, uses and errs are worker w's, touched by worker w only.
+	// forks and errs are worker w's, touched by worker w only.
 	forks []*schema.Platform
-	uses  []int
 	errs  []error
 }
 
-// forkUses is how many jobs a platform serves before it is replaced: a
-// CUE context keeps what it evaluated, so a long-lived one grows with
-// every app; a fresh fork costs about 15 ms.
-const forkUses = 64
+// forkBuilds is how many app instances a platform's CUE context may
+// register before the platform is replaced by a fresh fork: a context keeps
+// every instance it builds (schema.Platform.Builds), and a fork costs
+// 10-20 ms. Most apps register none: their specs and every blueprint input
+// are built as expressions, which a context does not keep.
+const forkBuilds = 64
 
 func newPlatformPool(p *schema.Platform, workers int) *platformPool {
 	n := max(1, workers)
-	return &platformPool{root: p, forks: make([]*schema.Platform, n), uses: make([]int, n), errs: make([]error, n)}
+	return &platformPool{root: p, forks: make([]*schema.Platform, n), errs: make([]error, n)}
 }
 
 func (pp *platformPool) size() int { return len(pp.forks) }
@@ -81,14 +82,12 @@ func (pp *platformPool) get(w int) (_ *schema.Platform, release func(), _ error)
 	if pp.errs[w] != nil {
 		return nil, noop, pp.errs[w]
 	}
-	if pp.forks[w] != nil && pp.uses[w] < forkUses {
-		pp.uses[w]++
-		return pp.forks[w], noop, nil
+	if f := pp.forks[w]; f != nil && f.Builds() < forkBuilds {
+		return f, noop, nil
 	}
 	pp.mu.Lock()
-	if !pp.rootBusy && pp.rootUses < forkUses {
+	if !pp.rootBusy && pp.root.Builds() < forkBuilds {
 		pp.rootBusy = true
-		pp.rootUses++
 		pp.mu.Unlock()
 		return pp.root, func() {
 			pp.mu.Lock()
@@ -98,7 +97,6 @@ func (pp *platformPool) get(w int) (_ *schema.Platform, release func(), _ error)
 	}
 	pp.mu.Unlock()
 	pp.forks[w], pp.errs[w] = pp.root.Fork()
-	pp.uses[w] = 1
 	return pp.forks[w], noop, pp.errs[w]
 }
 

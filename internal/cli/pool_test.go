@@ -1,14 +1,18 @@
 package cli
 
 import (
+	"path/filepath"
 	"testing"
+
+	"github.com/paved-dev/paved/internal/discover"
 
 	"github.com/paved-dev/paved/schema"
 )
 
 // The pool lends the platform itself to whichever job asks while no other
 // job holds it, a worker's own fork otherwise, never one CUE context to
-// two jobs at once; a platform is retired after forkUses jobs.
+// two jobs at once; a platform is replaced once its context registered
+// forkBuilds app instances.
 func TestPlatformPool(t *testing.T) {
 	root, err := schema.LoadPlatform("")
 	if err != nil {
@@ -49,14 +53,34 @@ func TestPlatformPool(t *testing.T) {
 	}
 	release0()
 
-	// Root serves forkUses jobs, then workers fork.
-	for pp.rootUses < forkUses {
-		_, release, _ := pp.get(0)
-		release()
+	// A platform whose context registered forkBuilds app instances is
+	// replaced: root is lent no more, and a worker's fork is made anew.
+	dir := t.TempDir()
+	withImport := discover.App{Dir: dir, Files: []discover.File{{Path: filepath.Join(dir, "app.cue"), Data: []byte(
+		"package app\n\nimport \"strings\"\n\napiVersion: \"paved.dev/v1alpha1\"\nname: strings.ToLower(\"API\")\nteam: \"search\"\nkind: \"worker\"\nimage: \"ghcr.io/acme/api:1.0.0\"\n")}}}
+	register := func(p *schema.Platform) {
+		t.Helper()
+		for p.Builds() < forkBuilds {
+			if _, diags := p.LoadApp(withImport); len(diags) > 0 {
+				t.Fatal(diags)
+			}
+		}
 	}
+	register(root)
 	p, release, err := pp.get(0)
-	if err != nil || p == root {
-		t.Fatalf("root served more than %d jobs", forkUses)
+	if err != nil || p == root || p == nil {
+		t.Fatalf("a root that registered %d instances was lent (%p, %v)", root.Builds(), p, err)
 	}
 	release()
+	if again, release, _ := pp.get(0); again != p {
+		t.Fatal("worker 0 did not reuse its fork")
+	} else {
+		release()
+	}
+	register(p)
+	if again, release, _ := pp.get(0); again == p || again == root {
+		t.Fatal("a fork that registered forkBuilds instances was reused")
+	} else {
+		release()
+	}
 }
