@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"path"
@@ -72,6 +73,15 @@ type Input struct {
 	// (Tree.File encodes one on demand) and no ownership manifests are
 	// made. The built units are exactly those of a full render.
 	InMemory bool
+	// FilesOnly renders for a caller that writes the files and reads no
+	// object (render --out): once an object's file is encoded the tree
+	// keeps only its identity (apiVersion, kind, namespace, name), which
+	// is all a plain directory's build reads, so a large fleet is not held
+	// twice. Files are byte for byte those of a full render, and every
+	// directory is built as in one (TestFilesOnlyRender); the units'
+	// objects are those identities, except in directories kustomize
+	// built, and carry no Patched paths. Not with InMemory.
+	FilesOnly bool
 }
 
 func (in Input) stage(name string) func() {
@@ -158,8 +168,14 @@ func Clusters(p *schema.Platform) []ClusterTarget {
 // depend on scheduling.
 func Render(in Input) (*Tree, error) {
 	var errs Errors
-	shared := newObjectTable()
-	tree := &Tree{env: map[string]string{}, apps: map[string]*unitSource{}, inMemory: in.InMemory, shared: shared}
+	if in.InMemory && in.FilesOnly {
+		return nil, errors.New("render: InMemory and FilesOnly exclude each other")
+	}
+	var shared *intern.Table[any]
+	if !in.FilesOnly { // a files-only tree drops the objects: nothing to share
+		shared = newObjectTable()
+	}
+	tree := &Tree{env: map[string]string{}, apps: map[string]*unitSource{}, inMemory: in.InMemory, filesOnly: in.FilesOnly, shared: shared}
 	apps := slices.Clone(in.Apps)
 	slices.SortFunc(apps, func(a, b App) int {
 		return strings.Compare(a.Base.Team+"/"+a.Base.Name, b.Base.Team+"/"+b.Base.Name)
@@ -237,7 +253,7 @@ func Render(in Input) (*Tree, error) {
 	var jobs []*tenantJob
 	for _, ct := range clusters {
 		for _, team := range schema.SortedKeys(teamsByCluster[ct.Name]) {
-			jobs = append(jobs, &tenantJob{cluster: ct.Name, team: team, part: &Tree{inMemory: in.InMemory, shared: shared}})
+			jobs = append(jobs, &tenantJob{cluster: ct.Name, team: team, part: &Tree{inMemory: in.InMemory, filesOnly: in.FilesOnly, shared: shared}})
 		}
 	}
 	workpool.Run(len(jobs), workers, func(w, i int) {
@@ -340,7 +356,7 @@ func (in Input) workers() (int, func(int) (*schema.Platform, func(), error)) {
 // renderAppAll renders one app into every cluster: its directories, its
 // Flux Kustomizations and its ownership manifest.
 func renderAppAll(in Input, p *jobPlatform, a *App, byID map[string]App, dependents map[string][]string, clusters []ClusterTarget, shared *intern.Table[any]) *appPart {
-	part := &appPart{tree: &Tree{apps: map[string]*unitSource{}, inMemory: in.InMemory, shared: shared}}
+	part := &appPart{tree: &Tree{apps: map[string]*unitSource{}, inMemory: in.InMemory, filesOnly: in.FilesOnly, shared: shared}}
 	tree := part.tree
 	var owned, rendered []string
 	for _, ct := range clusters {

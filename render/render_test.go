@@ -451,6 +451,65 @@ func TestInMemoryRender(t *testing.T) {
 	}
 }
 
+// TestFilesOnlyRender: a files-only render (render --out) writes the same
+// bytes as a full render and builds the same directories to the same
+// objects, of which it keeps only the identities outside the directories
+// kustomize built.
+func TestFilesOnlyRender(t *testing.T) {
+	for name, in := range map[string]render.Input{"examples": loadExamples(t), "synthetic": loadSynthetic(t, 40)} {
+		t.Run(name, func(t *testing.T) {
+			full, err := render.Render(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in.FilesOnly = true
+			files, err := render.Render(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(files.Files, full.Files) {
+				t.Fatalf("files differ: %d files-only, %d full", len(files.Files), len(full.Files))
+			}
+			if len(files.Units) != len(full.Units) {
+				t.Fatalf("%d units files-only, %d full", len(files.Units), len(full.Units))
+			}
+			identities, whole := 0, 0
+			for i, u := range files.Units {
+				f := full.Units[i]
+				if u.Dir != f.Dir || u.Kind != f.Kind || u.Cluster != f.Cluster || u.Team != f.Team || u.Environment != f.Environment || len(u.Objects) != len(f.Objects) {
+					t.Fatalf("unit %d: %s (%d objects) files-only, %s (%d) full", i, u.Dir, len(u.Objects), f.Dir, len(f.Objects))
+				}
+				patched := false
+				for _, b := range f.Objects {
+					patched = patched || len(b.Patched) > 0
+				}
+				for j, b := range u.Objects {
+					if b.Object.ID() != f.Objects[j].Object.ID() || b.File != f.Objects[j].File {
+						t.Fatalf("%s: object %d is %s (%s) files-only, %s (%s) full", u.Dir, j, b.Object.ID(), b.File, f.Objects[j].Object.ID(), f.Objects[j].File)
+					}
+					if len(b.Object) > 3 {
+						whole++
+						if !patched {
+							t.Errorf("%s: %s kept whole in a directory without patches", u.Dir, b.Object.ID())
+						}
+					} else {
+						identities++
+					}
+				}
+			}
+			if identities == 0 {
+				t.Fatal("no object was reduced to its identity")
+			}
+			t.Logf("%d identities, %d objects of patched directories", identities, whole)
+		})
+	}
+	in := loadExamples(t)
+	in.FilesOnly, in.InMemory = true, true
+	if _, err := render.Render(in); err == nil {
+		t.Fatal("InMemory and FilesOnly together were accepted")
+	}
+}
+
 // TestRenderSharesEqualParts: a render holds equal parts of its objects
 // once (internal/intern): every Deployment's pod security context is the
 // same map.

@@ -24,6 +24,9 @@ type Tree struct {
 	// inMemory: the tree is read, not written (Input.InMemory): an
 	// object's file is encoded when File asks for it, not held in Files.
 	inMemory bool
+	// filesOnly: the tree is written, not read (Input.FilesOnly): objs
+	// holds each object file's identity, not its object.
+	filesOnly bool
 	// shared is the table a render's objects share their equal parts
 	// through (nil: not shared).
 	shared *intern.Table[any]
@@ -85,6 +88,15 @@ func (t *Tree) has(p string) bool {
 // in YAML (1.0 is written 1), so only then is the file decoded. An
 // in-memory tree encodes the file only for that check.
 func (t *Tree) addObject(p string, o Object) error {
+	if t.filesOnly {
+		b, err := objectYAML(o)
+		if err != nil {
+			return err
+		}
+		t.add(p, b)
+		t.setObject(p, o.identity())
+		return nil
+	}
 	o = shareObject(t.shared, o)
 	fraction := hasFraction(map[string]any(o))
 	if t.inMemory && !fraction {

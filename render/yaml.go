@@ -69,6 +69,16 @@ func (o Object) str(path ...string) string {
 	return s
 }
 
+// identity returns the fields that identify o (apiVersion, kind,
+// metadata.namespace and .name): what a plain directory's build reads.
+func (o Object) identity() Object {
+	md := map[string]any{"name": o.Name()}
+	if ns := o.Namespace(); ns != "" {
+		md["namespace"] = ns
+	}
+	return Object{"apiVersion": o.APIVersion(), "kind": o.Kind(), "metadata": md}
+}
+
 // APIVersion, Kind, Name and Namespace read the object's identity.
 func (o Object) APIVersion() string { return o.str("apiVersion") }
 func (o Object) Kind() string       { return o.str("kind") }
