@@ -21,8 +21,8 @@ import (
 // long-lived context is replaced only when it has registered many.
 
 // Builds reports how many instances were built in p's context after the
-// platform: apps whose files import packages or declare file-scoped names
-// (see packageStruct).
+// platform: the apps packageStruct could not take (in practice, specs that
+// import a package).
 func (p *Platform) Builds() int64 { return p.builds.Load() }
 
 // CompileExpr compiles src, one CUE expression such as a JSON document, in
