@@ -413,40 +413,49 @@ func TestRenderSameWithCacheAndWorkers(t *testing.T) {
 // encoded on demand to the bytes a render writes; only the ownership
 // manifests are left out.
 func TestInMemoryRender(t *testing.T) {
+	renderBothWays(t, func(in *render.Input) { in.InMemory = true }, func(t *testing.T, full, mem *render.Tree) {
+		if !reflect.DeepEqual(unitObjects(mem), unitObjects(full)) {
+			t.Fatal("built units differ")
+		}
+		var want []string
+		for _, p := range full.Paths() {
+			if strings.HasPrefix(p, ".paved/") {
+				if _, ok := mem.File(p); ok {
+					t.Errorf("%s: an in-memory render makes no ownership manifest", p)
+				}
+				continue
+			}
+			want = append(want, p)
+			got, ok := mem.File(p)
+			if !ok || !bytes.Equal(got, full.Files[p]) {
+				t.Errorf("%s: in memory %q, rendered %q", p, got, full.Files[p])
+			}
+		}
+		if got := mem.Paths(); !slices.Equal(got, want) {
+			t.Errorf("paths: %d in memory, %d rendered", len(got), len(want))
+		}
+		if len(mem.Files) >= len(want)/2 {
+			t.Errorf("the in-memory render encoded %d of %d files up front", len(mem.Files), len(want))
+		}
+	})
+}
+
+// renderBothWays renders the examples and a generated fleet in full and
+// with set applied to the input, and hands both trees to check.
+func renderBothWays(t *testing.T, set func(*render.Input), check func(t *testing.T, full, other *render.Tree)) {
+	t.Helper()
 	for name, in := range map[string]render.Input{"examples": loadExamples(t), "synthetic": loadSynthetic(t, 40)} {
 		t.Run(name, func(t *testing.T) {
 			full, err := render.Render(in)
 			if err != nil {
 				t.Fatal(err)
 			}
-			in.InMemory = true
-			mem, err := render.Render(in)
+			set(&in)
+			other, err := render.Render(in)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(unitObjects(mem), unitObjects(full)) {
-				t.Fatal("built units differ")
-			}
-			var want []string
-			for _, p := range full.Paths() {
-				if strings.HasPrefix(p, ".paved/") {
-					if _, ok := mem.File(p); ok {
-						t.Errorf("%s: an in-memory render makes no ownership manifest", p)
-					}
-					continue
-				}
-				want = append(want, p)
-				got, ok := mem.File(p)
-				if !ok || !bytes.Equal(got, full.Files[p]) {
-					t.Errorf("%s: in memory %q, rendered %q", p, got, full.Files[p])
-				}
-			}
-			if got := mem.Paths(); !slices.Equal(got, want) {
-				t.Errorf("paths: %d in memory, %d rendered", len(got), len(want))
-			}
-			if len(mem.Files) >= len(want)/2 {
-				t.Errorf("the in-memory render encoded %d of %d files up front", len(mem.Files), len(want))
-			}
+			check(t, full, other)
 		})
 	}
 }
@@ -456,53 +465,42 @@ func TestInMemoryRender(t *testing.T) {
 // objects, of which it keeps only the identities outside the directories
 // kustomize built.
 func TestFilesOnlyRender(t *testing.T) {
-	for name, in := range map[string]render.Input{"examples": loadExamples(t), "synthetic": loadSynthetic(t, 40)} {
-		t.Run(name, func(t *testing.T) {
-			full, err := render.Render(in)
-			if err != nil {
-				t.Fatal(err)
+	renderBothWays(t, func(in *render.Input) { in.FilesOnly = true }, func(t *testing.T, full, files *render.Tree) {
+		if !reflect.DeepEqual(files.Files, full.Files) {
+			t.Fatalf("files differ: %d files-only, %d full", len(files.Files), len(full.Files))
+		}
+		if len(files.Units) != len(full.Units) {
+			t.Fatalf("%d units files-only, %d full", len(files.Units), len(full.Units))
+		}
+		identities, whole := 0, 0
+		for i, u := range files.Units {
+			f := full.Units[i]
+			if u.Dir != f.Dir || u.Kind != f.Kind || u.Cluster != f.Cluster || u.Team != f.Team || u.Environment != f.Environment || len(u.Objects) != len(f.Objects) {
+				t.Fatalf("unit %d: %s (%d objects) files-only, %s (%d) full", i, u.Dir, len(u.Objects), f.Dir, len(f.Objects))
 			}
-			in.FilesOnly = true
-			files, err := render.Render(in)
-			if err != nil {
-				t.Fatal(err)
+			patched := false
+			for _, b := range f.Objects {
+				patched = patched || len(b.Patched) > 0
 			}
-			if !reflect.DeepEqual(files.Files, full.Files) {
-				t.Fatalf("files differ: %d files-only, %d full", len(files.Files), len(full.Files))
-			}
-			if len(files.Units) != len(full.Units) {
-				t.Fatalf("%d units files-only, %d full", len(files.Units), len(full.Units))
-			}
-			identities, whole := 0, 0
-			for i, u := range files.Units {
-				f := full.Units[i]
-				if u.Dir != f.Dir || u.Kind != f.Kind || u.Cluster != f.Cluster || u.Team != f.Team || u.Environment != f.Environment || len(u.Objects) != len(f.Objects) {
-					t.Fatalf("unit %d: %s (%d objects) files-only, %s (%d) full", i, u.Dir, len(u.Objects), f.Dir, len(f.Objects))
+			for j, b := range u.Objects {
+				if b.Object.ID() != f.Objects[j].Object.ID() || b.File != f.Objects[j].File {
+					t.Fatalf("%s: object %d is %s (%s) files-only, %s (%s) full", u.Dir, j, b.Object.ID(), b.File, f.Objects[j].Object.ID(), f.Objects[j].File)
 				}
-				patched := false
-				for _, b := range f.Objects {
-					patched = patched || len(b.Patched) > 0
-				}
-				for j, b := range u.Objects {
-					if b.Object.ID() != f.Objects[j].Object.ID() || b.File != f.Objects[j].File {
-						t.Fatalf("%s: object %d is %s (%s) files-only, %s (%s) full", u.Dir, j, b.Object.ID(), b.File, f.Objects[j].Object.ID(), f.Objects[j].File)
+				if len(b.Object) > 3 {
+					whole++
+					if !patched {
+						t.Errorf("%s: %s kept whole in a directory without patches", u.Dir, b.Object.ID())
 					}
-					if len(b.Object) > 3 {
-						whole++
-						if !patched {
-							t.Errorf("%s: %s kept whole in a directory without patches", u.Dir, b.Object.ID())
-						}
-					} else {
-						identities++
-					}
+				} else {
+					identities++
 				}
 			}
-			if identities == 0 {
-				t.Fatal("no object was reduced to its identity")
-			}
-			t.Logf("%d identities, %d objects of patched directories", identities, whole)
-		})
-	}
+		}
+		if identities == 0 {
+			t.Fatal("no object was reduced to its identity")
+		}
+		t.Logf("%d identities, %d objects of patched directories", identities, whole)
+	})
 	in := loadExamples(t)
 	in.FilesOnly, in.InMemory = true, true
 	if _, err := render.Render(in); err == nil {

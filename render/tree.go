@@ -86,19 +86,11 @@ func (t *Tree) has(p string) bool {
 // addObject adds the file of one object and keeps the object as it decodes
 // from that file: the same value, unless a number is written differently
 // in YAML (1.0 is written 1), so only then is the file decoded. An
-// in-memory tree encodes the file only for that check.
+// in-memory tree encodes the file only for that check; a files-only tree
+// keeps the object's identity, whose strings no encoding changes.
 func (t *Tree) addObject(p string, o Object) error {
-	if t.filesOnly {
-		b, err := objectYAML(o)
-		if err != nil {
-			return err
-		}
-		t.add(p, b)
-		t.setObject(p, o.identity())
-		return nil
-	}
-	o = shareObject(t.shared, o)
-	fraction := hasFraction(map[string]any(o))
+	o = shareObject(t.shared, o) // a files-only tree has no table
+	fraction := !t.filesOnly && hasFraction(map[string]any(o))
 	if t.inMemory && !fraction {
 		t.setObject(p, o)
 		return nil
@@ -111,6 +103,9 @@ func (t *Tree) addObject(p string, o Object) error {
 		if o, err = decodeObject(b); err != nil {
 			return err
 		}
+	}
+	if t.filesOnly {
+		o = o.identity()
 	}
 	t.add(p, b)
 	t.setObject(p, o)

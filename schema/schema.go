@@ -513,7 +513,7 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 		}
 		ov, err := p.CompileExpr("", js)
 		if err != nil {
-			return nil, diag.List{{Message: fmt.Sprintf("compiling environment %s: %v", env, err)}}
+			return nil, diag.List{{Path: "environments." + env, Message: fmt.Sprintf("compiling the environment's spec: %v", err), Positions: []diag.Position{app.Pos("environments." + env)}}}
 		}
 		ev := p.app.Unify(ov)
 		if err := ev.Validate(cue.Concrete(true), cue.All()); err != nil {
