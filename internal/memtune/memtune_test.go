@@ -19,10 +19,11 @@ func TestGoal(t *testing.T) {
 		{0, testRoom, 64 << 20},
 		{40 << 20, testRoom, 224 << 20},
 		{200 << 20, testRoom, Budget},
-		{Budget / 2, testRoom, Budget},
+		{Budget / 3, testRoom, Budget},
 		// Beyond the budget: GOGC 300 again, within a quarter of the room,
 		// never below GOGC 100.
-		{Budget/2 + 1, testRoom, 4*(Budget/2+1) + 64<<20},
+		{Budget/3 + 1, testRoom, 4*(Budget/3+1) + 64<<20},
+		{Budget / 2, testRoom, 4*(Budget/2) + 64<<20},
 		{800 << 20, testRoom, 3264 << 20},
 		{800 << 20, 8 << 30, 2 << 30},
 		{800 << 20, 2 << 30, 1600 << 20},
@@ -41,10 +42,21 @@ func TestPercent(t *testing.T) {
 		want int
 	}{
 		{0, testRoom, 6700}, {40 << 20, testRoom, 460}, {128 << 20, testRoom, 350}, {256 << 20, testRoom, 200},
-		{Budget / 2, testRoom, 100}, {800 << 20, testRoom, 308}, {800 << 20, 2 << 30, 100}, {2 << 30, testRoom, 100},
+		{Budget / 2, testRoom, 316}, {800 << 20, testRoom, 308}, {800 << 20, 2 << 30, 100}, {2 << 30, testRoom, 100},
 	} {
 		if got := Percent(c.live, c.room); got != c.want {
 			t.Errorf("Percent(%d, %d) = %d, want %d", c.live, c.room, got, c.want)
+		}
+	}
+}
+
+// TestNoDip: wherever the room allows GOGC 300, the goal never falls
+// below GOGC 200, at the budget's edge included: a fleet whose live heap
+// outgrows the budget passes through every live heap below its own.
+func TestNoDip(t *testing.T) {
+	for live := uint64(1 << 20); live <= testRoom/16-64<<20; live += 1 << 20 {
+		if p := Percent(live, testRoom); p < 200 {
+			t.Fatalf("Percent(%d MiB) = %d, want at least 200", live>>20, p)
 		}
 	}
 }
