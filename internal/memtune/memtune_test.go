@@ -89,6 +89,19 @@ func TestRoom(t *testing.T) {
 			"sys/fs/cgroup/ci/job/memory.max": {Data: []byte("7516192768\n")},
 			"sys/fs/cgroup/memory.max":        {Data: []byte("max\n")},
 		}, 7516192768},
+		{"cgroup v2 limit on a parent", fstest.MapFS{
+			"proc/meminfo":                    {Data: []byte(meminfo)},
+			"proc/self/cgroup":                {Data: []byte("0::/ci/job\n")},
+			"sys/fs/cgroup/ci/job/memory.max": {Data: []byte("max\n")},
+			"sys/fs/cgroup/ci/memory.max":     {Data: []byte("4294967296\n")},
+			"sys/fs/cgroup/memory.max":        {Data: []byte("max\n")},
+		}, 4 << 30},
+		{"cgroup v2 the smallest limit of the hierarchy", fstest.MapFS{
+			"proc/meminfo":                    {Data: []byte(meminfo)},
+			"proc/self/cgroup":                {Data: []byte("0::/ci/job/\n")},
+			"sys/fs/cgroup/ci/job/memory.max": {Data: []byte("8589934592\n")},
+			"sys/fs/cgroup/ci/memory.max":     {Data: []byte("6442450944\n")},
+		}, 6 << 30},
 		{"cgroup v2 at the namespace root", fstest.MapFS{
 			"proc/meminfo":             {Data: []byte(meminfo)},
 			"proc/self/cgroup":         {Data: []byte("0::/ci/job\n")},
@@ -104,6 +117,12 @@ func TestRoom(t *testing.T) {
 			"proc/self/cgroup": {Data: []byte("5:cpu,cpuacct:/x\n4:memory:/docker/abc\n0::/\n")},
 			"sys/fs/cgroup/memory/memory.limit_in_bytes": {Data: []byte("4294967296\n")},
 		}, 4 << 30},
+		{"cgroup v1 limit on a parent", fstest.MapFS{
+			"proc/meminfo":     {Data: []byte(meminfo)},
+			"proc/self/cgroup": {Data: []byte("4:memory:/docker/abc\n")},
+			"sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes": {Data: []byte("9223372036854771712\n")},
+			"sys/fs/cgroup/memory/docker/memory.limit_in_bytes":     {Data: []byte("3221225472\n")},
+		}, 3 << 30},
 		{"cgroup v1 without limit", fstest.MapFS{
 			"proc/meminfo":     {Data: []byte(meminfo)},
 			"proc/self/cgroup": {Data: []byte("4:memory:/\n")},
