@@ -489,7 +489,7 @@ func (l *lineIndex) line(b *render.Built, p []any) int {
 	if !ok {
 		data, ok := l.tree.File(file)
 		if !ok {
-			// A file of a released in-memory tree: the object's own
+			// A file of a released read-only tree: the object's own
 			// (render.Tree.ReleaseFileObjects).
 			data, _ = render.EncodeObject(b.Object)
 		}

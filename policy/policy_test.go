@@ -272,7 +272,7 @@ func TestLintConsume(t *testing.T) {
 	if len(diags) > 0 {
 		t.Fatal(diags)
 	}
-	in := render.Input{Platform: p, Version: "test", InMemory: true}
+	in := render.Input{Platform: p, Version: "test", Use: render.ReadOnly}
 	for _, f := range found {
 		a, ds := p.LoadApp(f)
 		if len(ds) > 0 {

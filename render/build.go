@@ -193,7 +193,7 @@ func buildDir(tree *Tree, dir string, always bool, mountWhole func() (filesys.Fi
 			continue
 		}
 		b := Built{Object: o, File: files[o.ID()]}
-		if len(k.Patches) > 0 && b.File != "" && !tree.filesOnly { // rendered holds identities
+		if len(k.Patches) > 0 && b.File != "" && tree.use != WriteOnly { // rendered holds identities
 			b.Patched = changedPaths(nil, map[string]any(rendered[b.File]), map[string]any(o))
 		}
 		u.Objects = append(u.Objects, b)

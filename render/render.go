@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"path"
@@ -68,21 +67,34 @@ type Input struct {
 	// Stage, when not nil, is called as each stage starts (evaluate,
 	// build) and the func it returns as the stage ends, for --timings.
 	Stage func(name string) func()
-	// InMemory renders for a caller that reads the built objects and
+	// Use is what the caller does with the tree, and so what it keeps.
+	Use Use
+}
+
+// Use says what a caller does with a render's tree: write its files, read
+// its built objects, or both.
+type Use int
+
+const (
+	// WriteAndRead keeps every file and every object (commit: writes the
+	// fleet and lints it).
+	WriteAndRead Use = iota
+	// ReadOnly renders for a caller that reads the built objects and
 	// writes nothing (lint, diff): object files are not encoded up front
 	// (Tree.File encodes one on demand) and no ownership manifests are
-	// made. The built units are exactly those of a full render.
-	InMemory bool
-	// FilesOnly renders for a caller that writes the files and reads no
+	// made. The built units are exactly those of a full render
+	// (TestInMemoryRender).
+	ReadOnly
+	// WriteOnly renders for a caller that writes the files and reads no
 	// object (render --out): once an object's file is encoded the tree
 	// keeps only its identity (apiVersion, kind, namespace, name), which
 	// is all a plain directory's build reads, so a large fleet is not held
 	// twice. Files are byte for byte those of a full render, and every
 	// directory is built as in one (TestFilesOnlyRender); the units'
 	// objects are those identities, except in directories kustomize
-	// built, and carry no Patched paths. Not with InMemory.
-	FilesOnly bool
-}
+	// built, and carry no Patched paths.
+	WriteOnly
+)
 
 func (in Input) stage(name string) func() {
 	if in.Stage == nil {
@@ -168,14 +180,14 @@ func Clusters(p *schema.Platform) []ClusterTarget {
 // depend on scheduling.
 func Render(in Input) (*Tree, error) {
 	var errs Errors
-	if in.InMemory && in.FilesOnly {
-		return nil, errors.New("render: InMemory and FilesOnly exclude each other")
+	if in.Use < WriteAndRead || in.Use > WriteOnly {
+		return nil, fmt.Errorf("render: unknown use %d", in.Use)
 	}
 	var shared *intern.Table[any]
-	if !in.FilesOnly { // a files-only tree drops the objects: nothing to share
+	if in.Use != WriteOnly { // a write-only tree drops the objects: nothing to share
 		shared = newObjectTable()
 	}
-	tree := &Tree{env: map[string]string{}, apps: map[string]*unitSource{}, inMemory: in.InMemory, filesOnly: in.FilesOnly, shared: shared}
+	tree := &Tree{env: map[string]string{}, apps: map[string]*unitSource{}, use: in.Use, shared: shared}
 	apps := slices.Clone(in.Apps)
 	slices.SortFunc(apps, func(a, b App) int {
 		return strings.Compare(a.Base.Team+"/"+a.Base.Name, b.Base.Team+"/"+b.Base.Name)
@@ -253,7 +265,7 @@ func Render(in Input) (*Tree, error) {
 	var jobs []*tenantJob
 	for _, ct := range clusters {
 		for _, team := range schema.SortedKeys(teamsByCluster[ct.Name]) {
-			jobs = append(jobs, &tenantJob{cluster: ct.Name, team: team, part: &Tree{inMemory: in.InMemory, filesOnly: in.FilesOnly, shared: shared}})
+			jobs = append(jobs, &tenantJob{cluster: ct.Name, team: team, part: &Tree{use: in.Use, shared: shared}})
 		}
 	}
 	workpool.Run(len(jobs), workers, func(w, i int) {
@@ -294,7 +306,7 @@ func Render(in Input) (*Tree, error) {
 		tenantFiles[j.team] = append(tenantFiles[j.team], append(j.files, ksFile)...)
 	}
 	for _, team := range schema.SortedKeys(tenantFiles) {
-		if in.InMemory {
+		if in.Use == ReadOnly {
 			break
 		}
 		files := tenantFiles[team]
@@ -356,7 +368,7 @@ func (in Input) workers() (int, func(int) (*schema.Platform, func(), error)) {
 // renderAppAll renders one app into every cluster: its directories, its
 // Flux Kustomizations and its ownership manifest.
 func renderAppAll(in Input, p *jobPlatform, a *App, byID map[string]App, dependents map[string][]string, clusters []ClusterTarget, shared *intern.Table[any]) *appPart {
-	part := &appPart{tree: &Tree{apps: map[string]*unitSource{}, inMemory: in.InMemory, filesOnly: in.FilesOnly, shared: shared}}
+	part := &appPart{tree: &Tree{apps: map[string]*unitSource{}, use: in.Use, shared: shared}}
 	tree := part.tree
 	var owned, rendered []string
 	for _, ct := range clusters {
@@ -396,7 +408,7 @@ func renderAppAll(in Input, p *jobPlatform, a *App, byID map[string]App, depende
 		part.fluxKS = append(part.fluxKS, entryRef{ct.Name, "apps/" + path.Base(ksFile)})
 		rendered = append(rendered, ct.Name)
 	}
-	if in.InMemory {
+	if in.Use == ReadOnly {
 		return part
 	}
 	slices.Sort(owned)

@@ -413,7 +413,7 @@ func TestRenderSameWithCacheAndWorkers(t *testing.T) {
 // encoded on demand to the bytes a render writes; only the ownership
 // manifests are left out.
 func TestInMemoryRender(t *testing.T) {
-	renderBothWays(t, func(in *render.Input) { in.InMemory = true }, func(t *testing.T, full, mem *render.Tree) {
+	renderBothWays(t, func(in *render.Input) { in.Use = render.ReadOnly }, func(t *testing.T, full, mem *render.Tree) {
 		if !reflect.DeepEqual(unitObjects(mem), unitObjects(full)) {
 			t.Fatal("built units differ")
 		}
@@ -465,7 +465,7 @@ func renderBothWays(t *testing.T, set func(*render.Input), check func(t *testing
 // objects, of which it keeps only the identities outside the directories
 // kustomize built.
 func TestFilesOnlyRender(t *testing.T) {
-	renderBothWays(t, func(in *render.Input) { in.FilesOnly = true }, func(t *testing.T, full, files *render.Tree) {
+	renderBothWays(t, func(in *render.Input) { in.Use = render.WriteOnly }, func(t *testing.T, full, files *render.Tree) {
 		if !reflect.DeepEqual(files.Files, full.Files) {
 			t.Fatalf("files differ: %d files-only, %d full", len(files.Files), len(full.Files))
 		}
@@ -502,9 +502,9 @@ func TestFilesOnlyRender(t *testing.T) {
 		t.Logf("%d identities, %d objects of patched directories", identities, whole)
 	})
 	in := loadExamples(t)
-	in.FilesOnly, in.InMemory = true, true
+	in.Use = render.WriteOnly + 1
 	if _, err := render.Render(in); err == nil {
-		t.Fatal("InMemory and FilesOnly together were accepted")
+		t.Fatal("an unknown use was accepted")
 	}
 }
 

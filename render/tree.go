@@ -21,26 +21,25 @@ type Tree struct {
 	// objs are the objects of the rendered files, exactly as they decode
 	// from those files, so the build need not parse YAML paved just wrote.
 	objs map[string]Object
-	// inMemory: the tree is read, not written (Input.InMemory): an
-	// object's file is encoded when File asks for it, not held in Files.
-	inMemory bool
-	// filesOnly: the tree is written, not read (Input.FilesOnly): objs
-	// holds each object file's identity, not its object.
-	filesOnly bool
+	// use is what the caller does with the tree (Input.Use). ReadOnly:
+	// an object's file is encoded when File asks for it, not held in
+	// Files. WriteOnly: objs holds each object file's identity, not its
+	// object.
+	use Use
 	// shared is the table a render's objects share their equal parts
 	// through (nil: not shared).
 	shared *intern.Table[any]
 }
 
 // File returns the content of a rendered file. Files holds every file of
-// a render, except the object files of an in-memory render
-// (Input.InMemory), which are encoded now: byte for byte what a render
+// a render, except the object files of a read-only render
+// (Input.Use), which are encoded now: byte for byte what a render
 // writes (TestInMemoryRender).
 func (t *Tree) File(p string) ([]byte, bool) {
 	if b, ok := t.Files[p]; ok {
 		return b, true
 	}
-	if o, ok := t.objs[p]; ok && t.inMemory {
+	if o, ok := t.objs[p]; ok && t.use == ReadOnly {
 		b, err := objectYAML(o)
 		return b, err == nil
 	}
@@ -51,12 +50,12 @@ func (t *Tree) File(p string) ([]byte, bool) {
 // for a caller that reads only the units' built objects and the files from
 // now on and drops the built objects as it is done with them, so that a
 // large fleet is not held twice (lint converts every object to an OPA
-// value). An in-memory tree first encodes the files of units kustomize
+// value). A read-only tree first encodes the files of units kustomize
 // built, whose objects may differ from their files; any other object file
-// of an in-memory tree is the canonical YAML of its unit's built object
+// of a read-only tree is the canonical YAML of its unit's built object
 // (EncodeObject), which File no longer serves.
 func (t *Tree) ReleaseFileObjects() {
-	if t.inMemory {
+	if t.use == ReadOnly {
 		for _, u := range t.Units {
 			if !u.kustomized {
 				continue
@@ -80,18 +79,18 @@ func (t *Tree) has(p string) bool {
 		return true
 	}
 	_, ok := t.objs[p]
-	return ok && t.inMemory
+	return ok && t.use == ReadOnly
 }
 
 // addObject adds the file of one object and keeps the object as it decodes
 // from that file: the same value, unless a number is written differently
-// in YAML (1.0 is written 1), so only then is the file decoded. An
-// in-memory tree encodes the file only for that check; a files-only tree
+// in YAML (1.0 is written 1), so only then is the file decoded. A
+// read-only tree encodes the file only for that check; a write-only tree
 // keeps the object's identity, whose strings no encoding changes.
 func (t *Tree) addObject(p string, o Object) error {
-	o = shareObject(t.shared, o) // a files-only tree has no table
-	fraction := !t.filesOnly && hasFraction(map[string]any(o))
-	if t.inMemory && !fraction {
+	o = shareObject(t.shared, o) // a write-only tree has no table
+	fraction := t.use != WriteOnly && hasFraction(map[string]any(o))
+	if t.use == ReadOnly && !fraction {
 		t.setObject(p, o)
 		return nil
 	}
@@ -104,7 +103,7 @@ func (t *Tree) addObject(p string, o Object) error {
 			return err
 		}
 	}
-	if t.filesOnly {
+	if t.use == WriteOnly {
 		o = o.identity()
 	}
 	t.add(p, b)
@@ -132,11 +131,11 @@ func (t *Tree) merge(part *Tree) {
 	}
 }
 
-// Paths returns the file paths in order (with the object files of an
-// in-memory tree).
+// Paths returns the file paths in order (with the object files of a
+// read-only tree).
 func (t *Tree) Paths() []string {
 	ps := slices.Collect(maps.Keys(t.Files))
-	if t.inMemory {
+	if t.use == ReadOnly {
 		for p := range t.objs {
 			if _, ok := t.Files[p]; !ok {
 				ps = append(ps, p)

@@ -18,8 +18,8 @@ func TestKeptObjectsEqualTheirFiles(t *testing.T) {
 		{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "b", "namespace": "t"},
 			"data": map[string]any{"n": "007", "on": "yes"}, "y": json.Number("42")},
 	}
-	for _, inMemory := range []bool{false, true} {
-		tree := &Tree{inMemory: inMemory}
+	for _, use := range []Use{WriteAndRead, ReadOnly} {
+		tree := &Tree{use: use}
 		files, err := writeDir(tree, "apps/c/t/a", slices.Clone(objs), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -37,11 +37,11 @@ func TestKeptObjectsEqualTheirFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(o, fromFile) {
-				t.Errorf("in memory %v: %s: kept %#v, the file decodes to %#v", inMemory, f, o, fromFile)
+				t.Errorf("use %d: %s: kept %#v, the file decodes to %#v", use, f, o, fromFile)
 			}
 		}
 		if kept != 2 {
-			t.Fatalf("in memory %v: %d objects kept, want 2", inMemory, kept)
+			t.Fatalf("use %d: %d objects kept, want 2", use, kept)
 		}
 	}
 }

@@ -69,7 +69,7 @@ input, 3 render error, 4 git error (including foreign edits).`,
 			if err != nil {
 				return err
 			}
-			in, tree, err := renderLoaded(e, l, writeAndRead)
+			in, tree, err := renderLoaded(e, l, render.WriteAndRead)
 			if err != nil {
 				return err
 			}

@@ -69,7 +69,7 @@ either side), 4 git error.`,
 			if err != nil {
 				return err
 			}
-			in, tree, err := renderLoaded(e, l, readOnly)
+			in, tree, err := renderLoaded(e, l, render.ReadOnly)
 			if err != nil {
 				return err
 			}

@@ -56,7 +56,7 @@ could not read the git repository.`,
 				return err
 			}
 			l = withDependencies(l)
-			_, tree, err := renderLoaded(e, l, readOnly)
+			_, tree, err := renderLoaded(e, l, render.ReadOnly)
 			if err != nil {
 				return err
 			}

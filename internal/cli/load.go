@@ -396,26 +396,17 @@ func renderInput(e *env, l *loaded) (render.Input, error) {
 	return in, nil
 }
 
-// renderUse says what a command does with a render, and so what the
-// render keeps.
-type renderUse int
-
-const (
-	writeAndRead renderUse = iota // commit: writes the files, lints the objects
-	readOnly                      // lint, diff: reads the objects (render.Input.InMemory)
-	writeOnly                     // render --out: writes the files (render.Input.FilesOnly)
-)
-
-// renderLoaded renders the loaded apps with their sources, for use.
-func renderLoaded(e *env, l *loaded, use renderUse) (render.Input, *render.Tree, error) {
+// renderLoaded renders the loaded apps with their sources, for use: what
+// the command does with the tree (commit writes and lints it, lint and
+// diff read it, render --out writes it), which decides what it keeps.
+func renderLoaded(e *env, l *loaded, use render.Use) (render.Input, *render.Tree, error) {
 	stop := e.stage("sources")
 	in, err := renderInput(e, l)
 	stop()
 	if err != nil {
 		return in, nil, err
 	}
-	in.InMemory = use == readOnly
-	in.FilesOnly = use == writeOnly
+	in.Use = use
 	bar := e.progress("rendering", len(in.Apps))
 	in.OnApp = func() { bar.Add(1) }
 	tree, err := render.Render(in)

@@ -39,7 +39,7 @@ Exit codes: 0 rendered, 2 invalid input, 3 render error.`,
 			if err != nil {
 				return err
 			}
-			_, tree, err := renderLoaded(e, l, writeOnly)
+			_, tree, err := renderLoaded(e, l, render.WriteOnly)
 			if err != nil {
 				return err
 			}
