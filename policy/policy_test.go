@@ -264,7 +264,7 @@ func TestLintDeterministic(t *testing.T) {
 // TestLintConsume: a lint that releases the tree's objects as it converts
 // them (LintOptions.Consume, what the CLI does) reports exactly what a
 // lint that keeps them reports, rendered files, lines and app.cue
-// positions included, on an in-memory render with patched apps.
+// positions included, on a read-only render with patched apps.
 func TestLintConsume(t *testing.T) {
 	p := defaultPlatform(t)
 	e := load(t, p)

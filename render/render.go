@@ -83,14 +83,14 @@ const (
 	// writes nothing (lint, diff): object files are not encoded up front
 	// (Tree.File encodes one on demand) and no ownership manifests are
 	// made. The built units are exactly those of a full render
-	// (TestInMemoryRender).
+	// (TestReadOnlyRender).
 	ReadOnly
 	// WriteOnly renders for a caller that writes the files and reads no
 	// object (render --out): once an object's file is encoded the tree
 	// keeps only its identity (apiVersion, kind, namespace, name), which
 	// is all a plain directory's build reads, so a large fleet is not held
 	// twice. Files are byte for byte those of a full render, and every
-	// directory is built as in one (TestFilesOnlyRender); the units'
+	// directory is built as in one (TestWriteOnlyRender); the units'
 	// objects are those identities, except in directories kustomize
 	// built, and carry no Patched paths.
 	WriteOnly

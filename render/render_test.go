@@ -408,11 +408,11 @@ func TestRenderSameWithCacheAndWorkers(t *testing.T) {
 	}
 }
 
-// TestInMemoryRender: an in-memory render (lint, diff) builds exactly the
+// TestReadOnlyRender: a read-only render (lint, diff) builds exactly the
 // units of a full render, and each file it did not encode up front is
 // encoded on demand to the bytes a render writes; only the ownership
 // manifests are left out.
-func TestInMemoryRender(t *testing.T) {
+func TestReadOnlyRender(t *testing.T) {
 	renderBothWays(t, func(in *render.Input) { in.Use = render.ReadOnly }, func(t *testing.T, full, mem *render.Tree) {
 		if !reflect.DeepEqual(unitObjects(mem), unitObjects(full)) {
 			t.Fatal("built units differ")
@@ -421,7 +421,7 @@ func TestInMemoryRender(t *testing.T) {
 		for _, p := range full.Paths() {
 			if strings.HasPrefix(p, ".paved/") {
 				if _, ok := mem.File(p); ok {
-					t.Errorf("%s: an in-memory render makes no ownership manifest", p)
+					t.Errorf("%s: a read-only render makes no ownership manifest", p)
 				}
 				continue
 			}
@@ -435,7 +435,7 @@ func TestInMemoryRender(t *testing.T) {
 			t.Errorf("paths: %d in memory, %d rendered", len(got), len(want))
 		}
 		if len(mem.Files) >= len(want)/2 {
-			t.Errorf("the in-memory render encoded %d of %d files up front", len(mem.Files), len(want))
+			t.Errorf("the read-only render encoded %d of %d files up front", len(mem.Files), len(want))
 		}
 	})
 }
@@ -460,23 +460,23 @@ func renderBothWays(t *testing.T, set func(*render.Input), check func(t *testing
 	}
 }
 
-// TestFilesOnlyRender: a files-only render (render --out) writes the same
+// TestWriteOnlyRender: a write-only render (render --out) writes the same
 // bytes as a full render and builds the same directories to the same
 // objects, of which it keeps only the identities outside the directories
 // kustomize built.
-func TestFilesOnlyRender(t *testing.T) {
+func TestWriteOnlyRender(t *testing.T) {
 	renderBothWays(t, func(in *render.Input) { in.Use = render.WriteOnly }, func(t *testing.T, full, files *render.Tree) {
 		if !reflect.DeepEqual(files.Files, full.Files) {
-			t.Fatalf("files differ: %d files-only, %d full", len(files.Files), len(full.Files))
+			t.Fatalf("files differ: %d write-only, %d full", len(files.Files), len(full.Files))
 		}
 		if len(files.Units) != len(full.Units) {
-			t.Fatalf("%d units files-only, %d full", len(files.Units), len(full.Units))
+			t.Fatalf("%d units write-only, %d full", len(files.Units), len(full.Units))
 		}
 		identities, whole := 0, 0
 		for i, u := range files.Units {
 			f := full.Units[i]
 			if u.Dir != f.Dir || u.Kind != f.Kind || u.Cluster != f.Cluster || u.Team != f.Team || u.Environment != f.Environment || len(u.Objects) != len(f.Objects) {
-				t.Fatalf("unit %d: %s (%d objects) files-only, %s (%d) full", i, u.Dir, len(u.Objects), f.Dir, len(f.Objects))
+				t.Fatalf("unit %d: %s (%d objects) write-only, %s (%d) full", i, u.Dir, len(u.Objects), f.Dir, len(f.Objects))
 			}
 			patched := false
 			for _, b := range f.Objects {
@@ -484,7 +484,7 @@ func TestFilesOnlyRender(t *testing.T) {
 			}
 			for j, b := range u.Objects {
 				if b.Object.ID() != f.Objects[j].Object.ID() || b.File != f.Objects[j].File {
-					t.Fatalf("%s: object %d is %s (%s) files-only, %s (%s) full", u.Dir, j, b.Object.ID(), b.File, f.Objects[j].Object.ID(), f.Objects[j].File)
+					t.Fatalf("%s: object %d is %s (%s) write-only, %s (%s) full", u.Dir, j, b.Object.ID(), b.File, f.Objects[j].Object.ID(), f.Objects[j].File)
 				}
 				if len(b.Object) > 3 {
 					whole++

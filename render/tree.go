@@ -34,7 +34,7 @@ type Tree struct {
 // File returns the content of a rendered file. Files holds every file of
 // a render, except the object files of a read-only render
 // (Input.Use), which are encoded now: byte for byte what a render
-// writes (TestInMemoryRender).
+// writes (TestReadOnlyRender).
 func (t *Tree) File(p string) ([]byte, bool) {
 	if b, ok := t.Files[p]; ok {
 		return b, true

@@ -15,18 +15,18 @@
 // budget, and the budget while it leaves GOGC at 200 or more: a 1,000-app
 // fleet (a live heap under 200 MB) stays within 1 GiB. A fleet too large
 // for the budget gets GOGC=300 again, within a quarter of the memory the
-// machine (or the cgroups the process runs in) has, and never less than GOGC=100: the
-// collector's share of the CPU then stays what it is for a small fleet, so
-// time grows with the fleet and not faster (with Go's default a 5,000-app
-// lint took 7.3 times as long as a 1,000-app one; the collector marked
-// three times as many bytes per byte allocated).
+// machine (or the cgroups the process runs in) has, and never less than
+// GOGC=100: the collector's share of the CPU then stays what it is for a
+// small fleet, so time grows with the fleet and not faster (with Go's
+// default a 5,000-app lint took 7.3 times as long as a 1,000-app one; the
+// collector marked three times as many bytes per byte allocated).
 //
 // The budget ends at GOGC 200, not 100: held until twice the live heap
 // filled it, the goal fell from GOGC 200 to 100 over the live heaps from
-// 256 to 384 MiB that every larger fleet passes through, and a 5,000-app lint
-// spent nearly a third of its evaluation there, in 17 collections that
-// marked a fifth of all it marked (3 collections now), with write barriers on
-// for half of that time.
+// 256 to 384 MiB that every larger fleet passes through, and a 5,000-app
+// lint spent nearly a third of its evaluation there, in 17 collections
+// that marked a fifth of all it marked (3 collections now), with write
+// barriers on for half of that time.
 //
 // The goal is set as GOGC (runtime/debug.SetGCPercent), relative to the
 // live heap, after every collection. A memory limit of max(Limit, 2.5 ×
@@ -50,8 +50,8 @@ import (
 // runtime overhead) stays within 1 GiB.
 const Budget = 768 << 20
 
-// Limit is the memory limit while the heap goal is the budget (a live
-// heap of at most 256 MiB, under 30% of it).
+// Limit is the memory limit while the live heap is within the budget (at
+// most 256 MiB, under 30% of the limit).
 const Limit = 900 << 20
 
 // room is the memory the process may use (Room), read by Start.
