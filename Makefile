@@ -57,6 +57,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzSafe -fuzztime $(FUZZTIME) ./internal/outdir
 	$(GO) test -run '^$$' -fuzz FuzzGitHubAnnotation -fuzztime $(FUZZTIME) ./policy
 	$(GO) test -run '^$$' -fuzz FuzzMarkdown -fuzztime $(FUZZTIME) ./internal/diff
+	$(GO) test -run '^$$' -fuzz FuzzReadManifest -fuzztime $(FUZZTIME) ./internal/fleet
+	$(GO) test -run '^$$' -fuzz FuzzSourceID -fuzztime $(FUZZTIME) ./internal/gitsource
 
 # Score every rendered cluster (apps + tenants) with kube-score; fails on
 # any CRITICAL or WARNING finding, and when kube-score did not score.

@@ -110,26 +110,12 @@ type LintOptions struct {
 	// Progress, when not nil, is told the number of evaluations once and
 	// then called after each one (from the worker goroutines).
 	Progress func(total int) func()
-	// Only, when not nil, limits the per-object and per-directory
-	// namespaces to the units of the apps it accepts (lint --changed: the
-	// rest of the tree is rendered as context, and Report.Keep drops its
-	// findings anyway). Fleet-wide (*.all) and budget namespaces still see
-	// every object.
-	Only func(team, app string) bool
 	// Consume says the caller reads no object of the tree after Lint, only
 	// its files: Lint then drops each object once it holds it as an OPA
 	// value (with render.Tree.ReleaseFileObjects), so that the fleet is
 	// not held twice, and recovers from those values the few objects
 	// findings are placed in.
 	Consume bool
-}
-
-// linted reports whether the per-object and per-unit namespaces evaluate u.
-func (o LintOptions) linted(u *render.Unit) bool {
-	if o.Only == nil {
-		return true
-	}
-	return u.App != nil && o.Only(u.App.Base.Team, u.App.Base.Name)
 }
 
 // objRef is an object of a built tree: unit and object index.
@@ -149,9 +135,6 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 	// Slots: one per object, one per unit, one for the budget.
 	var objs []objRef
 	for ui, u := range tree.Units {
-		if !opts.linted(&u) {
-			continue
-		}
 		for oi := range u.Objects {
 			objs = append(objs, objRef{ui, oi})
 		}
@@ -187,9 +170,6 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 			}
 		case InputUnit:
 			for ui, u := range tree.Units {
-				if !opts.linted(&u) {
-					continue
-				}
 				jobs = append(jobs, job{ns: ns, input: ast.NewObject(
 					ast.Item(ast.InternedTerm("cluster"), ast.StringTerm(u.Cluster)),
 					ast.Item(ast.InternedTerm("environment"), ast.StringTerm(u.Environment)),

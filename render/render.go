@@ -28,6 +28,9 @@ import (
 // Source says where an app's spec comes from; it is recorded in
 // annotations and the ownership manifest.
 type Source struct {
+	// ID is the source identity (--source, else the normalised origin
+	// URL: host/owner/name): the fleet's apps belong to their source.
+	ID       string
 	Repo     string // source repository URL, credentials stripped
 	Revision string // commit the spec was read at ("" outside git)
 	Path     string // app directory relative to the repository root
@@ -43,12 +46,6 @@ type App struct {
 type Input struct {
 	Platform *schema.Platform
 	Apps     []App
-	// Context are apps that are not rendered but that the rendered apps
-	// read: the names and ports of their dependencies (egress rules) and
-	// the names of their dependents (ingress rules). Render of a subset of
-	// a fleet (lint --changed) passes the rest of the fleet here, so each
-	// rendered app renders exactly as in a full run.
-	Context []*schema.App
 	// Version is paved's version, recorded in ownership manifests and the
 	// inputs digest.
 	Version string
@@ -137,7 +134,10 @@ type ownership struct {
 	Source       *ownershipSrc  `json:"source,omitempty"`
 	Paved        map[string]any `json:"paved"`
 	InputsDigest string         `json:"inputsDigest,omitempty"`
-	Clusters     []string       `json:"clusters,omitempty"`
+	// DependsOn are the apps (team/name) the app depends on: diff and
+	// commit check them, and what others still need, against the fleet.
+	DependsOn []string `json:"dependsOn,omitempty"`
+	Clusters  []string `json:"clusters,omitempty"`
 	Files        []string       `json:"files"`
 	// Digests are the sha256 of each file as paved wrote it, so commit
 	// can tell a hand edit from its own output.
@@ -145,6 +145,7 @@ type ownership struct {
 }
 
 type ownershipSrc struct {
+	ID       string `json:"id"`
 	Repo     string `json:"repo,omitempty"`
 	Revision string `json:"revision,omitempty"`
 	Path     string `json:"path"`
@@ -192,28 +193,10 @@ func Render(in Input) (*Tree, error) {
 	slices.SortFunc(apps, func(a, b App) int {
 		return strings.Compare(a.Base.Team+"/"+a.Base.Name, b.Base.Team+"/"+b.Base.Name)
 	})
-	byID := map[string]App{}
-	for _, a := range apps {
-		byID[a.Base.Team+"/"+a.Base.Name] = a
-	}
-	all := apps
-	if len(in.Context) > 0 {
-		all = slices.Clone(apps)
-		for _, c := range in.Context {
-			if id := c.Base.Team + "/" + c.Base.Name; byID[id].App == nil {
-				byID[id] = App{App: c}
-				all = append(all, App{App: c})
-			}
-		}
-		slices.SortFunc(all, func(a, b App) int {
-			return strings.Compare(a.Base.Team+"/"+a.Base.Name, b.Base.Team+"/"+b.Base.Name)
-		})
-	}
 	clusters := Clusters(in.Platform)
 	for _, ct := range clusters {
 		tree.env[ct.Name] = ct.Environment
 	}
-	dependents := dependentsOf(all)
 	fluxKS := map[string][]string{} // cluster -> entry resources
 	teamsByCluster := map[string]map[string]bool{}
 
@@ -227,7 +210,7 @@ func Render(in Input) (*Tree, error) {
 	workpool.Run(len(apps), workers, func(w, i int) {
 		p := job(w)
 		defer p.release()
-		parts[i] = renderAppAll(in, p, &apps[i], byID, dependents, clusters, shared)
+		parts[i] = renderAppAll(in, p, &apps[i], clusters, shared)
 		if p.err != nil {
 			forkErrs[w] = p.err
 		}
@@ -367,7 +350,7 @@ func (in Input) workers() (int, func(int) (*schema.Platform, func(), error)) {
 
 // renderAppAll renders one app into every cluster: its directories, its
 // Flux Kustomizations and its ownership manifest.
-func renderAppAll(in Input, p *jobPlatform, a *App, byID map[string]App, dependents map[string][]string, clusters []ClusterTarget, shared *intern.Table[any]) *appPart {
+func renderAppAll(in Input, p *jobPlatform, a *App, clusters []ClusterTarget, shared *intern.Table[any]) *appPart {
 	part := &appPart{tree: &Tree{apps: map[string]*unitSource{}, use: in.Use, shared: shared}}
 	tree := part.tree
 	var owned, rendered []string
@@ -375,7 +358,7 @@ func renderAppAll(in Input, p *jobPlatform, a *App, byID map[string]App, depende
 		spec, err := a.Env(ct.Environment)
 		var objs []Object
 		if err == nil {
-			objs, err = renderApp(p, in.Cache, *a, byID, dependents[a.Base.Team+"/"+a.Base.Name], ct, spec)
+			objs, err = renderApp(p, in.Cache, *a, ct, spec)
 		}
 		if err != nil {
 			part.errs = append(part.errs, &Error{Where: fmt.Sprintf("%s/%s in %s", a.Base.Team, a.Base.Name, ct.Name), Err: err})
@@ -391,8 +374,9 @@ func renderAppAll(in Input, p *jobPlatform, a *App, byID map[string]App, depende
 		tree.apps[dir] = &unitSource{app: a}
 		ksFile := path.Join("clusters", ct.Name, "paved", "apps", schema.AppFluxName(spec.Team, spec.Name)+".yaml")
 		deps := []string{schema.TenantFluxName(spec.Team)}
-		for _, d := range spec.DependsOn {
-			deps = append(deps, schema.AppFluxName(spec.Team, d))
+		for _, id := range spec.Dependencies() {
+			team, name, _ := strings.Cut(id, "/")
+			deps = append(deps, schema.AppFluxName(team, name))
 		}
 		ks, err := fluxKustomization(p.root, schema.AppFluxName(spec.Team, spec.Name), "./"+dir, deps, map[string]string{
 			"paved.dev/team": spec.Team, "paved.dev/app": spec.Name,
@@ -417,7 +401,8 @@ func renderAppAll(in Input, p *jobPlatform, a *App, byID map[string]App, depende
 		Kind:         "Ownership",
 		App:          a.Base.Name,
 		Team:         a.Base.Team,
-		Source:       &ownershipSrc{Repo: a.Source.Repo, Revision: a.Source.Revision, Path: a.Source.Path},
+		Source:       &ownershipSrc{ID: a.Source.ID, Repo: a.Source.Repo, Revision: a.Source.Revision, Path: a.Source.Path},
+		DependsOn:    a.Base.Dependencies(),
 		Paved:        map[string]any{"version": in.Version},
 		InputsDigest: digestApp(in.Version, p.root.Digest(), *a),
 		Clusters:     rendered,
@@ -443,40 +428,22 @@ func digests(tree *Tree, files []string) map[string]string {
 	return out
 }
 
-// dependentsOf maps each app (team/name) to the sorted names of the apps of
-// its team that list it in dependsOn (dependsOn is not per environment).
-func dependentsOf(apps []App) map[string][]string {
-	out := map[string][]string{}
-	for _, a := range apps { // apps are sorted, so each list is too
-		for _, d := range a.Base.DependsOn {
-			id := a.Base.Team + "/" + d
-			out[id] = append(out[id], a.Base.Name)
-		}
-	}
-	return out
-}
-
 // renderApp evaluates the app's blueprint for one cluster.
-func renderApp(p *jobPlatform, c *cache.Cache, a App, byID map[string]App, dependents []string, ct ClusterTarget, spec schema.Spec) ([]Object, error) {
+func renderApp(p *jobPlatform, c *cache.Cache, a App, ct ClusterTarget, spec schema.Spec) ([]Object, error) {
 	ratio := p.root.Data.Environments[ct.Environment].TracingSampleRatio
 	if spec.Observability.Tracing.SampleRatio != nil {
 		ratio = *spec.Observability.Tracing.SampleRatio
 	}
+	// Render locality: an app's objects depend on the names of the apps
+	// it depends on, never on their specs.
 	type dep struct {
+		Team string `json:"team"`
 		Name string `json:"name"`
-		Port int    `json:"port,omitempty"`
 	}
 	deps := []dep{}
-	for _, d := range spec.DependsOn {
-		o := byID[spec.Team+"/"+d]
-		if o.App == nil { // vet's fleet checks refuse this; a caller's bug
-			return nil, fmt.Errorf("depends on %s, which is neither rendered nor given as context", d)
-		}
-		ds, err := o.Env(ct.Environment)
-		if err != nil {
-			return nil, err
-		}
-		deps = append(deps, dep{Name: d, Port: ds.Port})
+	for _, id := range spec.Dependencies() {
+		team, name, _ := strings.Cut(id, "/")
+		deps = append(deps, dep{Team: team, Name: name})
 	}
 	input := map[string]any{
 		"app": json.RawMessage(a.Effective[ct.Environment]),
@@ -491,7 +458,6 @@ func renderApp(p *jobPlatform, c *cache.Cache, a App, byID map[string]App, depen
 		},
 		"version":      VersionLabel(spec.Image),
 		"sampleRatio":  ratio,
-		"dependents":   append([]string{}, dependents...),
 		"dependencies": deps,
 		"source":       map[string]any{"path": a.Source.Path},
 	}

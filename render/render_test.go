@@ -614,21 +614,22 @@ func TestSourceRevisionStamped(t *testing.T) {
 	}
 }
 
-// TestRenderWithContext: an app rendered alone, with the rest of the fleet
-// as context (what lint --changed does), renders exactly as in a full run,
-// including apps whose dependencies have dependencies of their own and
-// apps others depend on (their ingress rules name the dependents).
-func TestRenderWithContext(t *testing.T) {
+// TestRenderLocality: an app rendered alone, without any other app of the
+// fleet (what a service repository, lint --changed and commit --changed
+// do), renders exactly as in a full run, including apps with dependencies
+// and apps others depend on: its objects depend on its own spec, the
+// platform and the names it names, never on another app.
+func TestRenderLocality(t *testing.T) {
 	in := loadSynthetic(t, 60)
 	full, err := render.Render(in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	picked := 0
-	for i, a := range in.Apps {
+	for _, a := range in.Apps {
 		dependedOn := false
 		for _, b := range in.Apps {
-			if b.Base.Team == a.Base.Team && slices.Contains(b.Base.DependsOn, a.Base.Name) {
+			if slices.Contains(b.Base.Dependencies(), a.Base.Team+"/"+a.Base.Name) {
 				dependedOn = true
 			}
 		}
@@ -640,12 +641,6 @@ func TestRenderWithContext(t *testing.T) {
 		}
 		sub := in
 		sub.Apps = []render.App{a}
-		sub.Context = nil
-		for j, b := range in.Apps {
-			if j != i {
-				sub.Context = append(sub.Context, b.App)
-			}
-		}
 		got, err := render.Render(sub)
 		if err != nil {
 			t.Fatalf("%s/%s alone: %v", a.Base.Team, a.Base.Name, err)

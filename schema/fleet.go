@@ -8,10 +8,12 @@ import (
 	"github.com/paved-dev/paved/internal/diag"
 )
 
-// CheckFleet runs the checks that span apps: duplicate team/name, Flux
-// object names that collide, dependsOn naming a missing app of the team,
-// the app itself or forming a cycle, and secret env vars that map to the
-// same ExternalSecret name.
+// CheckFleet runs the checks that span the run's apps: duplicate
+// team/name, Flux object names that collide, dependsOn naming the app
+// itself, an app twice or a team the platform does not know, dependency
+// cycles, and secret env vars that map to the same ExternalSecret name.
+// A dependency outside the run is not an error here (see
+// MissingDependencies).
 func CheckFleet(p *Platform, apps []*App) diag.List {
 	var diags diag.List
 	byID := map[string]*App{}
@@ -37,16 +39,23 @@ func CheckFleet(p *Platform, apps []*App) diag.List {
 		flux[n] = "app " + a.Base.Team + "/" + a.Base.Name
 	}
 	for _, a := range apps {
+		self := a.Base.Team + "/" + a.Base.Name
+		listed := map[string]int{}
 		for i, d := range a.Base.DependsOn {
 			// Positions are looked up only for a problem: an app restored
 			// from the cache compiles its CUE to answer them.
 			at := fmt.Sprintf("dependsOn[%d]", i)
-			switch {
-			case d == a.Base.Name:
+			id := DependencyID(a.Base.Team, d)
+			team, _, _ := strings.Cut(id, "/")
+			switch j, twice := listed[id]; {
+			case id == self:
 				diags.Add(at, "an app cannot depend on itself", a.Pos(at))
-			case byID[a.Base.Team+"/"+d] == nil:
-				diags.Add(at, fmt.Sprintf("no app %q in team %s", d, a.Base.Team), a.Pos(at))
+			case twice:
+				diags.Add(at, fmt.Sprintf("%s is listed twice (dependsOn[%d])", id, j), a.Pos(at))
+			case !hasTeam(p, team):
+				diags.Add(at, fmt.Sprintf("no team %q in the platform (known: %s)", team, strings.Join(SortedKeys(p.Data.Teams), ", ")), a.Pos(at))
 			}
+			listed[id] = i
 		}
 		seen := map[string]string{}
 		for _, k := range SortedKeys(a.Base.Secrets) {
@@ -65,6 +74,33 @@ func CheckFleet(p *Platform, apps []*App) diag.List {
 	return diags.Sanitize()
 }
 
+func hasTeam(p *Platform, team string) bool {
+	_, ok := p.Data.Teams[team]
+	return ok
+}
+
+// MissingDependencies lists, as warnings, each dependsOn entry of apps
+// that names no app among apps: offline (vet, lint, render of one
+// repository) that is expected when the app lives in another repository;
+// diff and commit resolve it against the fleet, where a missing one is an
+// error.
+func MissingDependencies(apps []*App) diag.List {
+	var out diag.List
+	have := map[string]bool{}
+	for _, a := range apps {
+		have[a.Base.Team+"/"+a.Base.Name] = true
+	}
+	for _, a := range apps {
+		for i, id := range a.Base.Dependencies() {
+			if !have[id] && id != a.Base.Team+"/"+a.Base.Name {
+				at := fmt.Sprintf("dependsOn[%d]", i)
+				out.Add(at, fmt.Sprintf("no app %s in this run: diff and commit look for it in the fleet", id), a.Pos(at))
+			}
+		}
+	}
+	return out.Sanitize()
+}
+
 // cycles reports each dependsOn cycle once, at the app whose ID sorts first.
 func cycles(byID map[string]*App) diag.List {
 	var diags diag.List
@@ -75,9 +111,8 @@ func cycles(byID map[string]*App) diag.List {
 		state[id] = 1
 		stack = append(stack, id)
 		a := byID[id]
-		for _, d := range a.Base.DependsOn {
-			did := a.Base.Team + "/" + d
-			if byID[did] == nil || d == a.Base.Name {
+		for _, did := range a.Base.Dependencies() {
+			if byID[did] == nil || did == id {
 				continue
 			}
 			switch state[did] {
@@ -99,6 +134,25 @@ func cycles(byID map[string]*App) diag.List {
 		}
 	}
 	return diags
+}
+
+// DependencyID is the app (team/name) that the dependsOn entry ref of an
+// app of team names: "name" is an app of the same team, "team/name"
+// another team's.
+func DependencyID(team, ref string) string {
+	if strings.Contains(ref, "/") {
+		return ref
+	}
+	return team + "/" + ref
+}
+
+// Dependencies are the apps (team/name) the spec depends on, in order.
+func (s Spec) Dependencies() []string {
+	out := make([]string, len(s.DependsOn))
+	for i, d := range s.DependsOn {
+		out[i] = DependencyID(s.Team, d)
+	}
+	return out
 }
 
 // TenantFluxName is the name of the Flux Kustomization of a team's tenant.

@@ -806,7 +806,9 @@ func describe(sel []string) string {
 		parent = sel[len(sel)-2]
 	}
 	switch {
-	case last == "name" || last == "team" || last == "size" || parent == "dependsOn" || last == "environment" || last == "cluster":
+	case parent == "dependsOn":
+		return "an app name of the same team or team/name, each a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)"
+	case last == "name" || last == "team" || last == "size" || last == "environment" || last == "cluster":
 		return "a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)"
 	case last == "image":
 		return "an image reference with a tag or a digest (registry/repository:tag or @sha256:...)"

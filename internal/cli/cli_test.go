@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -142,6 +143,27 @@ func TestScripts(t *testing.T) {
 				srv := httptest.NewServer(h)
 				ts.Defer(srv.Close)
 				ts.Setenv("GITURL", srv.URL)
+			},
+			// exits CODE PROGRAM [ARGS...]: run PROGRAM as exec does and
+			// require it to exit with CODE (the documented exit codes);
+			// stdout and stderr are kept for the commands that follow.
+			"exits": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) < 2 {
+					ts.Fatalf("usage: exits CODE PROGRAM [ARGS...]")
+				}
+				want, err := strconv.Atoi(args[0])
+				ts.Check(err)
+				got := 0
+				if err := ts.Exec(args[1], args[2:]...); err != nil {
+					var ee *exec.ExitError
+					if !errors.As(err, &ee) {
+						ts.Fatalf("%s: %v", args[1], err)
+					}
+					got = ee.ExitCode()
+				}
+				if got != want {
+					ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
+				}
 			},
 			// mkfile SIZE NAME: a file of SIZE bytes of CUE comment text.
 			"mkfile": func(ts *testscript.TestScript, neg bool, args []string) {

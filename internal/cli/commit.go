@@ -24,12 +24,14 @@ import (
 
 type commitOptions struct {
 	platformFlag
-	fleet     string
-	branch    string
-	message   string
-	overwrite bool
-	attempts  int
-	today     string
+	fleetFlags
+	allowMassDelete bool
+	fleet           string
+	branch          string
+	message         string
+	overwrite       bool
+	attempts        int
+	today           string
 }
 
 func newCommitCmd(e *env) *cobra.Command {
@@ -39,24 +41,42 @@ func newCommitCmd(e *env) *cobra.Command {
 		Short: "Render, lint and commit the result to the fleet repository, with provenance",
 		Long: `commit renders the apps below each PATH (default .), lints them (any denial
 aborts), and writes the paths paved owns into the fleet branch as one commit,
-or none when nothing changes. Files of removed objects and apps are pruned
-(the ownership manifests say which files are paved's); other files are never
-touched. The message names the source and carries the trailers
+or none when nothing changes.
+
+Many repositories write one fleet. Every app belongs to the source that
+rendered it: --source, else the origin remote as host/owner/name ("local"
+without one). A commit changes and prunes only its scope: the apps it
+renders, and the fleet's apps of its own source whose path lies below a
+PATH (those were removed). Every other app is read, never written. An app
+the fleet records for another source is refused (exit 2) unless moved with
+--adopt team/name. A dependsOn entry must name an app of this run or of the
+fleet, and an app still depended on cannot be removed. A team's tenant and
+each cluster's entry point follow the whole fleet: a tenant goes with the
+last app of its team, from any source. A commit that would remove more than
+half of the apps in its scope, or any tenant, stops unless
+--allow-mass-delete. Ownership manifests that list files outside their own
+app, name another app than their file, or do not parse stop the run (exit
+4): they are never followed.
+
+The message names the source and carries the trailers Render-Source,
 Render-Source-Repo, Render-Source-Revision, Render-Tool and
-Render-Inputs-Digest; SOURCE_DATE_EPOCH, PAVED_AUTHOR_NAME and
-PAVED_AUTHOR_EMAIL make commits reproducible.
+Render-Inputs-Digest (and Render-Adopted per adopted app);
+SOURCE_DATE_EPOCH, PAVED_AUTHOR_NAME and PAVED_AUTHOR_EMAIL make commits
+reproducible.
 
 The push is never forced: when the branch moved meanwhile, commit fetches the
 new tip, applies the same render on it and retries with backoff and jitter.
-An app whose fleet render comes from a newer source revision is skipped, not
-reverted. Files paved owns that were edited by hand since its last commit
-stop the run unless --overwrite-foreign-edits.
+An app whose fleet render comes from a newer revision of its source is
+skipped, not reverted. Files paved owns that were edited by hand since its
+last commit stop the run unless --overwrite-foreign-edits.
 
 --fleet is a URL (https with PAVED_GIT_TOKEN or GITHUB_TOKEN, ssh, file://)
 or a local repository directory.
 
 Exit codes: 0 committed or nothing to commit, 1 policy denials, 2 invalid
-input, 3 render error, 4 git error (including foreign edits).`,
+input (including a claim on another source's app, a missing dependency and
+a stopped mass delete), 3 render error, 4 git error (including foreign
+edits and refused ownership manifests).`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if o.fleet == "" {
 				return invalid("commit: --fleet URL|DIR is required")
@@ -65,11 +85,16 @@ input, 3 render error, 4 git error (including foreign edits).`,
 			if err != nil {
 				return err
 			}
-			l, err := loadApps(e, args, o.path(e), loadOptions{policies: true})
+			if err := o.checkFleet(); err != nil {
+				return err
+			}
+			// With --allow-mass-delete a PATH may hold no app any more:
+			// the commit removes its source's apps there.
+			l, err := loadApps(e, args, o.path(e), loadOptions{policies: true, allowEmpty: o.allowMassDelete})
 			if err != nil {
 				return err
 			}
-			in, tree, err := renderLoaded(e, l, render.WriteAndRead)
+			in, tree, err := renderLoaded(e, l, render.WriteAndRead, o.source)
 			if err != nil {
 				return err
 			}
@@ -87,14 +112,20 @@ input, 3 render error, 4 git error (including foreign edits).`,
 					files[p] = data
 				}
 			}
-			roots := sourceRoots(e, args)
 			srcDir := e.cwd
+			if len(args) > 0 {
+				srcDir = absPath(e, args[0])
+			}
 			if len(l.apps) > 0 {
 				srcDir = l.apps[0].Dir
 			}
+			roots := sourceRoots(e, args, o.source)
 			r := &fleet.Render{
 				Files:                 files,
-				InScope:               func(team, app, src string) bool { return underRoots(roots, src) },
+				Apps:                  planApps(in),
+				Roots:                 roots,
+				Adopt:                 o.adopt,
+				AllowMassDelete:       o.allowMassDelete,
 				Newer:                 func(fleetRev, ours string) bool { return gitsource.IsAncestor(srcDir, ours, fleetRev) },
 				Entry:                 render.EntryKustomization,
 				OverwriteForeignEdits: o.overwrite,
@@ -106,16 +137,27 @@ input, 3 render error, 4 git error (including foreign edits).`,
 			}
 			stop := e.stage("commit and push")
 			res, err := fleet.Commit(context.Background(), r, fleet.CommitOptions{
-				URL: url, Branch: o.branch, Message: commitMessage(o.message, in, files),
+				URL: url, Branch: o.branch, Message: commitMessage(o.message, in, files, srcDir, roots),
 				Author: author, MaxAttempts: o.attempts, Log: e.stderr,
 			})
 			stop()
 			if err != nil {
+				if ferr, ok := fleetError(l, "commit", err); ok {
+					return ferr
+				}
 				return &exitError{code: ExitGit, err: fmt.Errorf("commit: %w", err)}
 			}
 			shown := gitsource.StripCredentials(o.fleet)
 			for _, s := range res.Skipped {
 				fmt.Fprintf(e.stdout, "skipped %s: the fleet holds a render of a newer source revision\n", s)
+			}
+			if !res.NoChanges {
+				for _, a := range res.Adopted {
+					fmt.Fprintf(e.stdout, "adopted %s\n", a)
+				}
+				for _, id := range res.Removed {
+					fmt.Fprintf(e.stdout, "removed %s\n", id)
+				}
 			}
 			if res.NoChanges {
 				fmt.Fprintf(e.stdout, "no changes: %s %s already holds this render\n", shown, o.branch)
@@ -130,6 +172,8 @@ input, 3 render error, 4 git error (including foreign edits).`,
 		},
 	}
 	o.register(c)
+	o.registerFleet(c)
+	c.Flags().BoolVar(&o.allowMassDelete, "allow-mass-delete", false, "let the commit remove more than half of the apps in its scope, or a tenant")
 	c.Flags().StringVar(&o.fleet, "fleet", "", "fleet repository URL or directory (required)")
 	c.Flags().StringVar(&o.branch, "branch", "main", "fleet branch to commit to")
 	c.Flags().StringVar(&o.message, "message", "", "commit subject (default: render(<scope>): <source subject> [<repo>@<sha7>])")
@@ -137,15 +181,6 @@ input, 3 render error, 4 git error (including foreign edits).`,
 	c.Flags().IntVar(&o.attempts, "max-attempts", 8, "pushes to try when the branch keeps moving")
 	c.Flags().StringVar(&o.today, "today", "", "date exceptions are checked against, YYYY-MM-DD (default: today, UTC)")
 	return c
-}
-
-func underRoots(roots []string, src string) bool {
-	for _, r := range roots {
-		if r == "." || src == r || strings.HasPrefix(src, r+"/") {
-			return true
-		}
-	}
-	return false
 }
 
 // commitAuthor is PAVED_AUTHOR_NAME <PAVED_AUTHOR_EMAIL> at
@@ -170,20 +205,27 @@ func commitAuthor() (object.Signature, error) {
 
 // commitMessage is `render(<scope>): <source subject> [<repo>@<sha7>]`
 // with provenance trailers.
-func commitMessage(subject string, in render.Input, files map[string][]byte) string {
-	var repo, rev, branch, srcSubject string
+func commitMessage(subject string, in render.Input, files map[string][]byte, dir string, roots []fleet.Root) string {
+	// The source: the repository holding the first app, or the first PATH
+	// when the run renders none (it removes its source's apps).
+	if len(in.Apps) > 0 {
+		dir = in.Apps[0].Dir
+	}
+	info, _ := gitsource.Describe(dir)
+	repo, rev, branch, srcSubject := info.Repo, info.Revision, info.Branch, info.Subject
 	teams := map[string]bool{}
 	var digests []string
 	for _, a := range in.Apps {
 		teams[a.Base.Team] = true
-		if repo == "" {
-			repo, rev = a.Source.Repo, a.Source.Revision
-		}
 	}
-	if len(in.Apps) > 0 {
-		if info, err := gitsource.Describe(in.Apps[0].Dir); err == nil {
-			branch, srcSubject = info.Branch, info.Subject
+	sources := sourcesOf(in)
+	if len(in.Apps) == 0 {
+		for _, r := range roots {
+			if !slices.Contains(sources, r.Source) {
+				sources = append(sources, r.Source)
+			}
 		}
+		slices.Sort(sources)
 	}
 	scope := fmt.Sprintf("%d apps", len(in.Apps))
 	switch {
@@ -227,6 +269,9 @@ func commitMessage(subject string, in render.Input, files map[string][]byte) str
 	}
 	var b strings.Builder
 	b.WriteString(subject + "\n\n")
+	for _, id := range sources {
+		fmt.Fprintf(&b, "Render-Source: %s\n", id)
+	}
 	if repo != "" {
 		fmt.Fprintf(&b, "Render-Source-Repo: %s\n", repo)
 	}

@@ -3,9 +3,9 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -16,15 +16,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/paved-dev/paved/internal/diff"
-	"github.com/paved-dev/paved/internal/discover"
 	"github.com/paved-dev/paved/internal/fleet"
-	"github.com/paved-dev/paved/internal/gitsource"
 	"github.com/paved-dev/paved/policy"
 	"github.com/paved-dev/paved/render"
 )
 
 type diffOptions struct {
 	platformFlag
+	fleetFlags
 	fleet   string
 	ref     string
 	output  string
@@ -43,8 +42,14 @@ func newDiffCmd(e *env) *cobra.Command {
 		Long: `diff renders the apps below each PATH (default .) in memory and compares every
 object, as Flux would build it, with what the fleet holds at --ref for the
 paths paved owns: the fleet's ownership manifests say which files belong to
-the apps in scope (the apps rendered now and the fleet's apps whose source
-lies below a PATH, so a removed app shows as deleted).
+the apps in scope. The scope is the apps rendered now and the fleet's apps of
+this run's source (--source, else the origin remote as host/owner/name)
+whose path lies below a PATH, so a removed app shows as deleted; another
+source's apps are never shown, and a team's tenant shows as deleted only
+when no app of the team, from any source, remains. An app the fleet records
+for another source is refused (exit 2) unless --adopt team/name, which the
+header then shows; so is a dependsOn entry naming an app neither rendered
+nor in the fleet.
 
 Objects are identified by cluster, group, kind, namespace and name; an
 apiVersion change is a change. Deletions of Namespaces, PersistentVolumeClaims,
@@ -65,11 +70,14 @@ either side), 4 git error.`,
 			if !slices.Contains(diffFormats, o.output) {
 				return invalid("diff: unknown output format %q (one of %v)", o.output, diffFormats)
 			}
+			if err := o.checkFleet(); err != nil {
+				return err
+			}
 			l, err := loadApps(e, args, o.path(e), loadOptions{policies: o.output == "markdown"})
 			if err != nil {
 				return err
 			}
-			in, tree, err := renderLoaded(e, l, render.ReadOnly)
+			in, tree, err := renderLoaded(e, l, render.ReadOnly, o.source)
 			if err != nil {
 				return err
 			}
@@ -80,7 +88,17 @@ either side), 4 git error.`,
 				stop()
 				return &exitError{code: ExitGit, err: err}
 			}
-			before, err := fleetUnits(snap, in, e, args)
+			ms, err := fleet.ReadManifests(slices.Collect(maps.Keys(snap.Files)), func(p string) ([]byte, error) { return snap.Files[p], nil })
+			var plan *fleet.Plan
+			if err == nil {
+				plan, err = fleet.NewPlan(fleet.PlanInput{Fleet: ms, Apps: planApps(in), Roots: sourceRoots(e, args, o.source), Adopt: o.adopt})
+			}
+			if err != nil {
+				stop()
+				ferr, _ := fleetError(l, "diff", err)
+				return ferr
+			}
+			before, err := fleetUnits(snap, ms, plan, in)
 			stop()
 			if err != nil {
 				return err
@@ -98,7 +116,10 @@ either side), 4 git error.`,
 			if err != nil {
 				return &exitError{code: ExitRender, err: fmt.Errorf("diff: %w", err)}
 			}
-			meta := diff.Meta{Fleet: snap.Source, FleetRevision: snap.Revision, Ref: o.ref, Version: Version()}
+			meta := diff.Meta{Fleet: snap.Source, FleetRevision: snap.Revision, Ref: o.ref, Version: Version(), Sources: sourcesOf(in)}
+			for _, a := range plan.Adopted {
+				meta.Adopted = append(meta.Adopted, a.String())
+			}
 			w := bufio.NewWriter(e.stdout)
 			switch o.output {
 			case "terminal":
@@ -106,7 +127,7 @@ either side), 4 git error.`,
 				if f, ok := e.stdout.(*os.File); ok && os.Getenv("NO_COLOR") == "" {
 					useColor = isatty.IsTerminal(f.Fd())
 				}
-				err = diff.Terminal(w, rep, useColor)
+				err = diff.Terminal(w, rep, meta, useColor)
 			case "json":
 				err = diff.JSON(w, rep, meta)
 			case "markdown":
@@ -138,6 +159,7 @@ either side), 4 git error.`,
 		},
 	}
 	o.register(c)
+	o.registerFleet(c)
 	c.Flags().StringVar(&o.fleet, "fleet", "", "fleet repository: a directory or a URL (required)")
 	c.Flags().StringVar(&o.ref, "ref", "main", "fleet branch or revision to compare with")
 	c.Flags().StringVarP(&o.output, "output", "o", "terminal", "output format: terminal, markdown or json")
@@ -147,60 +169,41 @@ either side), 4 git error.`,
 	return c
 }
 
-// fleetUnits builds what the fleet holds for the apps in scope, as Flux
-// would: the apps rendered now, and the fleet's apps whose source lies
-// below one of the PATHs (removed apps), with their teams' tenants.
-func fleetUnits(snap *fleet.Snapshot, in render.Input, e *env, args []string) ([]render.Unit, error) {
-	rendered := map[string]bool{}
-	for _, a := range in.Apps {
-		rendered[a.Base.Team+"/"+a.Base.Name] = true
-	}
-	roots := sourceRoots(e, args)
+// fleetUnits builds what the fleet holds of the run's scope, as Flux
+// would: the fleet's apps in scope (the plan's: this run's apps and its
+// source's apps below a PATH, which were removed) and the tenants the
+// change touches: a rendered team's, and a removed app's team's where no
+// app of the team, from any source, remains. Everything else is neither
+// rendered nor read, so it shows as unchanged.
+func fleetUnits(snap *fleet.Snapshot, ms *fleet.Manifests, plan *fleet.Plan, in render.Input) ([]render.Unit, error) {
 	files := map[string][]byte{}
-	teams := map[string]bool{}
-	var manifests []string
-	for p := range snap.Files {
-		if strings.HasPrefix(p, ".paved/apps/") && strings.HasSuffix(p, ".json") {
-			manifests = append(manifests, p)
+	take := func(f string) {
+		if data, ok := snap.Files[f]; ok {
+			files[f] = data
 		}
 	}
-	slices.Sort(manifests)
-	take := func(own fleet.Manifest) {
-		for _, f := range own.Files {
-			if data, ok := snap.Files[f]; ok {
-				files[f] = data
-			}
-		}
-	}
-	for _, p := range manifests {
-		var own fleet.Manifest
-		if err := json.Unmarshal(snap.Files[p], &own); err != nil {
-			return nil, &exitError{code: ExitRender, err: fmt.Errorf("diff: fleet %s: %w", p, err)}
-		}
-		inScope := rendered[own.Team+"/"+own.App]
-		if !inScope && own.Source != nil {
-			for _, r := range roots {
-				if r == "." || own.Source.Path == r || strings.HasPrefix(own.Source.Path, r+"/") {
-					inScope = true
-				}
-			}
-		}
-		if inScope {
-			teams[own.Team] = true
-			take(own)
-		}
-	}
+	renderedTeams := map[string]bool{}
 	for _, a := range in.Apps {
-		teams[a.Base.Team] = true
+		renderedTeams[a.Base.Team] = true
+	}
+	teams := maps.Clone(renderedTeams)
+	for id, m := range ms.Apps {
+		if plan.Owns(id) {
+			teams[m.Team] = true
+			for _, f := range m.Files {
+				take(f)
+			}
+		}
 	}
 	for team := range teams {
-		p := ".paved/tenants/" + team + ".json"
-		if data, ok := snap.Files[p]; ok {
-			var own fleet.Manifest
-			if err := json.Unmarshal(data, &own); err != nil {
-				return nil, &exitError{code: ExitRender, err: fmt.Errorf("diff: fleet %s: %w", p, err)}
+		t := ms.Tenants[team]
+		if t == nil {
+			continue
+		}
+		for _, f := range t.Files {
+			if renderedTeams[team] || !plan.Tenants[team][strings.Split(f, "/")[1]] {
+				take(f)
 			}
-			take(own)
 		}
 	}
 	// The Flux Kustomizations under clusters/<cluster>/paved are single
@@ -249,31 +252,6 @@ func revisionOr(s *fleet.Snapshot) string {
 		return s.Source + "@" + s.Revision[:min(12, len(s.Revision))]
 	}
 	return s.Source
-}
-
-// sourceRoots are the PATH arguments as the source paths ownership
-// manifests record: relative to their git repository, else to the working
-// directory (as render records them).
-func sourceRoots(e *env, args []string) []string {
-	if len(args) == 0 {
-		args = []string{"."}
-	}
-	var out []string
-	for _, a := range args {
-		abs := a
-		if !filepath.IsAbs(abs) {
-			abs = filepath.Join(e.cwd, a)
-		}
-		root := e.cwd
-		if info, err := gitsource.Describe(abs); err == nil && info.Root != "" {
-			root = info.Root
-		}
-		if !discover.Within(root, abs) {
-			continue
-		}
-		out = append(out, gitsource.Rel(root, abs))
-	}
-	return out
 }
 
 // markdownInput lints the render and estimates costs on both sides for

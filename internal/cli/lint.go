@@ -16,6 +16,7 @@ import (
 
 type lintOptions struct {
 	platformFlag
+	sourceFlag
 	changed changedFlag
 	output  string
 	today   string
@@ -51,12 +52,16 @@ could not read the git repository.`,
 			if err != nil {
 				return err
 			}
+			if err := o.check(); err != nil {
+				return err
+			}
 			l, err := loadApps(e, args, o.path(e), loadOptions{changed: o.changed, policies: true})
 			if err != nil {
 				return err
 			}
-			l = withDependencies(l)
-			_, tree, err := renderLoaded(e, l, render.ReadOnly)
+			l.printWarnings(e)
+			l = l.narrow()
+			_, tree, err := renderLoaded(e, l, render.ReadOnly, o.source)
 			if err != nil {
 				return err
 			}
@@ -84,67 +89,11 @@ could not read the git repository.`,
 		},
 	}
 	o.register(c)
+	o.registerSource(c)
 	o.changed.register(c)
 	c.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text, json, sarif, github or junit")
 	c.Flags().StringVar(&o.today, "today", "", "date exceptions are checked against, YYYY-MM-DD (default: today, UTC)")
 	return c
-}
-
-// withDependencies narrows l for --changed. An app's render takes inputs
-// from the apps it depends on (their names and ports: egress rules) and
-// from the apps that depend on it (ingress rules), so a change to an app
-// affects its dependents too: they join the selection. What is rendered is
-// the selection plus each selected app's dependencies and dependents; the
-// rest of the fleet is passed as context (render.Input.Context), so that
-// every rendered app renders exactly as in a full run.
-func withDependencies(l *loaded) *loaded {
-	if !l.changed {
-		return l
-	}
-	byID := map[string]*schema.App{}
-	for _, a := range l.apps {
-		byID[a.Base.Team+"/"+a.Base.Name] = a
-	}
-	deps := map[*schema.App][]*schema.App{}
-	dependents := map[*schema.App][]*schema.App{}
-	for _, a := range l.apps {
-		for _, d := range a.Base.DependsOn {
-			if dep := byID[a.Base.Team+"/"+d]; dep != nil {
-				deps[a] = append(deps[a], dep)
-				dependents[dep] = append(dependents[dep], a)
-			}
-		}
-	}
-	sel := map[*schema.App]bool{}
-	for _, a := range l.selected {
-		sel[a] = true
-		for _, u := range dependents[a] {
-			sel[u] = true
-		}
-	}
-	want := map[*schema.App]bool{}
-	for a := range sel {
-		want[a] = true
-		for _, d := range deps[a] {
-			want[d] = true
-		}
-		for _, u := range dependents[a] {
-			want[u] = true
-		}
-	}
-	out := *l
-	out.apps, out.selected = nil, nil
-	for _, a := range l.apps {
-		if want[a] {
-			out.apps = append(out.apps, a)
-		} else {
-			out.context = append(out.context, a)
-		}
-		if sel[a] {
-			out.selected = append(out.selected, a)
-		}
-	}
-	return &out
 }
 
 // lintTree compiles the platform's policies and lints a rendered tree.
@@ -166,15 +115,6 @@ func lintTree(e *env, l *loaded, tree *render.Tree, today time.Time) (*policy.Re
 		bar = e.progress("linting", total, "evaluations")
 		return func() { bar.Add(1) }
 	}}
-	if l.changed {
-		// The apps rendered only as context are not linted: their
-		// findings would be dropped (Report.Keep).
-		sel := map[string]bool{}
-		for _, a := range l.selected {
-			sel[a.Base.Team+"/"+a.Base.Name] = true
-		}
-		opts.Only = func(team, app string) bool { return sel[team+"/"+app] }
-	}
 	return eng.Lint(ctx, l.platform, tree, opts)
 }
 

@@ -26,10 +26,10 @@ type loaded struct {
 	// selected are the apps to act on: all of them, or with --changed
 	// those whose inputs changed.
 	selected []*schema.App
-	// context are the apps that are loaded but not rendered (see
-	// withDependencies): rendered apps read their names and ports.
-	context []*schema.App
-	changed bool
+	// warnings are dependsOn entries naming no app of this run (offline,
+	// an app of another repository): printed by vet, render and lint.
+	warnings diag.List
+	changed  bool
 	// platforms are the platform and its forks, one per worker.
 	platforms *platformPool
 
@@ -172,6 +172,9 @@ type loadOptions struct {
 	// policies: the command lints, so compile the policies in the
 	// background as soon as the platform is loaded.
 	policies bool
+	// allowEmpty: PATHs without any app are not an error (commit
+	// --allow-mass-delete removing its source's last apps).
+	allowEmpty bool
 }
 
 // changedFlag is --changed [--ref REF], shared by vet and lint.
@@ -211,7 +214,7 @@ func loadApps(e *env, paths []string, platformDir string, opts loadOptions) (*lo
 	stop := e.stage("discover")
 	found, diags := discover.Apps(abs)
 	stop()
-	if len(found) == 0 && len(diags) == 0 {
+	if len(found) == 0 && len(diags) == 0 && !opts.allowEmpty {
 		<-early
 		return nil, &exitError{code: ExitInvalid, err: fmt.Errorf("no app found below %v (an app directory holds an %s)", paths, discover.AppFile)}
 	}
@@ -295,6 +298,9 @@ func loadApps(e *env, paths []string, platformDir string, opts loadOptions) (*lo
 	if len(diags) > 0 {
 		return nil, diags.Sanitize()
 	}
+	out.warnings = slices.DeleteFunc(schema.MissingDependencies(out.apps), func(d diag.Diagnostic) bool {
+		return !selectedAt(out.selected, d)
+	})
 	return out, nil
 }
 
@@ -364,9 +370,42 @@ func changedApps(e *env, paths []string, platformDir string, found []discover.Ap
 	return sel, nil
 }
 
-// renderInput pairs each app with its source (git repository, revision and
-// path) for provenance.
-func renderInput(e *env, l *loaded) (render.Input, error) {
+// selectedAt reports whether a diagnostic lies in a selected app's files.
+func selectedAt(selected []*schema.App, d diag.Diagnostic) bool {
+	if len(d.Positions) == 0 {
+		return true
+	}
+	for _, a := range selected {
+		if filepath.Dir(d.Positions[0].Filename) == a.Dir {
+			return true
+		}
+	}
+	return false
+}
+
+// printWarnings prints the load's warnings to stderr, once.
+func (l *loaded) printWarnings(e *env) {
+	if len(l.warnings) > 0 {
+		diag.PrintWarnings(e.stderr, l.warnings, e.cwd)
+	}
+}
+
+// narrow returns l with only the selected apps (--changed): an app's
+// render depends on its own spec and the platform alone, so the selection
+// renders as in a full run.
+func (l *loaded) narrow() *loaded {
+	if !l.changed {
+		return l
+	}
+	out := *l
+	out.apps = l.selected
+	return &out
+}
+
+// renderInput pairs each app with its source (identity, git repository,
+// revision and path) for provenance and ownership. source, when not
+// empty, is the identity of every app (--source).
+func renderInput(e *env, l *loaded, source string) (render.Input, error) {
 	in := render.Input{
 		Platform: l.platform, Version: Version(),
 		Workers: l.platforms.size(), Fork: l.platforms.get,
@@ -384,7 +423,12 @@ func renderInput(e *env, l *loaded) (render.Input, error) {
 			i = len(repos) - 1
 		}
 		info := repos[i]
-		src := render.Source{Repo: info.Repo, Revision: info.Revision}
+		src := render.Source{ID: info.Source, Repo: info.Repo, Revision: info.Revision}
+		if source != "" {
+			src.ID = source
+		} else if src.ID == "" {
+			src.ID = gitsource.DefaultSource // outside git
+		}
 		if info.Root != "" {
 			src.Path = gitsource.Rel(info.Root, a.Dir)
 		} else {
@@ -392,16 +436,15 @@ func renderInput(e *env, l *loaded) (render.Input, error) {
 		}
 		in.Apps = append(in.Apps, render.App{App: a, Source: src})
 	}
-	in.Context = l.context
 	return in, nil
 }
 
 // renderLoaded renders the loaded apps with their sources, for use: what
 // the command does with the tree (commit writes and lints it, lint and
 // diff read it, render --out writes it), which decides what it keeps.
-func renderLoaded(e *env, l *loaded, use render.Use) (render.Input, *render.Tree, error) {
+func renderLoaded(e *env, l *loaded, use render.Use, source string) (render.Input, *render.Tree, error) {
 	stop := e.stage("sources")
-	in, err := renderInput(e, l)
+	in, err := renderInput(e, l, source)
 	stop()
 	if err != nil {
 		return in, nil, err
@@ -412,6 +455,14 @@ func renderLoaded(e *env, l *loaded, use render.Use) (render.Input, *render.Tree
 	tree, err := render.Render(in)
 	bar.Done()
 	return in, tree, err
+}
+
+// absPath resolves p against the working directory.
+func absPath(e *env, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(e.cwd, p)
 }
 
 // fleetLocation makes a relative fleet directory absolute; URLs (scheme or

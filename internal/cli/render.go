@@ -16,6 +16,7 @@ import (
 
 type renderOptions struct {
 	platformFlag
+	sourceFlag
 	out string
 }
 
@@ -35,11 +36,15 @@ Exit codes: 0 rendered, 2 invalid input, 3 render error.`,
 			if o.out == "" {
 				return invalid("render: --out DIR is required")
 			}
+			if err := o.check(); err != nil {
+				return err
+			}
 			l, err := loadApps(e, args, o.path(e), loadOptions{})
 			if err != nil {
 				return err
 			}
-			_, tree, err := renderLoaded(e, l, render.WriteOnly)
+			l.printWarnings(e)
+			_, tree, err := renderLoaded(e, l, render.WriteOnly, o.source)
 			if err != nil {
 				return err
 			}
@@ -63,6 +68,7 @@ Exit codes: 0 rendered, 2 invalid input, 3 render error.`,
 		},
 	}
 	o.register(c)
+	o.registerSource(c)
 	c.Flags().StringVar(&o.out, "out", "", "directory to write the fleet layout into (required)")
 	return c
 }

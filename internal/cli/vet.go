@@ -27,6 +27,7 @@ the git repository.`,
 			if err != nil {
 				return err
 			}
+			l.printWarnings(e)
 			if !e.quiet {
 				n := len(l.selected)
 				fmt.Fprintf(e.stdout, "%d %s valid", n, plural(n, "app", "apps"))

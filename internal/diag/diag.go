@@ -135,6 +135,13 @@ func Print(w io.Writer, l List, cwd string) {
 	}
 }
 
+// PrintWarnings writes diagnostics as Print does, each headed "warning: ".
+func PrintWarnings(w io.Writer, l List, cwd string) {
+	for i := range l {
+		Print(w, List{{Path: "", Message: "warning: " + l[i].String(), Positions: l[i].Positions}}, cwd)
+	}
+}
+
 // Rel returns name relative to cwd with a ./ prefix and forward slashes when
 // it lies below cwd; otherwise name unchanged (slash form).
 func Rel(cwd, name string) string {

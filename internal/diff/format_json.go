@@ -11,6 +11,11 @@ type Meta struct {
 	FleetRevision string `json:"fleetRevision,omitempty"`
 	Ref           string `json:"ref"`
 	Version       string `json:"version"`
+	// Sources are the source identities of the rendered apps; Adopted
+	// the apps taken over from another source ("team/name from source
+	// (path)").
+	Sources []string `json:"sources,omitempty"`
+	Adopted []string `json:"adopted,omitempty"`
 }
 
 type jsonSummary struct {

@@ -89,7 +89,13 @@ func Markdown(w io.Writer, r *Report, in MarkdownInput) error {
 	if in.Base != "" {
 		fmt.Fprintf(&head, "base `%s` · ", code(in.Base[:min(7, len(in.Base))]))
 	}
+	if len(in.Sources) > 0 {
+		fmt.Fprintf(&head, "source `%s` · ", code(strings.Join(in.Sources, ", ")))
+	}
 	fmt.Fprintf(&head, "head `%s` · fleet `%s` (%s) · %s\n\n", code(in.Source), code(fleetRef(in.Meta)), code(in.Ref), esc(in.Versions))
+	for _, a := range in.Adopted {
+		fmt.Fprintf(&head, "**Adopts** `%s`: its files move to this source.\n\n", code(a))
+	}
 	if total == 0 && deny+warn == 0 {
 		head.WriteString("No rendered changes.\n")
 		_, err := io.WriteString(w, head.String())

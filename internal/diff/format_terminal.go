@@ -37,9 +37,9 @@ func (r *Report) Summaries() []Summary {
 	return out
 }
 
-// Terminal writes a unified diff per object, colored when color is on,
-// then a summary per cluster.
-func Terminal(w io.Writer, r *Report, useColor bool) error {
+// Terminal writes a header naming the sources and the fleet, a unified
+// diff per object, colored when color is on, then a summary per cluster.
+func Terminal(w io.Writer, r *Report, m Meta, useColor bool) error {
 	paint := func(attr color.Attribute) *color.Color {
 		c := color.New(attr)
 		if useColor {
@@ -51,6 +51,10 @@ func Terminal(w io.Writer, r *Report, useColor bool) error {
 	}
 	red, green, cyan, bold, yellow := paint(color.FgRed), paint(color.FgGreen), paint(color.FgCyan), paint(color.Bold), paint(color.FgYellow)
 	sign := map[Action]string{Added: "+", Changed: "~", Deleted: "-"}
+	fmt.Fprintf(w, "source %s against fleet %s (%s)\n", strings.Join(m.Sources, ", "), fleetRef(m), m.Ref)
+	for _, a := range m.Adopted {
+		yellow.Fprintf(w, "adopts %s\n", a)
+	}
 	for _, c := range r.Changes {
 		bold.Fprintf(w, "%s %s %s (%s)\n", sign[c.Action], c.Key.String(), c.Action, c.Cluster)
 		if c.APIBefore != "" && c.APIAfter != "" && c.APIBefore != c.APIAfter {

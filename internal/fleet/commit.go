@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"path"
 	"slices"
@@ -31,12 +32,18 @@ type Render struct {
 	// tenants, Flux Kustomizations and ownership manifests. The clusters'
 	// entry kustomizations are recomputed from the fleet and ignored here.
 	Files map[string][]byte
-	// InScope reports whether a fleet app not rendered now belongs to this
-	// render (its source lies below a rendered PATH): it was removed and
-	// its files are pruned.
-	InScope func(team, app, sourcePath string) bool
+	// Apps are the apps rendered, Roots the run's PATHs in their sources
+	// and Adopt the apps it may take over from another source: with the
+	// fleet's manifests they decide the run's scope (NewPlan).
+	Apps  []App
+	Roots []Root
+	Adopt []string
+	// AllowMassDelete lets a commit remove more than half of the apps in
+	// its scope, or a tenant.
+	AllowMassDelete bool
 	// Newer reports whether the fleet's source revision of an app is newer
-	// than the one rendered now (the stale-source guard).
+	// than the one rendered now (the stale-source guard); it is asked
+	// only about revisions of the app's own source.
 	Newer func(fleetRevision, ourRevision string) bool
 	// Entry renders clusters/<cluster>/paved/kustomization.yaml.
 	Entry func(resources []string) ([]byte, error)
@@ -64,6 +71,8 @@ type Result struct {
 	Written   int      // files added or changed
 	Deleted   int      // files removed
 	NoChanges bool
+	Removed   []string   // apps pruned
+	Adopted   []Adoption // apps taken over from another source
 }
 
 // ForeignEditError lists owned files edited since paved last wrote them.
@@ -74,19 +83,6 @@ func (e *ForeignEditError) Error() string {
 		len(e.Files), strings.Join(e.Files[:min(5, len(e.Files))], ", "))
 }
 
-// Manifest is what paved reads of an ownership manifest
-// (.paved/apps/<team>/<app>.json, .paved/tenants/<team>.json).
-type Manifest struct {
-	App    string `json:"app"`
-	Team   string `json:"team"`
-	Source *struct {
-		Path     string `json:"path"`
-		Revision string `json:"revision"`
-	} `json:"source"`
-	Files   []string          `json:"files"`
-	Digests map[string]string `json:"digests"`
-}
-
 // Commit applies the render to the tip of the branch and pushes one
 // commit, or none when nothing changes. A push rejected because the branch
 // moved (judged by the remote ref, not the error text) is retried on the
@@ -95,7 +91,10 @@ func Commit(ctx context.Context, r *Render, o CommitOptions) (*Result, error) {
 	shown := gitsource.StripCredentials(o.URL)
 	wrap := func(err error) error {
 		var fe *ForeignEditError
-		if errors.As(err, &fe) {
+		var me *ManifestError
+		var pe *PlanError
+		var md *MassDeleteError
+		if errors.As(err, &fe) || errors.As(err, &me) || errors.As(err, &pe) || errors.As(err, &md) {
 			return err
 		}
 		msg := strings.ReplaceAll(err.Error(), o.URL, shown)
@@ -115,12 +114,13 @@ func Commit(ctx context.Context, r *Render, o CommitOptions) (*Result, error) {
 		if err != nil {
 			return nil, wrap(err)
 		}
-		files, skipped, written, deleted, err := apply(repo, tip, r)
+		a, err := apply(repo, tip, r)
 		if err != nil {
 			return nil, wrap(err)
 		}
-		res.Skipped, res.Written, res.Deleted = skipped, written, deleted
-		treeHash, err := buildTree(repo.Storer, files)
+		res.Skipped, res.Written, res.Deleted = a.skipped, a.written, a.deleted
+		res.Removed, res.Adopted = a.plan.Removed, a.plan.Adopted
+		treeHash, err := buildTree(repo.Storer, a.files)
 		if err != nil {
 			return nil, wrap(err)
 		}
@@ -133,7 +133,7 @@ func Commit(ctx context.Context, r *Render, o CommitOptions) (*Result, error) {
 				return res, nil
 			}
 		}
-		c := &object.Commit{Author: o.Author, Committer: o.Author, Message: o.Message, TreeHash: treeHash, ParentHashes: parents}
+		c := &object.Commit{Author: o.Author, Committer: o.Author, Message: withAdoptions(o.Message, a.plan.Adopted), TreeHash: treeHash, ParentHashes: parents}
 		obj := repo.Storer.NewEncodedObject()
 		if err := c.Encode(obj); err != nil {
 			return nil, wrap(err)
@@ -253,18 +253,46 @@ func remoteTip(ctx context.Context, repo *git.Repository, branch plumbing.Refere
 	return plumbing.ZeroHash, nil
 }
 
+// withAdoptions adds a Render-Adopted trailer per adopted app to a
+// commit message that ends with its trailers.
+func withAdoptions(msg string, adopted []Adoption) string {
+	if len(adopted) == 0 {
+		return msg
+	}
+	var b strings.Builder
+	b.WriteString(msg)
+	if !strings.HasSuffix(msg, "\n") {
+		b.WriteByte('\n')
+	}
+	for _, a := range adopted {
+		fmt.Fprintf(&b, "Render-Adopted: %s\n", a)
+	}
+	return b.String()
+}
+
+// applied is the fleet's new file list and what apply did.
+type applied struct {
+	files            map[string]entry
+	plan             *Plan
+	skipped          []string
+	written, deleted int
+}
+
 // apply computes the fleet's new file list: the tip's files with the
-// render's owned paths written and the pruned ones removed.
-func apply(repo *git.Repository, tip *object.Commit, r *Render) (files map[string]entry, skipped []string, written, deleted int, err error) {
+// render's owned paths written and the pruned ones removed. Only the apps
+// in the run's scope (NewPlan) are touched; the manifests of the tip are
+// checked before anything acts on them.
+func apply(repo *git.Repository, tip *object.Commit, r *Render) (*applied, error) {
 	var tree *object.Tree
 	if tip != nil {
+		var err error
 		if tree, err = tip.Tree(); err != nil {
-			return nil, nil, 0, 0, err
+			return nil, err
 		}
 	}
-	files, err = flatten(tree)
+	files, err := flatten(tree)
 	if err != nil {
-		return nil, nil, 0, 0, err
+		return nil, err
 	}
 	read := func(p string) ([]byte, bool) {
 		e, ok := files[p]
@@ -274,55 +302,49 @@ func apply(repo *git.Repository, tip *object.Commit, r *Render) (files map[strin
 		b, err := readBlob(repo.Storer, e.hash)
 		return b, err == nil
 	}
-	readManifest := func(p string, data []byte) (*Manifest, error) {
-		var m Manifest
-		if err := json.Unmarshal(data, &m); err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
-		}
-		return &m, nil
+	fleetManifests, err := ReadManifests(slices.Collect(maps.Keys(files)), func(p string) ([]byte, error) {
+		return readBlob(repo.Storer, files[p].hash)
+	})
+	if err != nil {
+		return nil, err
+	}
+	plan, err := NewPlan(PlanInput{Fleet: fleetManifests, Apps: r.Apps, Roots: r.Roots, Adopt: r.Adopt})
+	if err != nil {
+		return nil, err
+	}
+	if err := plan.MassDelete(); err != nil && !r.AllowMassDelete {
+		return nil, err
 	}
 	ours := map[string]*Manifest{} // team/app -> rendered manifest
 	for p, data := range r.Files {
 		if strings.HasPrefix(p, ".paved/apps/") {
-			m, err := readManifest(p, data)
+			m, err := ReadManifest(p, data)
 			if err != nil {
-				return nil, nil, 0, 0, err
+				return nil, fmt.Errorf("rendered %w", err)
 			}
-			ours[m.Team+"/"+m.App] = m
+			ours[m.ID()] = m
 		}
 	}
+	a := &applied{files: files, plan: plan}
 	remove := map[string]bool{}
-	keepApp := map[string]bool{} // apps whose fleet files stay (stale guard)
+	keepApp := map[string]bool{} // apps whose fleet files stay
 	teams := map[string]bool{}
 	var foreign []string
-	for p := range files {
-		if !strings.HasPrefix(p, ".paved/apps/") || !strings.HasSuffix(p, ".json") {
+	for _, id := range sortedKeys(fleetManifests.Apps) {
+		if !plan.Owns(id) {
 			continue
 		}
-		data, _ := read(p)
-		fm, err := readManifest(p, data)
-		if err != nil {
-			return nil, nil, 0, 0, err
-		}
-		id := fm.Team + "/" + fm.App
-		om := ours[id]
-		src := ""
-		if fm.Source != nil {
-			src = fm.Source.Path
-		}
-		if om == nil && (r.InScope == nil || !r.InScope(fm.Team, fm.App, src)) {
-			continue
-		}
-		if om != nil && fm.Source != nil && om.Source != nil && fm.Source.Revision != "" && r.Newer != nil &&
-			fm.Source.Revision != om.Source.Revision && r.Newer(fm.Source.Revision, om.Source.Revision) {
+		fm, om := fleetManifests.Apps[id], ours[id]
+		if om != nil && fm.SourceID() == om.SourceID() && fm.Source != nil && om.Source != nil && fm.Source.Revision != "" &&
+			r.Newer != nil && fm.Source.Revision != om.Source.Revision && r.Newer(fm.Source.Revision, om.Source.Revision) {
 			keepApp[id] = true
-			skipped = append(skipped, id)
+			a.skipped = append(a.skipped, id)
 			continue
 		}
 		edited := editedFiles(fm, read)
-		if om != nil && len(edited) == 0 && sameRender(fm, om, read, r.Files) {
-			// The fleet already holds this render but for its source
-			// revision: leave the app as it is, so a new source commit
+		if om != nil && len(edited) == 0 && fm.SourceID() == om.SourceID() && sameRender(fm, om, read, r.Files) {
+			// The fleet already holds this render of this source but for
+			// its revision: leave the app as it is, so a new source commit
 			// alone rewrites nothing.
 			keepApp[id] = true
 			continue
@@ -332,11 +354,11 @@ func apply(repo *git.Repository, tip *object.Commit, r *Render) (files map[strin
 		for _, f := range fm.Files {
 			remove[f] = true
 		}
-		remove[p] = true
+		remove[".paved/apps/"+id+".json"] = true
 	}
 	if len(foreign) > 0 && !r.OverwriteForeignEdits {
 		slices.Sort(foreign)
-		return nil, nil, 0, 0, &ForeignEditError{Files: foreign}
+		return nil, &ForeignEditError{Files: foreign}
 	}
 	// Write the render's files, except those of apps left alone.
 	write := map[string][]byte{}
@@ -354,17 +376,17 @@ func apply(repo *git.Repository, tip *object.Commit, r *Render) (files map[strin
 		if _, ok := write[p]; !ok {
 			if _, ok := files[p]; ok {
 				delete(files, p)
-				deleted++
+				a.deleted++
 			}
 		}
 	}
 	for p, data := range write {
-		if err := put(repo, files, p, data, &written); err != nil {
-			return nil, nil, 0, 0, err
+		if err := put(repo, files, p, data, &a.written); err != nil {
+			return nil, err
 		}
 	}
-	if err := tenants(repo, files, read, r, teams, &written, &deleted); err != nil {
-		return nil, nil, 0, 0, err
+	if err := tenants(repo, files, read, r, fleetManifests, plan, teams, &a.written, &a.deleted); err != nil {
+		return nil, err
 	}
 	// Each cluster's entry point lists the Flux objects now present.
 	clusters := map[string]bool{}
@@ -379,36 +401,35 @@ func apply(repo *git.Repository, tip *object.Commit, r *Render) (files map[strin
 		if len(res) == 0 {
 			if _, ok := files[kp]; ok {
 				delete(files, kp)
-				deleted++
+				a.deleted++
 			}
 			continue
 		}
 		data, err := r.Entry(res)
 		if err != nil {
-			return nil, nil, 0, 0, err
+			return nil, err
 		}
-		if err := put(repo, files, kp, data, &written); err != nil {
-			return nil, nil, 0, 0, err
+		if err := put(repo, files, kp, data, &a.written); err != nil {
+			return nil, err
 		}
 	}
-	slices.Sort(skipped)
-	return files, skipped, written, deleted, nil
+	slices.Sort(a.skipped)
+	return a, nil
 }
 
-// tenants rewrites the tenants of the teams touched: in every cluster
-// where the team still has an app, its tenant stays (the render's, else
-// the fleet's); elsewhere it is removed. The team's tenant manifest lists
-// what remains.
-func tenants(repo *git.Repository, files map[string]entry, read func(string) ([]byte, bool), r *Render, teams map[string]bool, written, deleted *int) error {
-	for team := range teams {
+// tenants rewrites the tenants of the teams touched. A tenant belongs to
+// the fleet, not to one source: in every cluster where the team has an
+// app after the change, from any source (Plan.Tenants), its tenant stays
+// (the render's, else the fleet's); elsewhere it is removed. The team's
+// tenant manifest lists what remains.
+func tenants(repo *git.Repository, files map[string]entry, read func(string) ([]byte, bool), r *Render, fleet *Manifests, plan *Plan, teams map[string]bool, written, deleted *int) error {
+	for _, team := range sortedKeys(teams) {
 		mp := ".paved/tenants/" + team + ".json"
-		var old Manifest
-		if data, ok := read(mp); ok {
-			if err := json.Unmarshal(data, &old); err != nil {
-				return fmt.Errorf("%s: %w", mp, err)
-			}
+		old := fleet.Tenants[team]
+		if old == nil {
+			old = &Manifest{}
 		}
-		if edited := editedFiles(&old, read); len(edited) > 0 && !r.OverwriteForeignEdits {
+		if edited := editedFiles(old, read); len(edited) > 0 && !r.OverwriteForeignEdits {
 			slices.Sort(edited)
 			return &ForeignEditError{Files: edited}
 		}
@@ -418,20 +439,8 @@ func tenants(repo *git.Repository, files map[string]entry, read func(string) ([]
 				return err
 			}
 		}
-		hasApp := map[string]bool{}
-		for p := range files {
-			parts := strings.Split(p, "/")
-			if len(parts) >= 4 && parts[0] == "apps" && parts[2] == team {
-				hasApp[parts[1]] = true
-			}
-		}
-		clusterOfTenant := func(p string) string {
-			parts := strings.Split(p, "/")
-			if len(parts) >= 2 {
-				return parts[1]
-			}
-			return ""
-		}
+		hasApp := plan.Tenants[team]
+		clusterOfTenant := func(p string) string { return strings.Split(p, "/")[1] }
 		keep := map[string][]byte{}
 		for _, f := range ours.Files {
 			if hasApp[clusterOfTenant(f)] {
@@ -458,7 +467,13 @@ func tenants(repo *git.Repository, files map[string]entry, read func(string) ([]
 				}
 			}
 		}
-		if len(keep) == len(ours.Files) && len(keep) > 0 {
+		exact := len(keep) == len(ours.Files) && len(keep) > 0
+		for _, f := range ours.Files {
+			if _, ok := keep[f]; !ok {
+				exact = false
+			}
+		}
+		if exact {
 			// Exactly the render's tenants: its manifest as rendered.
 			if err := put(repo, files, mp, r.Files[mp], written); err != nil {
 				return err

@@ -1,0 +1,237 @@
+package fleet
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/paved-dev/paved/internal/gitsource"
+	"github.com/paved-dev/paved/schema"
+)
+
+// Manifest is an ownership manifest: .paved/apps/<team>/<app>.json for an
+// app, .paved/tenants/<team>.json for a team's tenant. Many sources (and
+// people) write the fleet, so a manifest read from it is untrusted input:
+// ReadManifest checks it before anything acts on it.
+type Manifest struct {
+	APIVersion string          `json:"apiVersion"`
+	Kind       string          `json:"kind"`
+	App        string          `json:"app"`
+	Team       string          `json:"team"`
+	Source     *ManifestSource `json:"source"`
+	// DependsOn are the apps (team/app) the app depends on; manifests
+	// written before paved recorded them have none.
+	DependsOn []string          `json:"dependsOn"`
+	Clusters  []string          `json:"clusters"`
+	Files     []string          `json:"files"`
+	Digests   map[string]string `json:"digests"`
+}
+
+// ManifestSource says where an app's spec came from.
+type ManifestSource struct {
+	// ID is the source identity; manifests written before paved recorded
+	// it have the origin URL in Repo only.
+	ID       string `json:"id"`
+	Repo     string `json:"repo"`
+	Revision string `json:"revision"`
+	Path     string `json:"path"`
+}
+
+// ID is team/app of an app manifest.
+func (m *Manifest) ID() string { return m.Team + "/" + m.App }
+
+// SourceID is the source identity the manifest records: its ID, else the
+// identity of its origin URL (manifests from before source identities),
+// else the default source.
+func (m *Manifest) SourceID() string {
+	switch {
+	case m.Source == nil:
+		return gitsource.DefaultSource
+	case m.Source.ID != "":
+		return m.Source.ID
+	}
+	return gitsource.SourceID(m.Source.Repo)
+}
+
+// SourcePath is the app's directory in its source.
+func (m *Manifest) SourcePath() string {
+	if m.Source == nil {
+		return ""
+	}
+	return m.Source.Path
+}
+
+// ManifestError is an ownership manifest paved refuses to act on (exit
+// code 4): it does not parse, names another app than its file does, or
+// lists a file outside its own app's (or tenant's) paths.
+type ManifestError struct {
+	Path   string // the manifest's path in the fleet
+	Reason string
+}
+
+func (e *ManifestError) Error() string {
+	return fmt.Sprintf("ownership manifest %s: %s: refusing to act on it (repair or remove it in the fleet repository)", e.Path, e.Reason)
+}
+
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+// safeFile accepts a file name paved renders: one path element of the
+// characters Kubernetes names, kinds and versions use.
+var safeFile = regexp.MustCompile(`^[a-z0-9][-a-z0-9._]*$`)
+
+// maxManifest bounds what is parsed of one manifest (a 1,000-object app's
+// manifest is about 200 KB).
+const maxManifest = 8 << 20
+
+// IsManifest reports whether p is where an ownership manifest lives.
+func IsManifest(p string) bool {
+	return (strings.HasPrefix(p, ".paved/apps/") || strings.HasPrefix(p, ".paved/tenants/")) && strings.HasSuffix(p, ".json")
+}
+
+// ReadManifest parses the manifest at fleet path p and checks it: an app
+// manifest at .paved/apps/<team>/<app>.json must name that team and app
+// and list only files of that app (apps/<cluster>/<team>/<app>/<file>,
+// clusters/<cluster>/paved/apps/<team>-<app>.yaml); a tenant manifest at
+// .paved/tenants/<team>.json only files of that team's tenant
+// (tenants/<cluster>/<team>/<file>, clusters/<cluster>/paved/tenants/<team>.yaml).
+// Every digest names a listed file. Anything else is a *ManifestError.
+func ReadManifest(p string, data []byte) (*Manifest, error) {
+	bad := func(format string, args ...any) error {
+		return &ManifestError{Path: p, Reason: fmt.Sprintf(format, args...)}
+	}
+	parts := strings.Split(p, "/")
+	var team, app string
+	switch {
+	case len(parts) == 4 && parts[0] == ".paved" && parts[1] == "apps" && strings.HasSuffix(parts[3], ".json"):
+		team, app = parts[2], strings.TrimSuffix(parts[3], ".json")
+	case len(parts) == 3 && parts[0] == ".paved" && parts[1] == "tenants" && strings.HasSuffix(parts[2], ".json"):
+		team = strings.TrimSuffix(parts[2], ".json")
+	default:
+		return nil, bad("not where paved keeps ownership manifests (.paved/apps/<team>/<app>.json, .paved/tenants/<team>.json)")
+	}
+	if !dnsLabel.MatchString(team) || (app != "" || parts[1] == "apps") && !dnsLabel.MatchString(app) {
+		return nil, bad("its file name is not a team/app of DNS-1123 labels")
+	}
+	if len(data) > maxManifest {
+		return nil, bad("larger than %d bytes", maxManifest)
+	}
+	var m Manifest
+	d := json.NewDecoder(bytes.NewReader(data))
+	if err := d.Decode(&m); err != nil {
+		return nil, bad("does not parse: %v", err)
+	}
+	if d.More() {
+		return nil, bad("does not parse: data after the manifest")
+	}
+	if m.APIVersion != "paved.dev/v1alpha1" || m.Kind != "Ownership" {
+		return nil, bad("apiVersion %q, kind %q: want paved.dev/v1alpha1 Ownership", m.APIVersion, m.Kind)
+	}
+	if m.Team != team || m.App != app {
+		return nil, bad("names %s, not the %s its file name says", describe(m.Team, m.App), describe(team, app))
+	}
+	if m.Source != nil {
+		if sp := m.Source.Path; sp != "" && sp != "." && (path.IsAbs(sp) || path.Clean(sp) != sp || sp == ".." || strings.HasPrefix(sp, "../")) {
+			return nil, bad("source path %q is not a clean relative path", sp)
+		}
+		if m.Source.ID != "" {
+			if err := gitsource.CheckSourceID(m.Source.ID); err != nil {
+				return nil, bad("source id: %v", err)
+			}
+		}
+	}
+	for _, dep := range m.DependsOn {
+		t, a, ok := strings.Cut(dep, "/")
+		if !ok || !dnsLabel.MatchString(t) || !dnsLabel.MatchString(a) {
+			return nil, bad("dependsOn %q is not team/app", dep)
+		}
+	}
+	listed := make(map[string]bool, len(m.Files))
+	for _, f := range m.Files {
+		if !ownFile(f, team, app) {
+			return nil, bad("lists %q, which is not a file of %s", f, describe(team, app))
+		}
+		if listed[f] {
+			return nil, bad("lists %q twice", f)
+		}
+		listed[f] = true
+	}
+	for f, sum := range m.Digests {
+		if !listed[f] {
+			return nil, bad("has a digest for %q, which it does not list", f)
+		}
+		if !strings.HasPrefix(sum, "sha256:") {
+			return nil, bad("the digest of %q is not sha256:<hex>", f)
+		}
+	}
+	return &m, nil
+}
+
+func describe(team, app string) string {
+	if app == "" {
+		return "the tenant of team " + team
+	}
+	return "app " + team + "/" + app
+}
+
+// ownFile reports whether f is a path of app team/app (app "" for the
+// team's tenant) in the fleet layout.
+func ownFile(f, team, app string) bool {
+	parts := strings.Split(f, "/")
+	clusterOK := len(parts) > 1 && dnsLabel.MatchString(parts[1])
+	if app == "" {
+		switch {
+		case len(parts) == 4 && parts[0] == "tenants":
+			return clusterOK && parts[2] == team && safeFile.MatchString(parts[3])
+		case len(parts) == 5 && parts[0] == "clusters":
+			return clusterOK && parts[2] == "paved" && parts[3] == "tenants" && parts[4] == team+".yaml"
+		}
+		return false
+	}
+	switch {
+	case len(parts) == 5 && parts[0] == "apps":
+		return clusterOK && parts[2] == team && parts[3] == app && safeFile.MatchString(parts[4])
+	case len(parts) == 5 && parts[0] == "clusters":
+		return clusterOK && parts[2] == "paved" && parts[3] == "apps" && parts[4] == schema.AppFluxName(team, app)+".yaml"
+	}
+	return false
+}
+
+// Manifests are the ownership manifests of a fleet revision, checked.
+type Manifests struct {
+	Apps    map[string]*Manifest // by team/app
+	Tenants map[string]*Manifest // by team
+}
+
+// ReadManifests reads and checks every ownership manifest among paths:
+// read returns a file's content. The first manifest refused is returned as
+// a *ManifestError, in path order.
+func ReadManifests(paths []string, read func(string) ([]byte, error)) (*Manifests, error) {
+	out := &Manifests{Apps: map[string]*Manifest{}, Tenants: map[string]*Manifest{}}
+	var ms []string
+	for _, p := range paths {
+		if IsManifest(p) {
+			ms = append(ms, p)
+		}
+	}
+	slices.Sort(ms)
+	for _, p := range ms {
+		data, err := read(p)
+		if err != nil {
+			return nil, err
+		}
+		m, err := ReadManifest(p, data)
+		if err != nil {
+			return nil, err
+		}
+		if m.App == "" {
+			out.Tenants[m.Team] = m
+		} else {
+			out.Apps[m.ID()] = m
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,357 @@
+package fleet
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/paved-dev/paved/schema"
+)
+
+// Root is one PATH of a run, in its source: the source identity and the
+// path below the source's root ("." for the whole source).
+type Root struct{ Source, Path string }
+
+// Covers reports whether an app of source at path p lies below the root.
+func (r Root) Covers(source, p string) bool {
+	return source == r.Source && (r.Path == "." || p == r.Path || strings.HasPrefix(p, r.Path+"/"))
+}
+
+// App is what a plan needs of an app the run renders.
+type App struct {
+	Team, Name string
+	Source     string   // source identity
+	Path       string   // app directory in its source
+	DependsOn  []string // team/app, in the spec's order
+	Clusters   []string // clusters it renders into
+}
+
+// ID is team/name.
+func (a *App) ID() string { return a.Team + "/" + a.Name }
+
+// PlanInput is what a run brings to the fleet.
+type PlanInput struct {
+	Fleet *Manifests // the fleet revision's ownership manifests
+	Apps  []App      // the apps the run renders
+	Roots []Root     // the run's PATHs
+	// Adopt are apps (team/name) the run renders that it may take over
+	// from the source that owns them in the fleet.
+	Adopt []string
+}
+
+// Adoption is an app moving from another source to this run's.
+type Adoption struct {
+	App  string // team/name
+	From string // the source that owned it
+	Path string // its path there
+}
+
+func (a Adoption) String() string {
+	return fmt.Sprintf("%s from %s (%s)", a.App, a.From, orDot(a.Path))
+}
+
+// Problem is why a run cannot change the fleet: an app another source
+// owns, a dependency the fleet lacks, a dependency cycle through the
+// fleet, an app others still depend on.
+type Problem struct {
+	App     string // team/name of a rendered app the problem is in, or ""
+	Field   string // the spec field concerned (name, dependsOn[1]), or ""
+	Message string
+}
+
+// PlanError lists the problems of a plan (exit code 2: invalid input).
+type PlanError struct{ Problems []Problem }
+
+func (e *PlanError) Error() string {
+	var b strings.Builder
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if p.App != "" {
+			b.WriteString(p.App + ": ")
+		}
+		if p.Field != "" {
+			b.WriteString(p.Field + ": ")
+		}
+		b.WriteString(p.Message)
+	}
+	return b.String()
+}
+
+// TenantRef is one team's tenant in one cluster.
+type TenantRef struct{ Team, Cluster string }
+
+// Plan is what a run may do to a fleet revision. A fleet app is in the
+// run's scope (Owns) when the run renders it and the fleet records this
+// run's source for it (or it is adopted), or when the fleet records this
+// run's source and a path below one of its roots. Only apps in scope are
+// changed, pruned or shown as deleted; every other app is read, never
+// written. Tenants follow the whole fleet after the change: a team keeps
+// its tenant in a cluster while any app of the team, from any source, is
+// there.
+type Plan struct {
+	owned map[string]bool
+	// Removed are the apps in scope the run does not render: pruned.
+	Removed []string
+	// Adopted are the apps taken over from another source.
+	Adopted []Adoption
+	// Scope is how many fleet apps are in scope.
+	Scope int
+	// Tenants maps each team to the clusters where it has an app after
+	// the change.
+	Tenants map[string]map[string]bool
+	// DeletedTenants are the tenants the fleet holds that no app needs
+	// after the change.
+	DeletedTenants []TenantRef
+}
+
+// Owns reports whether the fleet app team/name is in the run's scope.
+func (p *Plan) Owns(id string) bool { return p.owned[id] }
+
+// NewPlan decides what the run may change. Problems (claims, missing
+// dependencies, cycles, apps still depended on) are a *PlanError.
+func NewPlan(in PlanInput) (*Plan, error) {
+	p := &Plan{owned: map[string]bool{}, Tenants: map[string]map[string]bool{}}
+	var problems []Problem
+	rendered := map[string]*App{}
+	for i := range in.Apps {
+		rendered[in.Apps[i].ID()] = &in.Apps[i]
+	}
+	adopt := map[string]bool{}
+	for _, id := range in.Adopt {
+		adopt[id] = true
+		if rendered[id] == nil {
+			problems = append(problems, Problem{Message: fmt.Sprintf("--adopt %s: this run does not render %s", id, id)})
+		}
+	}
+	fleetIDs := sortedKeys(in.Fleet.Apps)
+	for _, id := range fleetIDs {
+		m := in.Fleet.Apps[id]
+		src, at := m.SourceID(), m.SourcePath()
+		if r := rendered[id]; r != nil {
+			switch {
+			case src == r.Source:
+				p.owned[id] = true
+			case adopt[id]:
+				p.owned[id] = true
+				p.Adopted = append(p.Adopted, Adoption{App: id, From: src, Path: at})
+			default:
+				problems = append(problems, Problem{App: id, Field: "name", Message: fmt.Sprintf(
+					"app %s belongs to source %s (path %s) in the fleet: another source cannot write it; to move it here, pass --adopt %s",
+					id, src, orDot(at), id)})
+			}
+			continue
+		}
+		for _, root := range in.Roots {
+			if root.Covers(src, at) {
+				p.owned[id] = true
+				p.Removed = append(p.Removed, id)
+				break
+			}
+		}
+	}
+	p.Scope = len(p.owned)
+
+	// Flux Kustomization names are team-app: two apps of different teams
+	// can need the same one (a/b-c, a-b/c).
+	fluxOwner := map[string]string{}
+	for _, id := range fleetIDs {
+		m := in.Fleet.Apps[id]
+		fluxOwner[schema.AppFluxName(m.Team, m.App)] = id
+	}
+	for _, id := range sortedKeys(rendered) {
+		r := rendered[id]
+		if other, ok := fluxOwner[schema.AppFluxName(r.Team, r.Name)]; ok && other != id && !p.owned[other] {
+			problems = append(problems, Problem{App: id, Field: "name", Message: fmt.Sprintf(
+				"app %s needs the Flux Kustomization %q, which app %s of source %s holds in the fleet: rename the app",
+				id, schema.AppFluxName(r.Team, r.Name), other, in.Fleet.Apps[other].SourceID())})
+		}
+	}
+
+	// The apps of the fleet after the change, with their dependencies.
+	deps := map[string][]string{}
+	for _, id := range fleetIDs {
+		if !p.owned[id] {
+			deps[id] = in.Fleet.Apps[id].DependsOn
+		}
+	}
+	for id, r := range rendered {
+		deps[id] = r.DependsOn
+	}
+	for _, id := range sortedKeys(rendered) {
+		for i, d := range rendered[id].DependsOn {
+			if _, ok := deps[d]; !ok {
+				problems = append(problems, Problem{App: id, Field: fmt.Sprintf("dependsOn[%d]", i), Message: fmt.Sprintf(
+					"no app %s in this run or in the fleet", d)})
+			}
+		}
+	}
+	for _, removed := range p.Removed {
+		for _, id := range fleetIDs {
+			if _, after := deps[id]; !after || rendered[id] != nil {
+				continue
+			}
+			if slices.Contains(deps[id], removed) {
+				m := in.Fleet.Apps[id]
+				problems = append(problems, Problem{Message: fmt.Sprintf(
+					"removing %s, which app %s of source %s (path %s) still depends on: remove that dependency first",
+					removed, id, m.SourceID(), orDot(m.SourcePath()))})
+			}
+		}
+	}
+	problems = append(problems, fleetCycles(deps, rendered)...)
+
+	// Tenants, from every app of the fleet after the change.
+	for _, r := range rendered {
+		for _, c := range r.Clusters {
+			p.addTenant(r.Team, c)
+		}
+	}
+	for _, id := range fleetIDs {
+		if p.owned[id] {
+			continue
+		}
+		for _, f := range in.Fleet.Apps[id].Files {
+			if parts := strings.Split(f, "/"); parts[0] == "apps" {
+				p.addTenant(parts[2], parts[1])
+			}
+		}
+	}
+	for _, team := range sortedKeys(in.Fleet.Tenants) {
+		seen := map[string]bool{}
+		for _, f := range in.Fleet.Tenants[team].Files {
+			parts := strings.Split(f, "/")
+			c := parts[1]
+			if !seen[c] && !p.Tenants[team][c] {
+				p.DeletedTenants = append(p.DeletedTenants, TenantRef{Team: team, Cluster: c})
+			}
+			seen[c] = true
+		}
+	}
+	slices.SortFunc(p.DeletedTenants, func(a, b TenantRef) int {
+		return strings.Compare(a.Team+"/"+a.Cluster, b.Team+"/"+b.Cluster)
+	})
+	if len(problems) > 0 {
+		return nil, &PlanError{Problems: problems}
+	}
+	return p, nil
+}
+
+func (p *Plan) addTenant(team, cluster string) {
+	if p.Tenants[team] == nil {
+		p.Tenants[team] = map[string]bool{}
+	}
+	p.Tenants[team][cluster] = true
+}
+
+// fleetCycles reports each dependency cycle through a rendered app once,
+// at the first rendered app on it. Cycles among the run's own apps are
+// found by vet (schema.CheckFleet) before a plan is made; these go
+// through apps of other sources.
+func fleetCycles(deps map[string][]string, rendered map[string]*App) []Problem {
+	var out []Problem
+	reported := map[string]bool{}
+	state := map[string]int{}
+	var stack []string
+	var visit func(id string)
+	visit = func(id string) {
+		state[id] = 1
+		stack = append(stack, id)
+		for _, d := range deps[id] {
+			if _, ok := deps[d]; !ok {
+				continue
+			}
+			switch state[d] {
+			case 0:
+				visit(d)
+			case 1:
+				cyc := slices.Clone(stack[slices.Index(stack, d):])
+				key := slices.Sorted(slices.Values(cyc))
+				if reported[strings.Join(key, " ")] {
+					continue
+				}
+				reported[strings.Join(key, " ")] = true
+				at := ""
+				for _, c := range key {
+					if rendered[c] != nil {
+						at = c
+						break
+					}
+				}
+				out = append(out, Problem{App: at, Field: "dependsOn", Message: "dependency cycle through the fleet: " + strings.Join(append(cyc, d), " -> ")})
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[id] = 2
+	}
+	for _, id := range sortedKeys(rendered) {
+		if state[id] == 0 {
+			visit(id)
+		}
+	}
+	return out
+}
+
+// MassDeleteError stops a commit that would remove more than half of the
+// apps in its scope, or any tenant, unless --allow-mass-delete.
+type MassDeleteError struct {
+	Removed []string
+	Scope   int
+	Tenants []TenantRef
+}
+
+func (e *MassDeleteError) Error() string {
+	var what []string
+	if len(e.Removed) > 0 {
+		what = append(what, fmt.Sprintf("remove %d of the %d apps in its scope (%s)", len(e.Removed), e.Scope, list(e.Removed)))
+	}
+	if len(e.Tenants) > 0 {
+		var ts []string
+		for _, t := range e.Tenants {
+			ts = append(ts, t.Team+" in "+t.Cluster)
+		}
+		what = append(what, fmt.Sprintf("remove %d %s (%s)", len(e.Tenants), plural(len(e.Tenants), "tenant", "tenants"), list(ts)))
+	}
+	return "this commit would " + strings.Join(what, " and ") +
+		": a wrong PATH or an empty checkout must not empty the fleet; if this is intended, re-run with --allow-mass-delete"
+}
+
+// MassDelete returns a *MassDeleteError when the plan removes more than
+// half of the apps in its scope or any tenant, else nil.
+func (p *Plan) MassDelete() error {
+	if 2*len(p.Removed) <= p.Scope && len(p.DeletedTenants) == 0 {
+		return nil
+	}
+	e := &MassDeleteError{Scope: p.Scope, Tenants: p.DeletedTenants}
+	if 2*len(p.Removed) > p.Scope {
+		e.Removed = p.Removed
+	}
+	return e
+}
+
+func list(s []string) string { return strings.Join(s, ", ") }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func orDot(p string) string {
+	if p == "" {
+		return "."
+	}
+	return p
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+}
