@@ -444,4 +444,3 @@ func TestLintSharesIdenticalObjectsOnly(t *testing.T) {
 		t.Fatalf("one broken Service: findings per cluster %v, want one in prod-us-1", n)
 	}
 }
-

@@ -138,7 +138,7 @@ type ownership struct {
 	// commit check them, and what others still need, against the fleet.
 	DependsOn []string `json:"dependsOn,omitempty"`
 	Clusters  []string `json:"clusters,omitempty"`
-	Files        []string       `json:"files"`
+	Files     []string `json:"files"`
 	// Digests are the sha256 of each file as paved wrote it, so commit
 	// can tell a hand edit from its own output.
 	Digests map[string]string `json:"digests"`
