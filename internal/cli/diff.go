@@ -95,8 +95,10 @@ either side), 4 git error.`,
 			}
 			if err != nil {
 				stop()
-				ferr, _ := fleetError(l, "diff", err)
-				return ferr
+				if ferr, ok := fleetError(l, "diff", err); ok {
+					return ferr
+				}
+				return &exitError{code: ExitGit, err: fmt.Errorf("diff: %w", err)}
 			}
 			before, err := fleetUnits(snap, ms, plan, in)
 			stop()

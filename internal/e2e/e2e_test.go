@@ -221,7 +221,109 @@ func TestFleetReconcilesWithFlux(t *testing.T) {
 	figure("reconcile (2): update + prune", time.Since(phase).Round(100*time.Millisecond).String())
 	figure("objects reconciled (2) "+fluxCluster, strconv.Itoa(len(objs2)))
 	figure("objects pruned (2)", strconv.Itoa(pruned))
+
+	// Third: two service repositories with their own origins commit to the
+	// same fleet, one app each; the second depends on the first across
+	// repositories and teams. Neither commit touches the examples' apps,
+	// and Flux reconciles the dependent after its dependency, to Ready.
+	phase = time.Now()
+	var shas []string
+	for i, r := range crossRepos {
+		dir := filepath.Join(work, r.dir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "app.cue"), []byte(r.spec), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		git(t, work, "init", "-q", "-b", "main", dir)
+		git(t, dir, "remote", "add", "origin", r.origin)
+		git(t, dir, "add", "-A")
+		git(t, dir, "commit", "-q", "-m", "Add "+r.app)
+		out = run(t, dir, pavedEnv(1_700_007_200+int64(i)), paved, "commit", ".", "--fleet", fleetURL, "--branch", "main")
+		t.Logf("paved commit (%s): %s", r.dir, strings.TrimSpace(out))
+		shas = append(shas, git(t, work, "--git-dir", bare, "rev-parse", "main"))
+	}
+	sha3 := shas[len(shas)-1]
+	figure("paved commit (3): two repositories", time.Since(phase).Round(100*time.Millisecond).String())
+	tree3 := checkout(t, bare, work, sha3)
+	ks2, ks3 := expectedKustomizations(t, tree2), expectedKustomizations(t, tree3)
+	for name := range ks2 {
+		if _, ok := ks3[name]; !ok {
+			t.Fatalf("a service repository's commit removed Kustomization %s of another source", name)
+		}
+	}
+	for _, r := range crossRepos {
+		if _, ok := ks3[r.flux]; !ok {
+			t.Fatalf("Kustomization %s of %s is not in the fleet", r.flux, r.dir)
+		}
+	}
+	phase = time.Now()
+	c.requestReconcile(ctx)
+	c.waitReconciled(ctx, tree3, sha3)
+	objs3 := clusterObjects(t, tree3, fluxCluster)
+	c.assertApplied(ctx, tree3, objs3)
+	c.assertDependsOn(ctx, crossRepos[1].flux, crossRepos[0].flux)
+	figure("reconcile (3): two sources to Ready", time.Since(phase).Round(100*time.Millisecond).String())
+	figure("objects reconciled (3) "+fluxCluster, strconv.Itoa(len(objs3)))
 	figure("scenario total", time.Since(begin).Round(100*time.Millisecond).String())
+}
+
+// crossRepos are the service repositories of the third commit: catalog
+// (team search, repository github.com/acme/catalog) depends on ledger
+// (team payments, repository github.com/acme/ledger).
+var crossRepos = []struct{ dir, origin, app, flux, spec string }{
+	{"ledger", "https://github.com/acme/ledger.git", "payments/ledger", "payments-ledger", `package app
+
+apiVersion: "paved.dev/v1alpha1"
+name:       "ledger"
+team:       "payments"
+kind:       "web"
+image:      "ghcr.io/acme/ledger:3.1.0"
+port:       8080
+`},
+	{"catalog", "git@github.com:acme/catalog.git", "search/catalog", "search-catalog", `package app
+
+apiVersion: "paved.dev/v1alpha1"
+name:       "catalog"
+team:       "search"
+kind:       "web"
+image:      "ghcr.io/acme/catalog:0.9.0"
+port:       8080
+dependsOn: ["payments/ledger"]
+`},
+}
+
+// assertDependsOn checks that Kustomization name waits for dep (Flux's
+// dependsOn) and that both are Ready: the dependency of another source
+// resolved by name alone.
+func (c *cluster) assertDependsOn(ctx context.Context, name, dep string) {
+	t := c.t
+	t.Helper()
+	u, err := c.dyn.Resource(kustomizationGVR).Namespace(fluxNS).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps, _, _ := unstructured.NestedSlice(u.Object, "spec", "dependsOn")
+	found := false
+	for _, d := range deps {
+		if m, _ := d.(map[string]any); m["name"] == dep {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("Kustomization %s does not depend on %s: %v", name, dep, deps)
+	}
+	for _, n := range []string{name, dep} {
+		u, err := c.dyn.Resource(kustomizationGVR).Namespace(fluxNS).Get(ctx, n, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ready, msg := readyCondition(u); ready != "True" {
+			t.Fatalf("Kustomization %s is not Ready: %s", n, msg)
+		}
+	}
+	t.Logf("Kustomization %s depends on %s of another source; both Ready", name, dep)
 }
 
 // repoRoot is paved's module root: two directories above this package.
