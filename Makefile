@@ -9,7 +9,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 KUBESCORE   := github.com/zegl/kube-score/cmd/kube-score@v1.20.0
 FUZZTIME    ?= 20s
 
-.PHONY: build test demo bench lint fuzz kube-score policy-doc clean
+.PHONY: build test demo bench lint fuzz kube-score policy-doc catalog-check clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/paved
@@ -95,6 +95,18 @@ bench-compare: build
 bench-changed: build
 	$(GO) build -o bin/paved-fleetgen ./cmd/paved-fleetgen
 	bash internal/synth/bench-changed.sh
+
+# Validate the Backstage catalog paved renders for the examples with
+# Backstage's own @backstage/catalog-model (pinned in
+# internal/catalogcheck/package-lock.json), applied as the catalog backend
+# applies it; references must resolve within the catalog or to the
+# systems the embedded default platform declares.
+CATALOG_KNOWN := system:default/shop system:default/search system:default/accounts
+catalog-check: build
+	rm -rf out/catalog-check
+	$(BIN) render ./examples --out out/catalog-check --quiet
+	cd internal/catalogcheck && npm ci --no-audit --no-fund --loglevel=error
+	node internal/catalogcheck/check.mjs out/catalog-check/catalog $(foreach k,$(CATALOG_KNOWN),--known $(k))
 
 # Regenerate the policy catalogue from the bundle's METADATA.
 policy-doc: build

@@ -437,6 +437,10 @@ func platformData(p *schema.Platform) map[string]any {
 			"allowExternalIPs":    d.Policy.AllowExternalIPs,
 			"kubernetesVersion":   d.Policy.KubernetesVersion,
 		},
+		"dashboards": map[string]any{
+			"label":        map[string]any{"key": d.Dashboards.Label.Key, "value": d.Dashboards.Label.Value},
+			"httpDuration": d.Dashboards.HTTPDuration,
+		},
 	}
 }
 

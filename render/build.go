@@ -80,6 +80,29 @@ func buildAll(tree *Tree, always bool) error {
 		tree.Units = nil
 		return errs
 	}
+	return buildCatalog(tree)
+}
+
+// buildCatalog collects the catalog's entity files (not the Location,
+// which lists them) into tree.Catalog: what diff compares, like a unit's
+// objects. Policies do not see it: they judge what Kubernetes applies.
+func buildCatalog(tree *Tree) error {
+	tree.Catalog = nil
+	var u *Unit
+	for _, p := range tree.Paths() {
+		if !isCatalogEntity(p) {
+			continue
+		}
+		o, err := tree.object(p)
+		if err != nil {
+			return Errors{{Where: p, Err: err}}
+		}
+		if u == nil {
+			u = &Unit{Dir: "catalog", Kind: UnitCatalog, Cluster: CatalogCluster}
+		}
+		u.Objects = append(u.Objects, Built{Object: o, File: p})
+	}
+	tree.Catalog = u
 	return nil
 }
 

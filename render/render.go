@@ -40,6 +40,9 @@ type Source struct {
 type App struct {
 	*schema.App
 	Source Source
+	// Docs says the app's directory holds TechDocs (mkdocs.yml): its
+	// catalog entry then carries backstage.io/techdocs-ref.
+	Docs bool
 }
 
 // Input is everything Render needs.
@@ -289,6 +292,15 @@ func Render(in Input) (*Tree, error) {
 		tenantFiles[j.team] = append(tenantFiles[j.team], append(j.files, ksFile)...)
 	}
 	for _, team := range schema.SortedKeys(tenantFiles) {
+		// The team's catalog Group goes with its tenant.
+		gf := CatalogGroupFile(team)
+		if err := tree.addObject(gf, catalogGroup(in.Platform, team)); err != nil {
+			errs = append(errs, &Error{Where: gf, Err: err})
+			continue
+		}
+		tenantFiles[team] = append(tenantFiles[team], gf)
+	}
+	for _, team := range schema.SortedKeys(tenantFiles) {
 		if in.Use == ReadOnly {
 			break
 		}
@@ -317,6 +329,11 @@ func Render(in Input) (*Tree, error) {
 			continue
 		}
 		tree.add(path.Join("clusters", c, "paved", "kustomization.yaml"), b)
+	}
+	if loc, err := CatalogLocationFile(in.Platform, tree.Paths()); err != nil {
+		errs = append(errs, &Error{Where: CatalogLocation, Err: err})
+	} else if len(tenantFiles) > 0 {
+		tree.add(CatalogLocation, loc)
 	}
 	stop()
 	tree.shared = nil // the table holds every part it shared: let it go
@@ -354,6 +371,7 @@ func renderAppAll(in Input, p *jobPlatform, a *App, clusters []ClusterTarget, sh
 	part := &appPart{tree: &Tree{apps: map[string]*unitSource{}, use: in.Use, shared: shared}}
 	tree := part.tree
 	var owned, rendered []string
+	objsByCluster := map[string][]Object{}
 	for _, ct := range clusters {
 		spec, err := a.Env(ct.Environment)
 		var objs []Object
@@ -364,6 +382,7 @@ func renderAppAll(in Input, p *jobPlatform, a *App, clusters []ClusterTarget, sh
 			part.errs = append(part.errs, &Error{Where: fmt.Sprintf("%s/%s in %s", a.Base.Team, a.Base.Name, ct.Name), Err: err})
 			continue
 		}
+		objsByCluster[ct.Name] = objs
 		dir := path.Join("apps", ct.Name, spec.Team, spec.Name)
 		files, err := writeDir(tree, dir, objs, spec.Patches)
 		if err != nil {
@@ -392,6 +411,13 @@ func renderAppAll(in Input, p *jobPlatform, a *App, clusters []ClusterTarget, sh
 		part.fluxKS = append(part.fluxKS, entryRef{ct.Name, "apps/" + path.Base(ksFile)})
 		rendered = append(rendered, ct.Name)
 	}
+	// The app's catalog entry: once, for every cluster.
+	catFile := CatalogComponentFile(a.Base.Team, a.Base.Name)
+	if err := tree.addObject(catFile, catalogComponent(p.root, a, appLinks(a, clusters, objsByCluster))); err != nil {
+		part.errs = append(part.errs, &Error{Where: catFile, Err: err})
+		return part
+	}
+	owned = append(owned, catFile)
 	if in.Use == ReadOnly {
 		return part
 	}
@@ -462,13 +488,31 @@ func renderApp(p *jobPlatform, c *cache.Cache, a App, ct ClusterTarget, spec sch
 		"source":       map[string]any{"path": a.Source.Path},
 	}
 	objs, err := evalObjects(p, c, "blueprint."+spec.Kind, input)
-	if err != nil || a.Source.Revision == "" {
-		return objs, err
+	if err != nil {
+		return nil, err
+	}
+	if spec.Observability.Dashboard.Enabled {
+		if err := fillDashboard(p.root, spec, ct, objs); err != nil {
+			return nil, err
+		}
+	}
+	if a.Source.Revision == "" {
+		return objs, nil
 	}
 	for _, o := range objs {
 		stampRevision(o, a.Source.Revision)
 	}
 	return objs, nil
+}
+
+// podRegex matches the names of the app's pods: those of its Deployment's
+// ReplicaSets, or of its CronJob's Jobs (as blueprints/common.cue's alerts
+// match them).
+func podRegex(spec schema.Spec) string {
+	if spec.Kind == "cron" {
+		return spec.Name + "-[0-9]+-[a-z0-9]{5}"
+	}
+	return spec.Name + "-[a-z0-9]+-[a-z0-9]{5}"
 }
 
 // stampRevision adds the paved.dev/source-revision annotation to an object

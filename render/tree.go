@@ -15,6 +15,10 @@ type Tree struct {
 	// Units are the built kustomization directories, sorted by Dir. They
 	// are filled by BuildAll.
 	Units []Unit
+	// Catalog holds the Backstage entities of the catalog/ tree (nil
+	// without any), filled by BuildAll. It is not a unit: nothing applies
+	// it to a cluster and policies do not judge it, but diff shows it.
+	Catalog *Unit
 
 	env  map[string]string      // cluster -> environment
 	apps map[string]*unitSource // app directory -> the app it renders
@@ -131,6 +135,14 @@ func (t *Tree) merge(part *Tree) {
 	}
 }
 
+// Compared are the units diff compares: the built units and the catalog.
+func (t *Tree) Compared() []Unit {
+	if t.Catalog == nil {
+		return t.Units
+	}
+	return append(slices.Clone(t.Units), *t.Catalog)
+}
+
 // Paths returns the file paths in order (with the object files of a
 // read-only tree).
 func (t *Tree) Paths() []string {
@@ -160,6 +172,8 @@ const (
 	UnitApp    UnitKind = "app"    // apps/<cluster>/<team>/<app>
 	UnitTenant UnitKind = "tenant" // tenants/<cluster>/<team>
 	UnitEntry  UnitKind = "entry"  // clusters/<cluster>/paved
+	// UnitCatalog is Tree.Catalog: the catalog/ tree's entities.
+	UnitCatalog UnitKind = "catalog"
 )
 
 // Unit is one kustomization directory built as Flux's kustomize-controller

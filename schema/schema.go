@@ -810,6 +810,10 @@ func describe(sel []string) string {
 		return "an app name of the same team or team/name, each a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)"
 	case last == "name" || last == "team" || last == "size" || last == "environment" || last == "cluster":
 		return "a DNS-1123 label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)"
+	case parent == "tags" || last == "lifecycle" || last == "icon":
+		return "a catalog word (lower-case letters and digits, words joined by '-', at most 63 characters)"
+	case last == "url" || last == "grafanaURL" || last == "chat":
+		return "an http or https URL"
 	case last == "image":
 		return "an image reference with a tag or a digest (registry/repository:tag or @sha256:...)"
 	case last == "schedule":

@@ -23,6 +23,19 @@ type Spec struct {
 	NetworkPolicy Toggle            `json:"networkPolicy"`
 	Patches       []Patch           `json:"patches"`
 	Exceptions    []Exception       `json:"exceptions"`
+	// The catalog entry.
+	Description string   `json:"description,omitempty"`
+	System      string   `json:"system,omitempty"`
+	Lifecycle   string   `json:"lifecycle"`
+	Links       []Link   `json:"links"`
+	Tags        []string `json:"tags"`
+}
+
+// Link is a link on the app's catalog page.
+type Link struct {
+	URL   string `json:"url"`
+	Title string `json:"title"`
+	Icon  string `json:"icon,omitempty"`
 }
 
 // Health is the web app's probe configuration.
@@ -67,7 +80,8 @@ type Observability struct {
 		Port int    `json:"port"`
 		Path string `json:"path"`
 	} `json:"metrics"`
-	Logging Toggle `json:"logging"`
+	Logging   Toggle `json:"logging"`
+	Dashboard Toggle `json:"dashboard"`
 }
 
 // Patch is a kustomize patches entry.
@@ -110,6 +124,34 @@ type PlatformData struct {
 	Registries []string        `json:"registries"`
 	Flux       Flux            `json:"flux"`
 	Policy     PolicySettings  `json:"policy"`
+	Catalog    CatalogSettings `json:"catalog"`
+	Dashboards Dashboards      `json:"dashboards"`
+}
+
+// CatalogSettings are the platform's settings of the Backstage catalog.
+type CatalogSettings struct {
+	Lifecycle      string            `json:"lifecycle"`
+	ComponentTypes map[string]string `json:"componentTypes"`
+	Systems        map[string]struct {
+		Description string `json:"description,omitempty"`
+	} `json:"systems"`
+	LocationName string `json:"locationName"`
+}
+
+// Dashboards are the platform's settings of the apps' Grafana dashboards.
+type Dashboards struct {
+	Label struct {
+		Key   string `json:"key"`
+		Value string `json:"value"`
+	} `json:"label"`
+	FolderAnnotation string `json:"folderAnnotation"`
+	Datasources      struct {
+		Metrics string `json:"metrics"`
+		Traces  string `json:"traces"`
+		Logs    string `json:"logs"`
+	} `json:"datasources"`
+	HTTPDuration string `json:"httpDuration"`
+	StatusLabel  string `json:"statusLabel"`
 }
 
 // PolicySettings are the platform's policy settings.
@@ -134,6 +176,7 @@ type Cluster struct {
 	IngressClass string `json:"ingressClass"`
 	Domain       string `json:"domain"`
 	CertIssuer   string `json:"certIssuer"`
+	GrafanaURL   string `json:"grafanaURL,omitempty"`
 }
 
 // Size is a size class.
@@ -147,6 +190,9 @@ type Team struct {
 	Owners           []string `json:"owners"`
 	MonthlyBudgetUSD float64  `json:"monthlyBudgetUSD"`
 	CostCenter       string   `json:"costCenter"`
+	DisplayName      string   `json:"displayName,omitempty"`
+	Email            string   `json:"email,omitempty"`
+	Chat             string   `json:"chat,omitempty"`
 }
 
 // Flux holds the settings of generated Flux Kustomizations.

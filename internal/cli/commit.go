@@ -128,6 +128,7 @@ edits and refused ownership manifests).`,
 				AllowMassDelete:       o.allowMassDelete,
 				Newer:                 func(fleetRev, ours string) bool { return gitsource.IsAncestor(srcDir, ours, fleetRev) },
 				Entry:                 render.EntryKustomization,
+				Catalog:               func(files []string) ([]byte, error) { return render.CatalogLocationFile(l.platform, files) },
 				OverwriteForeignEdits: o.overwrite,
 			}
 			url := fleetLocation(e, o.fleet)

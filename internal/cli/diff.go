@@ -113,7 +113,7 @@ either side), 4 git error.`,
 				before[i].Environment = envOf[before[i].Cluster]
 			}
 			stop = e.stage("diff")
-			rep, err := diff.Compute(before, tree.Units)
+			rep, err := diff.Compute(before, tree.Compared())
 			stop()
 			if err != nil {
 				return &exitError{code: ExitRender, err: fmt.Errorf("diff: %w", err)}
@@ -203,7 +203,7 @@ func fleetUnits(snap *fleet.Snapshot, ms *fleet.Manifests, plan *fleet.Plan, in 
 			continue
 		}
 		for _, f := range t.Files {
-			if renderedTeams[team] || !plan.Tenants[team][strings.Split(f, "/")[1]] {
+			if renderedTeams[team] || !plan.TenantKeeps(team, f) {
 				take(f)
 			}
 		}
@@ -225,7 +225,7 @@ func fleetUnits(snap *fleet.Snapshot, ms *fleet.Manifests, plan *fleet.Plan, in 
 	if err := render.BuildAll(tree); err != nil {
 		return nil, &exitError{code: ExitRender, err: fmt.Errorf("diff: what the fleet holds (%s) does not build: %v", revisionOr(snap), err)}
 	}
-	units := tree.Units
+	units := tree.Compared()
 	slices.Sort(entries)
 	byCluster := map[string]*render.Unit{}
 	var order []string

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -434,7 +435,7 @@ func renderInput(e *env, l *loaded, source string) (render.Input, error) {
 		} else {
 			src.Path = gitsource.Rel(e.cwd, a.Dir)
 		}
-		in.Apps = append(in.Apps, render.App{App: a, Source: src})
+		in.Apps = append(in.Apps, render.App{App: a, Source: src, Docs: hasDocs(a.Dir)})
 	}
 	return in, nil
 }
@@ -455,6 +456,16 @@ func renderLoaded(e *env, l *loaded, use render.Use, source string) (render.Inpu
 	tree, err := render.Render(in)
 	bar.Done()
 	return in, tree, err
+}
+
+// hasDocs reports whether an app directory holds TechDocs (mkdocs.yml).
+func hasDocs(dir string) bool {
+	for _, f := range []string{"mkdocs.yml", "mkdocs.yaml"} {
+		if fi, err := os.Lstat(filepath.Join(dir, f)); err == nil && fi.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
 }
 
 // absPath resolves p against the working directory.

@@ -37,6 +37,15 @@ func (r *Report) Summaries() []Summary {
 	return out
 }
 
+// inCluster shows where a change applies: (cluster), or the catalog's
+// pseudo-cluster, which brings its own parentheses.
+func inCluster(c string) string {
+	if strings.HasPrefix(c, "(") {
+		return c
+	}
+	return "(" + c + ")"
+}
+
 // Terminal writes a header naming the sources and the fleet, a unified
 // diff per object, colored when color is on, then a summary per cluster.
 func Terminal(w io.Writer, r *Report, m Meta, useColor bool) error {
@@ -56,7 +65,7 @@ func Terminal(w io.Writer, r *Report, m Meta, useColor bool) error {
 		yellow.Fprintf(w, "adopts %s\n", a)
 	}
 	for _, c := range r.Changes {
-		bold.Fprintf(w, "%s %s %s (%s)\n", sign[c.Action], c.Key.String(), c.Action, c.Cluster)
+		bold.Fprintf(w, "%s %s %s %s\n", sign[c.Action], c.Key.String(), c.Action, inCluster(c.Cluster))
 		if c.APIBefore != "" && c.APIAfter != "" && c.APIBefore != c.APIAfter {
 			fmt.Fprintf(w, "  apiVersion %s → %s\n", c.APIBefore, c.APIAfter)
 		}

@@ -47,6 +47,9 @@ type Render struct {
 	Newer func(fleetRevision, ourRevision string) bool
 	// Entry renders clusters/<cluster>/paved/kustomization.yaml.
 	Entry func(resources []string) ([]byte, error)
+	// Catalog renders catalog/all.yaml, the Location of every catalog
+	// entity file among files.
+	Catalog func(files []string) ([]byte, error)
 	// OverwriteForeignEdits replaces owned files edited by hand.
 	OverwriteForeignEdits bool
 }
@@ -253,6 +256,9 @@ func remoteTip(ctx context.Context, repo *git.Repository, branch plumbing.Refere
 	return plumbing.ZeroHash, nil
 }
 
+// CatalogLocation is the fleet's catalog Location, rebuilt by every commit.
+const CatalogLocation = "catalog/all.yaml"
+
 // withAdoptions adds a Render-Adopted trailer per adopted app to a
 // commit message that ends with its trailers.
 func withAdoptions(msg string, adopted []Adoption) string {
@@ -388,6 +394,27 @@ func apply(repo *git.Repository, tip *object.Commit, r *Render) (*applied, error
 	if err := tenants(repo, files, read, r, fleetManifests, plan, teams, &a.written, &a.deleted); err != nil {
 		return nil, err
 	}
+	// The catalog's Location lists the entity files now present.
+	var catalog []string
+	for p := range files {
+		if strings.HasPrefix(p, "catalog/") && p != CatalogLocation {
+			catalog = append(catalog, p)
+		}
+	}
+	if len(catalog) == 0 {
+		if _, ok := files[CatalogLocation]; ok {
+			delete(files, CatalogLocation)
+			a.deleted++
+		}
+	} else if r.Catalog != nil {
+		data, err := r.Catalog(catalog)
+		if err != nil {
+			return nil, err
+		}
+		if err := put(repo, files, CatalogLocation, data, &a.written); err != nil {
+			return nil, err
+		}
+	}
 	// Each cluster's entry point lists the Flux objects now present.
 	clusters := map[string]bool{}
 	for p := range files {
@@ -439,21 +466,18 @@ func tenants(repo *git.Repository, files map[string]entry, read func(string) ([]
 				return err
 			}
 		}
-		hasApp := plan.Tenants[team]
-		clusterOfTenant := func(p string) string { return strings.Split(p, "/")[1] }
 		keep := map[string][]byte{}
 		for _, f := range ours.Files {
-			if hasApp[clusterOfTenant(f)] {
+			if plan.TenantKeeps(team, f) {
 				keep[f] = r.Files[f]
 			}
 		}
-		covered := map[string]bool{}
+		covered := map[string]bool{} // clusters ("" the Group) the render covers
 		for f := range keep {
-			covered[clusterOfTenant(f)] = true
+			covered[TenantCluster(f)] = true
 		}
 		for _, f := range old.Files {
-			c := clusterOfTenant(f)
-			if hasApp[c] && !covered[c] {
+			if plan.TenantKeeps(team, f) && !covered[TenantCluster(f)] {
 				if data, ok := read(f); ok {
 					keep[f] = data
 				}

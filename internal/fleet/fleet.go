@@ -30,7 +30,7 @@ type Snapshot struct {
 	// Source names the fleet (credentials stripped) and Revision the
 	// commit read ("" for a plain directory).
 	Source, Revision string
-	// Files maps slash paths to content: apps/, tenants/,
+	// Files maps slash paths to content: apps/, tenants/, catalog/,
 	// clusters/<cluster>/paved/ and .paved/.
 	Files map[string][]byte
 }
@@ -38,7 +38,7 @@ type Snapshot struct {
 // Owned reports whether p is in a part of the fleet paved writes.
 func Owned(p string) bool {
 	switch {
-	case strings.HasPrefix(p, "apps/"), strings.HasPrefix(p, "tenants/"), strings.HasPrefix(p, ".paved/"):
+	case strings.HasPrefix(p, "apps/"), strings.HasPrefix(p, "tenants/"), strings.HasPrefix(p, ".paved/"), strings.HasPrefix(p, "catalog/"):
 		return true
 	case strings.HasPrefix(p, "clusters/"):
 		parts := strings.Split(p, "/")

@@ -95,9 +95,11 @@ func IsManifest(p string) bool {
 // ReadManifest parses the manifest at fleet path p and checks it: an app
 // manifest at .paved/apps/<team>/<app>.json must name that team and app
 // and list only files of that app (apps/<cluster>/<team>/<app>/<file>,
-// clusters/<cluster>/paved/apps/<team>-<app>.yaml); a tenant manifest at
+// clusters/<cluster>/paved/apps/<team>-<app>.yaml,
+// catalog/<team>/<app>.yaml); a tenant manifest at
 // .paved/tenants/<team>.json only files of that team's tenant
-// (tenants/<cluster>/<team>/<file>, clusters/<cluster>/paved/tenants/<team>.yaml).
+// (tenants/<cluster>/<team>/<file>, clusters/<cluster>/paved/tenants/<team>.yaml,
+// catalog/<team>/_group.yaml).
 // Every digest names a listed file. Anything else is a *ManifestError.
 func ReadManifest(p string, data []byte) (*Manifest, error) {
 	bad := func(format string, args ...any) error {
@@ -181,6 +183,10 @@ func describe(team, app string) string {
 // team's tenant) in the fleet layout.
 func ownFile(f, team, app string) bool {
 	parts := strings.Split(f, "/")
+	if len(parts) == 3 && parts[0] == "catalog" {
+		// catalog/<team>/<app>.yaml; the tenant's Group: catalog/<team>/_group.yaml.
+		return parts[1] == team && (app == "" && parts[2] == "_group.yaml" || app != "" && parts[2] == app+".yaml")
+	}
 	clusterOK := len(parts) > 1 && dnsLabel.MatchString(parts[1])
 	if app == "" {
 		switch {
@@ -198,6 +204,18 @@ func ownFile(f, team, app string) bool {
 		return clusterOK && parts[2] == "paved" && parts[3] == "apps" && parts[4] == schema.AppFluxName(team, app)+".yaml"
 	}
 	return false
+}
+
+// TenantCluster is the cluster of a file of a team's tenant, "" for the
+// team's catalog Group, which every cluster shares.
+func TenantCluster(f string) string {
+	if strings.HasPrefix(f, "catalog/") {
+		return ""
+	}
+	if parts := strings.Split(f, "/"); len(parts) > 1 {
+		return parts[1]
+	}
+	return ""
 }
 
 // Manifests are the ownership manifests of a fleet revision, checked.

@@ -109,6 +109,16 @@ type Plan struct {
 // Owns reports whether the fleet app team/name is in the run's scope.
 func (p *Plan) Owns(id string) bool { return p.owned[id] }
 
+// TenantKeeps reports whether a file of a team's tenant stays after the
+// change: its cluster's while the team has an app there, the team's
+// catalog Group while it has an app anywhere.
+func (p *Plan) TenantKeeps(team, f string) bool {
+	if c := TenantCluster(f); c != "" {
+		return p.Tenants[team][c]
+	}
+	return len(p.Tenants[team]) > 0
+}
+
 // NewPlan decides what the run may change. Problems (claims, missing
 // dependencies, cycles, apps still depended on) are a *PlanError.
 func NewPlan(in PlanInput) (*Plan, error) {
@@ -221,8 +231,10 @@ func NewPlan(in PlanInput) (*Plan, error) {
 	for _, team := range sortedKeys(in.Fleet.Tenants) {
 		seen := map[string]bool{}
 		for _, f := range in.Fleet.Tenants[team].Files {
-			parts := strings.Split(f, "/")
-			c := parts[1]
+			c := TenantCluster(f)
+			if c == "" {
+				continue // the Group goes with the team's last tenant
+			}
 			if !seen[c] && !p.Tenants[team][c] {
 				p.DeletedTenants = append(p.DeletedTenants, TenantRef{Team: team, Cluster: c})
 			}
