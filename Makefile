@@ -31,6 +31,13 @@ demo: build
 	@echo "Deployment of payments/checkout in prod-eu-1:"
 	@cat out/fleet/apps/prod-eu-1/payments/checkout/apps_v1_deployment_checkout.yaml
 	@echo
+	@echo "The catalog entry of payments/checkout (Backstage Component; catalog/all.yaml lists every entity):"
+	@cat out/fleet/catalog/payments/checkout.yaml
+	@echo
+	@echo "Its Grafana dashboard in prod-eu-1 (a ConfigMap the Grafana sidecar picks up), first lines:"
+	@head -n 40 out/fleet/apps/prod-eu-1/payments/checkout/core_v1_configmap_checkout-dashboard.yaml
+	@echo "  ..."
+	@echo
 	@echo "What a change would do: checkout 1.4.2 -> 1.5.0 and 3 more prod replicas, diffed against out/fleet:"
 	@rm -rf out/change && mkdir -p out/change && cp -r examples/payments out/change/
 	@sed -i 's#checkout:1.4.2#checkout:1.5.0#' out/change/payments/checkout/app.cue

@@ -61,8 +61,9 @@ counted, not shown.
 or a plain directory such as render --out output) or a URL: https (token
 from PAVED_GIT_TOKEN or GITHUB_TOKEN), ssh (agent, or PAVED_SSH_KEY), file://.
 
-Exit codes: 0 no changes, 1 changes, 2 invalid input, 3 render error (on
-either side), 4 git error.`,
+Exit codes: 0 no changes, 1 changes, 2 invalid input (including a claim on
+another source's app and a missing dependency), 3 render error (on either
+side), 4 git error (including an ownership manifest paved refuses).`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if o.fleet == "" {
 				return invalid("diff: --fleet URL|DIR is required")

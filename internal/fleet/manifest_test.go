@@ -38,12 +38,13 @@ func TestReadManifest(t *testing.T) {
 		"apps/prod-eu-1/payments/ledger/apps_v1_deployment_ledger.yaml",
 		"apps/prod-eu-1/payments/ledger/kustomization.yaml",
 		"clusters/prod-eu-1/paved/apps/payments-ledger.yaml",
+		"catalog/payments/ledger.yaml",
 	)
 	m, err := ReadManifest(p, manifestJSON(t, good))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.ID() != "payments/ledger" || m.SourceID() != "github.com/acme/ledger" || len(m.Files) != 3 {
+	if m.ID() != "payments/ledger" || m.SourceID() != "github.com/acme/ledger" || len(m.Files) != 4 {
 		t.Fatalf("read %+v", m)
 	}
 	// A manifest from before source identities: the ID of its origin.
@@ -59,7 +60,7 @@ func TestReadManifest(t *testing.T) {
 
 	tenant := map[string]any{
 		"apiVersion": "paved.dev/v1alpha1", "kind": "Ownership", "team": "payments",
-		"files": []string{"tenants/dev-eu-1/payments/core_v1_namespace_payments.yaml", "clusters/dev-eu-1/paved/tenants/payments.yaml"},
+		"files": []string{"tenants/dev-eu-1/payments/core_v1_namespace_payments.yaml", "clusters/dev-eu-1/paved/tenants/payments.yaml", "catalog/payments/_group.yaml"},
 	}
 	if _, err := ReadManifest(".paved/tenants/payments.json", manifestJSON(t, tenant)); err != nil {
 		t.Fatal(err)
@@ -78,6 +79,9 @@ func TestReadManifest(t *testing.T) {
 		{"absolute", p, manifestJSON(t, appManifest("/etc/passwd")), "not a file"},
 		{"nested", p, manifestJSON(t, appManifest("apps/prod-eu-1/payments/ledger/sub/x.yaml")), "not a file"},
 		{"hidden", p, manifestJSON(t, appManifest("apps/prod-eu-1/payments/ledger/.git")), "not a file"},
+		{"the team's Group", p, manifestJSON(t, appManifest("catalog/payments/_group.yaml")), "not a file"},
+		{"another app's catalog entry", p, manifestJSON(t, appManifest("catalog/payments/checkout.yaml")), "not a file"},
+		{"the Location", p, manifestJSON(t, appManifest("catalog/all.yaml")), "not a file"},
 		{"twice", p, manifestJSON(t, appManifest("apps/prod-eu-1/payments/ledger/a.yaml", "apps/prod-eu-1/payments/ledger/a.yaml")), "twice"},
 		{"another name", ".paved/apps/payments/checkout.json", manifestJSON(t, appManifest()), "names app payments/ledger, not the app payments/checkout"},
 		{"another team", ".paved/apps/search/ledger.json", manifestJSON(t, appManifest()), "names app payments/ledger"},
@@ -106,6 +110,11 @@ func TestReadManifest(t *testing.T) {
 				"files": []string{"tenants/dev-eu-1/search/core_v1_namespace_search.yaml"}}
 			return manifestJSON(t, m)
 		}(), "not a file of the tenant of team payments"},
+		{"tenant lists an app's catalog entry", ".paved/tenants/payments.json", func() []byte {
+			m := map[string]any{"apiVersion": "paved.dev/v1alpha1", "kind": "Ownership", "team": "payments",
+				"files": []string{"catalog/payments/ledger.yaml"}}
+			return manifestJSON(t, m)
+		}(), "not a file of the tenant"},
 		{"tenant lists an app's", ".paved/tenants/payments.json", func() []byte {
 			m := map[string]any{"apiVersion": "paved.dev/v1alpha1", "kind": "Ownership", "team": "payments",
 				"files": []string{"apps/dev-eu-1/payments/ledger/kustomization.yaml"}}
@@ -152,10 +161,12 @@ func FuzzReadManifest(f *testing.F) {
 			var own bool
 			if m.App == "" {
 				own = strings.HasPrefix(f, "tenants/") && strings.Split(f, "/")[2] == team ||
-					strings.HasPrefix(f, "clusters/") && strings.HasSuffix(f, "/paved/tenants/"+team+".yaml")
+					strings.HasPrefix(f, "clusters/") && strings.HasSuffix(f, "/paved/tenants/"+team+".yaml") ||
+					f == "catalog/"+team+"/_group.yaml"
 			} else {
 				own = strings.HasPrefix(f, "apps/") && strings.HasPrefix(strings.Join(strings.Split(f, "/")[2:], "/"), team+"/"+m.App+"/") ||
-					strings.HasPrefix(f, "clusters/") && strings.HasSuffix(f, "/paved/apps/"+team+"-"+m.App+".yaml")
+					strings.HasPrefix(f, "clusters/") && strings.HasSuffix(f, "/paved/apps/"+team+"-"+m.App+".yaml") ||
+					f == "catalog/"+team+"/"+m.App+".yaml"
 			}
 			if !own {
 				t.Fatalf("%s accepted with foreign file %q", p, f)

@@ -24,7 +24,7 @@ func fleetOf(clusters []string, apps ...fleetApp) *Manifests {
 			m.Files = append(m.Files, "apps/"+c+"/"+team+"/"+name+"/kustomization.yaml", "clusters/"+c+"/paved/apps/"+team+"-"+name+".yaml")
 			t := ms.Tenants[team]
 			if t == nil {
-				t = &Manifest{Team: team}
+				t = &Manifest{Team: team, Files: []string{"catalog/" + team + "/_group.yaml"}}
 				ms.Tenants[team] = t
 			}
 			if f := "clusters/" + c + "/paved/tenants/" + team + ".yaml"; !slices.Contains(t.Files, f) {
@@ -170,6 +170,9 @@ func TestPlanTenants(t *testing.T) {
 	if len(p.DeletedTenants) != 0 || !p.Tenants["payments"]["c1"] || p.Tenants["search"] == nil {
 		t.Fatalf("tenants %v, deleted %v", p.Tenants, p.DeletedTenants)
 	}
+	if !p.TenantKeeps("payments", "catalog/payments/_group.yaml") || !p.TenantKeeps("payments", "tenants/c2/payments/core_v1_namespace_payments.yaml") {
+		t.Fatal("payments' tenant files do not stay while ledger does")
+	}
 	var md *MassDeleteError
 	if !errors.As(p.MassDelete(), &md) || !slices.Equal(md.Removed, []string{"payments/storefront"}) || md.Scope != 1 || len(md.Tenants) != 0 {
 		t.Fatalf("1 of 1 removed: %v", p.MassDelete())
@@ -190,5 +193,8 @@ func TestPlanTenants(t *testing.T) {
 	}
 	if err := p.MassDelete(); err == nil || !strings.Contains(err.Error(), "remove 2 tenants (search in c1, search in c2)") {
 		t.Fatalf("all: %v", err)
+	}
+	if p.TenantKeeps("search", "catalog/search/_group.yaml") || !p.TenantKeeps("payments", "catalog/payments/_group.yaml") {
+		t.Fatal("the search Group stays without an app of search, or payments' goes")
 	}
 }
