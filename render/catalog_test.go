@@ -1,8 +1,11 @@
 package render_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -188,4 +191,55 @@ func noErrors(err error) bool {
 		return len(be) == 0
 	}
 	return err == nil
+}
+
+// TestDashboardGoldens: the dashboard of one app of each kind, indented
+// for review (the rendered ConfigMap holds it compact), against
+// testdata/dashboards/<kind>.json; PAVED_UPDATE=1 rewrites them (review
+// the diff).
+func TestDashboardGoldens(t *testing.T) {
+	in := loadExamples(t)
+	tree, err := render.Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"web":    "apps/prod-eu-1/payments/checkout/core_v1_configmap_checkout-dashboard.yaml",
+		"worker": "apps/prod-eu-1/search/indexer/core_v1_configmap_indexer-dashboard.yaml",
+		"cron":   "apps/prod-eu-1/identity/session-reaper/core_v1_configmap_session-reaper-dashboard.yaml",
+	}
+	for kind, f := range files {
+		data, ok := tree.File(f)
+		if !ok {
+			t.Fatalf("%s: not rendered", f)
+		}
+		var cm struct {
+			Data map[string]string `json:"data"`
+		}
+		if err := yaml.Unmarshal(data, &cm); err != nil || len(cm.Data) != 1 {
+			t.Fatalf("%s: %v %v", f, err, cm.Data)
+		}
+		var got bytes.Buffer
+		for _, js := range cm.Data {
+			if err := json.Indent(&got, []byte(js), "", "  "); err != nil {
+				t.Fatal(err)
+			}
+		}
+		golden := filepath.Join("testdata", "dashboards", kind+".json")
+		if os.Getenv("PAVED_UPDATE") != "" {
+			if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("the %s dashboard differs from %s (PAVED_UPDATE=1 rewrites it; review the diff)", kind, golden)
+		}
+	}
 }

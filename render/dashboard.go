@@ -36,8 +36,9 @@ func DashboardUID(team, app string) string {
 // on), saturation (CPU and memory against requests and limits), restarts
 // and replicas (HPA bounds when it has one); a cron job gets its runs and
 // saturation. Template variables pick the cluster and namespace; links
-// open the app's traces and logs in Explore. The JSON is indented, so
-// that a change diffs line by line.
+// open the app's traces and logs in Explore. The JSON is compact (a
+// fifth of a 1,000-app fleet's bytes were a dashboard's indentation);
+// diff shows it indented.
 func dashboardJSON(p *schema.Platform, spec schema.Spec, ct ClusterTarget, podRegex string) ([]byte, error) {
 	d := p.Data.Dashboards
 	metrics := common.DataSourceRef{Type: cog.ToPtr("prometheus"), Uid: cog.ToPtr(d.Datasources.Metrics)}
@@ -136,10 +137,11 @@ func dashboardJSON(p *schema.Platform, spec schema.Spec, ct ClusterTarget, podRe
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
 	if err := enc.Encode(db); err != nil {
 		return nil, err
 	}
+	// With its final newline the file holds it as a YAML literal block, on
+	// one line, rather than as a quoted string folded at spaces.
 	return buf.Bytes(), nil
 }
 

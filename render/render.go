@@ -191,7 +191,11 @@ func Render(in Input) (*Tree, error) {
 	if in.Use != WriteOnly { // a write-only tree drops the objects: nothing to share
 		shared = newObjectTable()
 	}
-	tree := &Tree{env: map[string]string{}, apps: map[string]*unitSource{}, use: in.Use, shared: shared}
+	var files *fileTable
+	if in.Use != ReadOnly { // a read-only tree encodes no file up front
+		files = newFileTable()
+	}
+	tree := &Tree{env: map[string]string{}, apps: map[string]*unitSource{}, use: in.Use, shared: shared, files: files}
 	apps := slices.Clone(in.Apps)
 	slices.SortFunc(apps, func(a, b App) int {
 		return strings.Compare(a.Base.Team+"/"+a.Base.Name, b.Base.Team+"/"+b.Base.Name)
@@ -213,7 +217,7 @@ func Render(in Input) (*Tree, error) {
 	workpool.Run(len(apps), workers, func(w, i int) {
 		p := job(w)
 		defer p.release()
-		parts[i] = renderAppAll(in, p, &apps[i], clusters, shared)
+		parts[i] = renderAppAll(in, p, &apps[i], clusters, shared, files)
 		if p.err != nil {
 			forkErrs[w] = p.err
 		}
@@ -251,7 +255,7 @@ func Render(in Input) (*Tree, error) {
 	var jobs []*tenantJob
 	for _, ct := range clusters {
 		for _, team := range schema.SortedKeys(teamsByCluster[ct.Name]) {
-			jobs = append(jobs, &tenantJob{cluster: ct.Name, team: team, part: &Tree{use: in.Use, shared: shared}})
+			jobs = append(jobs, &tenantJob{cluster: ct.Name, team: team, part: &Tree{use: in.Use, shared: shared, files: files}})
 		}
 	}
 	workpool.Run(len(jobs), workers, func(w, i int) {
@@ -336,7 +340,7 @@ func Render(in Input) (*Tree, error) {
 		tree.add(CatalogLocation, loc)
 	}
 	stop()
-	tree.shared = nil // the table holds every part it shared: let it go
+	tree.shared, tree.files = nil, nil // the tables hold every part they shared: let them go
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -367,8 +371,8 @@ func (in Input) workers() (int, func(int) (*schema.Platform, func(), error)) {
 
 // renderAppAll renders one app into every cluster: its directories, its
 // Flux Kustomizations and its ownership manifest.
-func renderAppAll(in Input, p *jobPlatform, a *App, clusters []ClusterTarget, shared *intern.Table[any]) *appPart {
-	part := &appPart{tree: &Tree{apps: map[string]*unitSource{}, use: in.Use, shared: shared}}
+func renderAppAll(in Input, p *jobPlatform, a *App, clusters []ClusterTarget, shared *intern.Table[any], files *fileTable) *appPart {
+	part := &appPart{tree: &Tree{apps: map[string]*unitSource{}, use: in.Use, shared: shared, files: files}}
 	tree := part.tree
 	var owned, rendered []string
 	objsByCluster := map[string][]Object{}

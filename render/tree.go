@@ -1,8 +1,11 @@
 package render
 
 import (
+	"bytes"
+	"hash/maphash"
 	"maps"
 	"slices"
+	"sync"
 
 	"github.com/paved-dev/paved/internal/intern"
 )
@@ -33,6 +36,9 @@ type Tree struct {
 	// shared is the table a render's objects share their equal parts
 	// through (nil: not shared).
 	shared *intern.Table[any]
+	// files holds each distinct file content of a render once (nil: not
+	// shared).
+	files *fileTable
 }
 
 // File returns the content of a rendered file. Files holds every file of
@@ -110,9 +116,44 @@ func (t *Tree) addObject(p string, o Object) error {
 	if t.use == WriteOnly {
 		o = o.identity()
 	}
-	t.add(p, b)
+	t.add(p, t.files.intern(b))
 	t.setObject(p, o)
 	return nil
+}
+
+// fileTable holds each distinct file content of a render once: the
+// clusters of one environment (prod-eu-1 and prod-us-1) render most of an
+// app's files byte for byte alike, a dashboard alone being about a
+// quarter of an app's bytes.
+type fileTable struct {
+	mu   sync.Mutex
+	seed maphash.Seed
+	m    map[uint64][]byte
+}
+
+func newFileTable() *fileTable {
+	return &fileTable{seed: maphash.MakeSeed(), m: map[uint64][]byte{}}
+}
+
+// intern returns the table's copy of b's content, adding b when it has
+// none. The slice returned has no spare capacity, so that an append to
+// one file never writes into another.
+func (ft *fileTable) intern(b []byte) []byte {
+	b = b[:len(b):len(b)]
+	if ft == nil {
+		return b
+	}
+	h := maphash.Bytes(ft.seed, b)
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	prev, ok := ft.m[h]
+	switch {
+	case !ok:
+		ft.m[h] = b
+	case bytes.Equal(prev, b):
+		return prev
+	}
+	return b
 }
 
 func (t *Tree) setObject(p string, o Object) {

@@ -5,6 +5,8 @@
 package diff
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"path"
 	"reflect"
@@ -227,8 +229,32 @@ func canonical(o, other render.Object) (string, error) {
 			}
 		}
 	}
+	if o.Kind() == "ConfigMap" && o.APIVersion() == "v1" {
+		// JSON documents (a dashboard) are shown indented, so that a
+		// change diffs line by line rather than as one long line.
+		vals, _ := cp["data"].(map[string]any)
+		for k, v := range vals {
+			if str, ok := v.(string); ok {
+				vals[k] = indentJSON(str)
+			}
+		}
+	}
 	b, err := yaml.Marshal(cp)
 	return string(b), err
+}
+
+// indentJSON returns s indented when it is a JSON object or array, else s.
+func indentJSON(s string) string {
+	t := strings.TrimSpace(s)
+	if t == "" || t[0] != '{' && t[0] != '[' || !json.Valid([]byte(t)) {
+		return s
+	}
+	var b bytes.Buffer
+	if err := json.Indent(&b, []byte(t), "", "  "); err != nil {
+		return s
+	}
+	b.WriteByte('\n')
+	return b.String()
 }
 
 func deepCopy(v render.Object) render.Object {
