@@ -487,12 +487,15 @@ func renderTenant(p *jobPlatform, c *cache.Cache, team, cluster string) ([]Objec
 	t := p.root.Data.Teams[team]
 	unit := p.root.Data.Prices.CPUCoreMonth + p.root.Data.Prices.MemoryGiBMonth
 	units := t.MonthlyBudgetUSD / unit
+	// Storage (the databases' volumes) is bounded by what the whole
+	// budget buys of it, as CPU and memory are.
 	input := map[string]any{
 		"team":    team,
 		"cluster": cluster,
 		"quota": map[string]any{
 			"cpuMillicores": int64(math.Floor(units * 1000)),
 			"memoryMiB":     int64(math.Floor(units * 1024)),
+			"storageGiB":    int64(math.Floor(t.MonthlyBudgetUSD / p.root.Data.Prices.StorageGiBMonth)),
 		},
 	}
 	return evalObjects(p, c, "#Tenant", input)
