@@ -483,7 +483,7 @@ func TestLintSharesIdenticalObjectsOnly(t *testing.T) {
 	setType := func(tree *render.Tree, cluster, typ string) {
 		for _, u := range tree.Units {
 			for _, b := range u.Objects {
-				if u.Cluster == cluster && b.Object.Kind() == "Service" && b.Object.Name() == "checkout" {
+				if u.Cluster == cluster && b.Object.Kind() == "Service" && b.Object.Name() == "orders" {
 					b.Object["spec"].(map[string]any)["type"] = typ
 				}
 			}
