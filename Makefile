@@ -38,6 +38,18 @@ demo: build
 	@head -n 40 out/fleet/apps/prod-eu-1/payments/checkout/core_v1_configmap_checkout-dashboard.yaml
 	@echo "  ..."
 	@echo
+	@echo "Its canary in prod-eu-1 (Flagger; rolling in dev and staging):"
+	@cat out/fleet/apps/prod-eu-1/payments/checkout/flagger.app_v1beta1_canary_checkout.yaml
+	@echo
+	@echo "identity/auth rolls out blue-green (prod-eu-1):"
+	@cat out/fleet/apps/prod-eu-1/identity/auth/flagger.app_v1beta1_canary_auth.yaml
+	@echo
+	@echo "payments/orders owns a PostgreSQL database (CloudNativePG) - dev-eu-1, then prod-eu-1:"
+	@cat out/fleet/apps/dev-eu-1/payments/orders/postgresql.cnpg.io_v1_cluster_orders-main.yaml
+	@cat out/fleet/apps/prod-eu-1/payments/orders/postgresql.cnpg.io_v1_cluster_orders-main.yaml
+	@echo "...and reads it by secretKeyRef:"
+	@grep -A4 'name: DATABASE_URL' out/fleet/apps/prod-eu-1/payments/orders/apps_v1_deployment_orders.yaml
+	@echo
 	@echo "What a change would do: checkout 1.4.2 -> 1.5.0 and 3 more prod replicas, diffed against out/fleet:"
 	@rm -rf out/change && mkdir -p out/change && cp -r examples/payments out/change/
 	@sed -i 's#checkout:1.4.2#checkout:1.5.0#' out/change/payments/checkout/app.cue

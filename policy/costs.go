@@ -16,7 +16,9 @@ import (
 // Costs is the monthly cost estimate of a rendered fleet: for each
 // workload, its pod's requests × its replica ceiling (the HPA's
 // maxReplicas, else spec.replicas; a Job's or CronJob's parallelism) ×
-// the platform's prices, summed per app, environment, cluster and team.
+// the platform's prices, and for each database (a CloudNativePG Cluster)
+// its instances × (an instance's requests × the prices + its volume ×
+// the storage price), summed per app, environment, cluster and team.
 // It is a ceiling: an app at its maximum scale all month.
 type Costs struct {
 	Apps  []AppCost  `json:"apps"`
@@ -160,6 +162,11 @@ func unitCost(p *schema.Platform, u render.Unit) float64 {
 			if n, ok := number(dig(o, "spec", "jobTemplate", "spec", "parallelism")); ok {
 				replicas = n
 			}
+		case "Cluster":
+			if g, _ := o.GroupVersion(); g == "postgresql.cnpg.io" {
+				total += databaseCost(p, o)
+			}
+			continue
 		default:
 			continue
 		}
@@ -167,6 +174,21 @@ func unitCost(p *schema.Platform, u render.Unit) float64 {
 		total += replicas * (cores*p.Data.Prices.CPUCoreMonth + gib*p.Data.Prices.MemoryGiBMonth)
 	}
 	return total
+}
+
+// databaseCost is the monthly cost of a CloudNativePG Cluster: each
+// instance is a pod with the cluster's requests and a volume of its
+// storage size (spec.instances defaults to 1).
+func databaseCost(p *schema.Platform, o render.Object) float64 {
+	instances := 1.0
+	if n, ok := number(dig(o, "spec", "instances")); ok {
+		instances = n
+	}
+	req, _ := dig(o, "spec", "resources", "requests").(map[string]any)
+	cores := quantity(req["cpu"])
+	gib := quantity(req["memory"]) / (1 << 30)
+	storage := quantity(dig(o, "spec", "storage", "size")) / (1 << 30)
+	return instances * (cores*p.Data.Prices.CPUCoreMonth + gib*p.Data.Prices.MemoryGiBMonth + storage*p.Data.Prices.StorageGiBMonth)
 }
 
 // podRequests is a pod's effective CPU (cores) and memory (GiB) requests:

@@ -170,7 +170,7 @@ func writeCosts(w io.Writer, c Costs) {
 		}
 	}
 	slices.Sort(envs)
-	fmt.Fprintln(w, "monthly cost ceiling (USD, max replicas × requests × platform prices):")
+	fmt.Fprintln(w, "monthly cost ceiling (USD, max replicas × requests, and database instances × requests and storage, × platform prices):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  app\t%s\ttotal\tbudget\n", strings.Join(envs, "\t"))
 	for _, a := range c.Apps {

@@ -357,11 +357,68 @@ func TestCostEstimate(t *testing.T) {
 				n = s.Replicas.Max
 			}
 			want += float64(n) * (float64(size.CPUMillicores)/1000*p.Data.Prices.CPUCoreMonth + float64(size.MemoryMiB)/1024*p.Data.Prices.MemoryGiBMonth)
+			// Each database: instances × (size + storage price).
+			for _, db := range s.Databases {
+				inst := p.Data.Environments[ct.Environment].Databases.Instances
+				if db.Instances > 0 {
+					inst = db.Instances
+				}
+				ds := p.Data.Sizes[db.Size]
+				want += float64(inst) * (float64(ds.CPUMillicores)/1000*p.Data.Prices.CPUCoreMonth + float64(ds.MemoryMiB)/1024*p.Data.Prices.MemoryGiBMonth + float64(db.StorageGiB)*p.Data.Prices.StorageGiBMonth)
+			}
 		}
 		i := slices.IndexFunc(c.Apps, func(a policy.AppCost) bool { return a.App == u.App.Base.Name })
 		if got := c.Apps[i].MonthlyUSD; math.Abs(got-want) > 0.005001 {
 			t.Errorf("%s: estimate %.2f, formula %.2f", u.App.Base.Name, got, want)
 		}
+	}
+}
+
+// TestDatabaseCostByHand checks the estimate and the team quota of an app
+// with a database (payments/orders of the examples) against figures
+// computed by hand on the default platform ($25 per core-month, $3.50
+// per GiB-month of memory, $0.10 per GiB-month of storage):
+//
+//	small pod  0.25 × 25 + 0.25 × 3.5 =  7.125    medium pod 0.5 × 25 + 0.5 × 3.5 = 14.25
+//	dev      4 × 7.125 + 1 × (7.125 + 20 × 0.1)                 =  28.50 +  9.125 =  37.625
+//	staging  4 × 7.125 + 2 × (7.125 + 20 × 0.1)                 =  28.50 + 18.25  =  46.75
+//	prod     2 clusters × (8 × 14.25 + 3 × (14.25 + 100 × 0.1)) = 2 × (114 + 72.75) = 373.50
+//	total    457.875 → 457.88
+//
+// and the team's ResourceQuota bounds storage by what its $20,000 buy:
+// 200,000 GiB.
+func TestDatabaseCostByHand(t *testing.T) {
+	p := defaultPlatform(t)
+	tree := renderExamples(t, p)
+	c := policy.Estimate(p, tree)
+	i := slices.IndexFunc(c.Apps, func(a policy.AppCost) bool { return a.Team == "payments" && a.App == "orders" })
+	if i < 0 {
+		t.Fatal("payments/orders is not in the estimate")
+	}
+	orders := c.Apps[i]
+	want := map[string]float64{"dev": 37.63, "staging": 46.75, "prod": 373.50}
+	for _, e := range orders.Environments {
+		if math.Abs(e.MonthlyUSD-want[e.Environment]) > 0.001 {
+			t.Errorf("orders in %s: estimate %.2f, by hand %.2f", e.Environment, e.MonthlyUSD, want[e.Environment])
+		}
+	}
+	if len(orders.Environments) != 3 || math.Abs(orders.MonthlyUSD-457.88) > 0.001 {
+		t.Errorf("orders: %+v, by hand 457.88 over 3 environments", orders)
+	}
+	// The team's estimate counts the database: it is the sum of its apps'.
+	var sum float64
+	for _, a := range c.Apps {
+		if a.Team == "payments" {
+			sum += a.MonthlyUSD
+		}
+	}
+	ti := slices.IndexFunc(c.Teams, func(x policy.TeamCost) bool { return x.Team == "payments" })
+	if ti < 0 || math.Abs(c.Teams[ti].MonthlyUSD-sum) > 0.011 || c.Teams[ti].MonthlyUSD < 457.88 {
+		t.Errorf("team payments: %+v, apps sum to %.2f", c.Teams, sum)
+	}
+	quota := tree.Files["tenants/prod-eu-1/payments/core_v1_resourcequota_budget.yaml"]
+	if !bytes.Contains(quota, []byte("    requests.storage: 200000Gi\n")) {
+		t.Errorf("the payments quota does not bound storage at 200000Gi:\n%s", quota)
 	}
 }
 
@@ -426,7 +483,7 @@ func TestLintSharesIdenticalObjectsOnly(t *testing.T) {
 	setType := func(tree *render.Tree, cluster, typ string) {
 		for _, u := range tree.Units {
 			for _, b := range u.Objects {
-				if u.Cluster == cluster && b.Object.Kind() == "Service" && b.Object.Name() == "checkout" {
+				if u.Cluster == cluster && b.Object.Kind() == "Service" && b.Object.Name() == "orders" {
 					b.Object["spec"].(map[string]any)["type"] = typ
 				}
 			}

@@ -39,13 +39,17 @@ func DashboardUID(team, app string) string {
 // open the app's traces and logs in Explore. The JSON is compact (a
 // fifth of a 1,000-app fleet's bytes were a dashboard's indentation);
 // diff shows it indented.
-func dashboardJSON(p *schema.Platform, spec schema.Spec, ct ClusterTarget, podRegex string) ([]byte, error) {
+func dashboardJSON(p *schema.Platform, spec schema.Spec) ([]byte, error) {
 	d := p.Data.Dashboards
 	metrics := common.DataSourceRef{Type: cog.ToPtr("prometheus"), Uid: cog.ToPtr(d.Datasources.Metrics)}
 	app, team := spec.Name, spec.Team
+	podRegex, deployment := workloadNames(spec)
 	sel := fmt.Sprintf(`cluster=~"$cluster", namespace="$namespace"`)
 	pods := fmt.Sprintf(`%s, pod=~"%s", container="app"`, sel, podRegex)
-	svc := fmt.Sprintf(`%s, service="%s"`, sel, app)
+	// The app's own metrics by its pods: a ServiceMonitor and a PodMonitor
+	// (a progressive app's, whose Services Flagger owns) both label them
+	// with the pod.
+	svc := fmt.Sprintf(`%s, pod=~"%s"`, sel, podRegex)
 
 	b := dashboard.NewDashboardBuilder(team+"/"+app).
 		Uid(DashboardUID(team, app)).
@@ -116,10 +120,11 @@ func dashboardJSON(p *schema.Platform, spec schema.Spec, ct ClusterTarget, podRe
 			q(fmt.Sprintf(`sum(increase(kube_pod_container_status_restarts_total{%s}[15m]))`, pods), "restarts")))
 	if spec.Kind != "cron" {
 		targets := []*prometheus.DataqueryBuilder{
-			q(fmt.Sprintf(`sum(kube_deployment_status_replicas_available{%s, deployment="%s"})`, sel, app), "available"),
+			q(fmt.Sprintf(`sum(kube_deployment_status_replicas_available{%s, deployment="%s"})`, sel, deployment), "available"),
 		}
-		if r := spec.Replicas; r != nil && r.Max > r.Min {
-			hpa := fmt.Sprintf(`%s, horizontalpodautoscaler="%s"`, sel, app)
+		// Flagger's primary has the HPA of a progressive app's pods.
+		if r := spec.Replicas; r != nil && r.Max > r.Min || spec.Rollout.Progressive() {
+			hpa := fmt.Sprintf(`%s, horizontalpodautoscaler="%s"`, sel, deployment)
 			targets = append(targets,
 				q(fmt.Sprintf(`max(kube_horizontalpodautoscaler_status_desired_replicas{%s})`, hpa), "desired"),
 				q(fmt.Sprintf(`max(kube_horizontalpodautoscaler_spec_min_replicas{%s})`, hpa), "min"),
@@ -147,13 +152,13 @@ func dashboardJSON(p *schema.Platform, spec schema.Spec, ct ClusterTarget, podRe
 
 // fillDashboard puts the app's dashboard into the ConfigMap the blueprint
 // made for it (<app>-dashboard, key <team>-<app>.json).
-func fillDashboard(p *schema.Platform, spec schema.Spec, ct ClusterTarget, objs []Object) error {
+func fillDashboard(p *schema.Platform, spec schema.Spec, objs []Object) error {
 	for _, o := range objs {
 		md, _ := o["metadata"].(map[string]any)
 		if o["kind"] != "ConfigMap" || md["name"] != spec.Name+"-dashboard" {
 			continue
 		}
-		js, err := dashboardJSON(p, spec, ct, podRegex(spec))
+		js, err := dashboardJSON(p, spec)
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"cuelang.org/go/cue"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -16,8 +17,10 @@ import (
 // pod is a workload's pod as NetworkPolicies see it.
 type pod struct {
 	app, namespace string
-	labels         labels.Set
-	port           int32 // the app's HTTP port, 0 for none
+	// owner is the app a database belongs to ("" for an app's pod).
+	owner  string
+	labels labels.Set
+	port   int32 // the app's HTTP port (5432 for a database), 0 for none
 }
 
 // TestNetworkPoliciesAdmitExactlyDeclaredEdges evaluates the rendered
@@ -39,57 +42,23 @@ func TestNetworkPoliciesAdmitExactlyDeclaredEdges(t *testing.T) {
 	for _, a := range in.Apps {
 		declared[a.Base.Team+"/"+a.Base.Name] = a.Base.Dependencies()
 	}
-	edges, crossTeam := 0, 0
+	edges, crossTeam, primaries := 0, 0, 0
 	for _, ct := range render.Clusters(in.Platform) {
-		var pods []pod
-		var policies []networkingv1.NetworkPolicy
-		nsLabels := map[string]labels.Set{}
-		for _, u := range tree.Units {
-			if u.Cluster != ct.Name {
-				continue
-			}
-			for _, b := range u.Objects {
-				kind, _ := b.Object["kind"].(string)
-				js, err := json.Marshal(b.Object)
-				if err != nil {
-					t.Fatal(err)
-				}
-				switch kind {
-				case "NetworkPolicy":
-					var np networkingv1.NetworkPolicy
-					if err := json.Unmarshal(js, &np); err != nil {
-						t.Fatal(err)
-					}
-					policies = append(policies, np)
-				case "Namespace":
-					var ns struct {
-						Metadata metav1.ObjectMeta `json:"metadata"`
-					}
-					if err := json.Unmarshal(js, &ns); err != nil {
-						t.Fatal(err)
-					}
-					l := labels.Set{"kubernetes.io/metadata.name": ns.Metadata.Name}
-					for k, v := range ns.Metadata.Labels {
-						l[k] = v
-					}
-					nsLabels[ns.Metadata.Name] = l
-				case "Deployment", "CronJob":
-					pods = append(pods, workloadPod(t, u.App.Base.Team+"/"+u.App.Base.Name, js))
-				}
-			}
+		w := clusterWorld(t, tree, ct.Name)
+		if len(w.apps) != len(in.Apps) {
+			t.Fatalf("%s: %d workloads for %d apps", ct.Name, len(w.apps), len(in.Apps))
 		}
-		if len(pods) != len(in.Apps) {
-			t.Fatalf("%s: %d workloads for %d apps", ct.Name, len(pods), len(in.Apps))
-		}
+		pods := append(append([]pod{}, w.apps...), w.primaries...)
+		primaries += len(w.primaries)
 		for _, from := range pods {
 			for _, to := range pods {
 				if from.app == to.app || to.port == 0 {
 					continue
 				}
 				want := slices.Contains(declared[from.app], to.app)
-				got := admits(policies, nsLabels, from, to, to.port, true) && admits(policies, nsLabels, from, to, to.port, false)
+				got := w.reaches(from, to, to.port)
 				if got != want {
-					t.Errorf("%s: %s -> %s:%d admitted %v, declared %v", ct.Name, from.app, to.app, to.port, got, want)
+					t.Errorf("%s: %s (%s) -> %s (%s):%d admitted %v, declared %v", ct.Name, from.app, from.labels["app.kubernetes.io/name"], to.app, to.labels["app.kubernetes.io/name"], to.port, got, want)
 				}
 				if want {
 					edges++
@@ -98,7 +67,7 @@ func TestNetworkPoliciesAdmitExactlyDeclaredEdges(t *testing.T) {
 					}
 				}
 				// No other port of the callee is reachable.
-				if admits(policies, nsLabels, from, to, to.port+1, true) && admits(policies, nsLabels, from, to, to.port+1, false) {
+				if w.reaches(from, to, to.port+1) {
 					t.Errorf("%s: %s -> %s admitted on port %d", ct.Name, from.app, to.app, to.port+1)
 				}
 			}
@@ -107,6 +76,191 @@ func TestNetworkPoliciesAdmitExactlyDeclaredEdges(t *testing.T) {
 	if edges == 0 || crossTeam == 0 {
 		t.Fatalf("the examples exercised %d declared edges to web apps, %d across teams: want both", edges, crossTeam)
 	}
+	if primaries == 0 {
+		t.Fatal("the examples have no canary or blue-green app: the primary's pods were not exercised")
+	}
+}
+
+// TestNetworkPoliciesAdmitExactlyDatabaseEdges evaluates the policies
+// around every example database (a CloudNativePG Cluster's instance pods,
+// labelled as the operator labels them) in every cluster: the owning
+// app's pods (its Flagger primary's too) reach it on 5432 and nothing
+// else of it; the operator reaches 5432 and 8000; the instances reach one
+// another on both; Prometheus reaches only the exporter's 9187; every
+// other app, every other database, the ingress controller and Prometheus
+// reach neither 5432 nor 8000. The database's ingress is judged alone
+// (a sender's egress cannot be relied on), the app's and the instances'
+// egress as well.
+func TestNetworkPoliciesAdmitExactlyDatabaseEdges(t *testing.T) {
+	in := loadExamples(t)
+	tree, err := render.Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := in.Platform.Value()
+	str := func(path string) string {
+		s, err := p.LookupPath(cue.ParsePath(path)).String()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	strMap := func(path string) labels.Set {
+		var m map[string]string
+		if err := p.LookupPath(cue.ParsePath(path)).Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	operator := pod{app: "(operator)", namespace: str("platform.databases.operator.namespace"), labels: strMap("platform.databases.operator.podLabels")}
+	prometheus := pod{app: "(prometheus)", namespace: str("platform.monitoring.namespace"), labels: labels.Set{"app.kubernetes.io/name": "prometheus"}}
+	ingress := pod{app: "(ingress)", namespace: str("platform.ingress.namespace"), labels: strMap("platform.ingress.podLabels")}
+	checked := 0
+	for _, ct := range render.Clusters(in.Platform) {
+		w := clusterWorld(t, tree, ct.Name)
+		others := append(append(append([]pod{}, w.apps...), w.primaries...), w.databases...)
+		others = append(others, operator, prometheus, ingress)
+		for _, db := range w.databases {
+			checked++
+			for _, from := range others {
+				sameDB := from.app == db.app
+				owner := from.owner == "" && from.app == db.owner
+				for _, c := range []struct {
+					port int32
+					want bool
+				}{
+					{5432, owner || sameDB || from.app == operator.app},
+					{8000, sameDB || from.app == operator.app},
+					{9187, from.app == prometheus.app},
+					{5433, false},
+				} {
+					// The database's own policy decides, whatever the
+					// sender's egress (a pod paved does not render may
+					// allow everything); paved's pods must also be let out.
+					if got := admits(w.policies, w.nsLabels, from, db, c.port, true); got != c.want {
+						t.Errorf("%s: %s (%s) -> database %s:%d admitted by its policy %v, want %v", ct.Name, from.app, from.labels["app.kubernetes.io/name"], db.app, c.port, got, c.want)
+					}
+					if c.want && (owner || sameDB) && !w.reaches(from, db, c.port) {
+						t.Errorf("%s: %s (%s) may not leave for database %s:%d", ct.Name, from.app, from.labels["app.kubernetes.io/name"], db.app, c.port)
+					}
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("the examples have no database")
+	}
+}
+
+// world is one cluster's pods and NetworkPolicies as Kubernetes would
+// see them: the apps' workloads; for each Flagger Canary the primary's
+// pods, labelled as Flagger labels them (the selector label
+// app.kubernetes.io/name gets the -primary suffix, the rest is copied);
+// for each CloudNativePG Cluster an instance pod labelled as the
+// operator labels it (cnpg.io/cluster, the recommended labels with the
+// cluster as instance, the inherited metadata).
+type world struct {
+	apps, primaries, databases []pod
+	policies                   []networkingv1.NetworkPolicy
+	nsLabels                   map[string]labels.Set
+}
+
+func clusterWorld(t *testing.T, tree *render.Tree, cluster string) *world {
+	t.Helper()
+	w := &world{nsLabels: map[string]labels.Set{}}
+	type canary struct{ app, target string }
+	var canaries []canary
+	for _, u := range tree.Units {
+		if u.Cluster != cluster {
+			continue
+		}
+		for _, b := range u.Objects {
+			kind, _ := b.Object["kind"].(string)
+			js, err := json.Marshal(b.Object)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch kind {
+			case "NetworkPolicy":
+				var np networkingv1.NetworkPolicy
+				if err := json.Unmarshal(js, &np); err != nil {
+					t.Fatal(err)
+				}
+				w.policies = append(w.policies, np)
+			case "Namespace":
+				var ns struct {
+					Metadata metav1.ObjectMeta `json:"metadata"`
+				}
+				if err := json.Unmarshal(js, &ns); err != nil {
+					t.Fatal(err)
+				}
+				l := labels.Set{"kubernetes.io/metadata.name": ns.Metadata.Name}
+				for k, v := range ns.Metadata.Labels {
+					l[k] = v
+				}
+				w.nsLabels[ns.Metadata.Name] = l
+			case "Deployment", "CronJob":
+				w.apps = append(w.apps, workloadPod(t, u.App.Base.Team+"/"+u.App.Base.Name, js))
+			case "Canary":
+				var cd struct {
+					Spec struct {
+						TargetRef struct{ Name string } `json:"targetRef"`
+					} `json:"spec"`
+				}
+				if err := json.Unmarshal(js, &cd); err != nil {
+					t.Fatal(err)
+				}
+				canaries = append(canaries, canary{u.App.Base.Team + "/" + u.App.Base.Name, cd.Spec.TargetRef.Name})
+			case "Cluster":
+				var c struct {
+					Metadata metav1.ObjectMeta `json:"metadata"`
+					Spec     struct {
+						InheritedMetadata struct {
+							Labels map[string]string `json:"labels"`
+						} `json:"inheritedMetadata"`
+					} `json:"spec"`
+				}
+				if err := json.Unmarshal(js, &c); err != nil {
+					t.Fatal(err)
+				}
+				l := labels.Set{}
+				for k, v := range c.Spec.InheritedMetadata.Labels {
+					l[k] = v
+				}
+				for k, v := range map[string]string{
+					"cnpg.io/cluster": c.Metadata.Name, "cnpg.io/podRole": "instance", "cnpg.io/instanceRole": "primary",
+					"app.kubernetes.io/name": "postgresql", "app.kubernetes.io/instance": c.Metadata.Name,
+					"app.kubernetes.io/component": "database", "app.kubernetes.io/managed-by": "cloudnative-pg",
+				} {
+					l[k] = v
+				}
+				w.databases = append(w.databases, pod{
+					app: c.Metadata.Namespace + "/" + c.Metadata.Name, owner: u.App.Base.Team + "/" + u.App.Base.Name,
+					namespace: c.Metadata.Namespace, labels: l, port: 5432,
+				})
+			}
+		}
+	}
+	for _, cd := range canaries {
+		for _, a := range w.apps {
+			if a.app != cd.app {
+				continue
+			}
+			l := labels.Set{}
+			for k, v := range a.labels {
+				l[k] = v
+			}
+			l["app.kubernetes.io/name"] = cd.target + "-primary"
+			w.primaries = append(w.primaries, pod{app: a.app, namespace: a.namespace, labels: l, port: a.port})
+		}
+	}
+	return w
+}
+
+// reaches reports whether from may open a connection to to's port: to's
+// ingress and from's egress both admit it.
+func (w *world) reaches(from, to pod, port int32) bool {
+	return admits(w.policies, w.nsLabels, from, to, port, true) && admits(w.policies, w.nsLabels, from, to, port, false)
 }
 
 // workloadPod reads the pod template of a Deployment or CronJob.

@@ -475,6 +475,7 @@ func renderApp(p *jobPlatform, c *cache.Cache, a App, ct ClusterTarget, spec sch
 		team, name, _ := strings.Cut(id, "/")
 		deps = append(deps, dep{Team: team, Name: name})
 	}
+	podRegex, deployment := workloadNames(spec)
 	input := map[string]any{
 		"app": json.RawMessage(a.Effective[ct.Environment]),
 		"cluster": map[string]any{
@@ -489,6 +490,7 @@ func renderApp(p *jobPlatform, c *cache.Cache, a App, ct ClusterTarget, spec sch
 		"version":      VersionLabel(spec.Image),
 		"sampleRatio":  ratio,
 		"dependencies": deps,
+		"pods":         map[string]any{"regex": podRegex, "deployment": deployment},
 		"source":       map[string]any{"path": a.Source.Path},
 	}
 	objs, err := evalObjects(p, c, "blueprint."+spec.Kind, input)
@@ -496,7 +498,7 @@ func renderApp(p *jobPlatform, c *cache.Cache, a App, ct ClusterTarget, spec sch
 		return nil, err
 	}
 	if spec.Observability.Dashboard.Enabled {
-		if err := fillDashboard(p.root, spec, ct, objs); err != nil {
+		if err := fillDashboard(p.root, spec, objs); err != nil {
 			return nil, err
 		}
 	}
@@ -509,14 +511,19 @@ func renderApp(p *jobPlatform, c *cache.Cache, a App, ct ClusterTarget, spec sch
 	return objs, nil
 }
 
-// podRegex matches the names of the app's pods: those of its Deployment's
-// ReplicaSets, or of its CronJob's Jobs (as blueprints/common.cue's alerts
-// match them).
-func podRegex(spec schema.Spec) string {
-	if spec.Kind == "cron" {
-		return spec.Name + "-[0-9]+-[a-z0-9]{5}"
+// workloadNames are the names the app's alerts and dashboard select its
+// pods by: a regex matching its pods (those of its Deployment's
+// ReplicaSets, and of Flagger's primary for a progressive rollout, or of
+// its CronJob's Jobs) and the Deployment whose pods serve (Flagger's
+// primary for a progressive app; "" for a cron job).
+func workloadNames(spec schema.Spec) (podRegex, deployment string) {
+	switch {
+	case spec.Kind == "cron":
+		return spec.Name + "-[0-9]+-[a-z0-9]{5}", ""
+	case spec.Rollout.Progressive():
+		return spec.Name + "(-primary)?-[a-z0-9]+-[a-z0-9]{5}", spec.Name + "-primary"
 	}
-	return spec.Name + "-[a-z0-9]+-[a-z0-9]{5}"
+	return spec.Name + "-[a-z0-9]+-[a-z0-9]{5}", spec.Name
 }
 
 // stampRevision adds the paved.dev/source-revision annotation to an object
@@ -535,12 +542,15 @@ func renderTenant(p *jobPlatform, c *cache.Cache, team, cluster string) ([]Objec
 	t := p.root.Data.Teams[team]
 	unit := p.root.Data.Prices.CPUCoreMonth + p.root.Data.Prices.MemoryGiBMonth
 	units := t.MonthlyBudgetUSD / unit
+	// Storage (the databases' volumes) is bounded by what the whole
+	// budget buys of it, as CPU and memory are.
 	input := map[string]any{
 		"team":    team,
 		"cluster": cluster,
 		"quota": map[string]any{
 			"cpuMillicores": int64(math.Floor(units * 1000)),
 			"memoryMiB":     int64(math.Floor(units * 1024)),
+			"storageGiB":    int64(math.Floor(t.MonthlyBudgetUSD / p.root.Data.Prices.StorageGiBMonth)),
 		},
 	}
 	return evalObjects(p, c, "#Tenant", input)

@@ -188,8 +188,15 @@ func checkObject(t *testing.T, tree *render.Tree, p, gvk string, data []byte) {
 	switch gvk {
 	case "apps/v1/Deployment":
 		d := strict[appsv1.Deployment](t, p, data)
-		worker := !hasFile(tree, dir, "core_v1_service_")
-		checkPod(t, p, d.Spec.Template.Spec, !worker)
+		// A web app has an http port (a progressive one has no Service:
+		// Flagger makes them).
+		web := false
+		for _, c := range d.Spec.Template.Spec.Containers {
+			for _, cp := range c.Ports {
+				web = web || cp.Name == "http"
+			}
+		}
+		checkPod(t, p, d.Spec.Template.Spec, web)
 		if len(d.Spec.Template.Spec.TopologySpreadConstraints) == 0 {
 			t.Errorf("%s: no topology spread", p)
 		}
@@ -201,8 +208,10 @@ func checkObject(t *testing.T, tree *render.Tree, p, gvk string, data []byte) {
 		}
 	case "autoscaling/v2/HorizontalPodAutoscaler":
 		h := strict[autoscalingv2.HorizontalPodAutoscaler](t, p, data)
-		if h.Spec.MinReplicas == nil || *h.Spec.MinReplicas >= h.Spec.MaxReplicas {
-			t.Errorf("%s: an HPA is rendered only when max > min", p)
+		// A progressive app always has one: Flagger sizes its primary by it.
+		progressive := hasFile(tree, dir, "flagger.app_v1beta1_canary_")
+		if h.Spec.MinReplicas == nil || *h.Spec.MinReplicas > h.Spec.MaxReplicas || *h.Spec.MinReplicas == h.Spec.MaxReplicas && !progressive {
+			t.Errorf("%s: an HPA is rendered only when max > min, or for a canary or blue-green app", p)
 		}
 	case "policy/v1/PodDisruptionBudget":
 		strict[policyv1.PodDisruptionBudget](t, p, data)
@@ -241,12 +250,26 @@ func checkObject(t *testing.T, tree *render.Tree, p, gvk string, data []byte) {
 		if !strings.HasSuffix(cm.Name, "-dashboard") || len(cm.Data) != 1 {
 			t.Errorf("%s: a ConfigMap paved renders is an app's dashboard", p)
 		}
-	case "monitoring.coreos.com/v1/ServiceMonitor", "monitoring.coreos.com/v1/PrometheusRule", "external-secrets.io/v1/ExternalSecret":
 	case "backstage.io/v1alpha1/Component", "backstage.io/v1alpha1/Group", "backstage.io/v1alpha1/Location":
 		// Backstage's own catalog-model validates them (make catalog-check).
 		if !strings.HasPrefix(p, "catalog/") {
 			t.Errorf("%s: a catalog entity outside catalog/", p)
 		}
+	case "flagger.app/v1beta1/Canary":
+		// Flagger owns a progressive app's Services: paved renders none.
+		if hasFile(tree, dir, "core_v1_service_") || hasFile(tree, dir, "monitoring.coreos.com_v1_servicemonitor_") {
+			t.Errorf("%s: a Service or ServiceMonitor beside a Canary: Flagger owns the app's Services", p)
+		}
+	case "postgresql.cnpg.io/v1/Cluster":
+		// The operator makes the database's PodDisruptionBudgets.
+		name := strings.TrimSuffix(strings.TrimPrefix(path.Base(p), "postgresql.cnpg.io_v1_cluster_"), ".yaml")
+		if hasFile(tree, dir, "policy_v1_poddisruptionbudget_"+name+".yaml") {
+			t.Errorf("%s: a PodDisruptionBudget for the database: the operator makes it", p)
+		}
+	// The operators' kinds are validated against their CRDs by the API
+	// server in the e2e suite (make e2e).
+	case "monitoring.coreos.com/v1/ServiceMonitor", "monitoring.coreos.com/v1/PodMonitor", "monitoring.coreos.com/v1/PrometheusRule", "external-secrets.io/v1/ExternalSecret",
+		"flagger.app/v1beta1/MetricTemplate", "postgresql.cnpg.io/v1/ScheduledBackup":
 	default:
 		t.Errorf("%s: unexpected kind %s", p, gvk)
 	}

@@ -771,7 +771,8 @@ func fallbackPos(v cue.Value, pth string, appDir string) diag.Position {
 // explain rewrites CUE's regular-expression bound messages into what the
 // field must be, and never repeats a value under secrets.
 func explain(sel []string, msg string) string {
-	if isSecretPath(sel) {
+	if isSecretPath(sel) && !strings.Contains(msg, " is set from database ") {
+		// (That message, paved's own, names the variable, not its value.)
 		return "must be a secret reference of the form team/app#key: secret values never belong in a spec"
 	}
 	i := strings.Index(msg, " (out of bound =~")

@@ -29,6 +29,9 @@ type Spec struct {
 	Lifecycle   string   `json:"lifecycle"`
 	Links       []Link   `json:"links"`
 	Tags        []string `json:"tags"`
+	Rollout     Rollout  `json:"rollout"`
+	// Databases are the app's PostgreSQL clusters by name.
+	Databases map[string]Database `json:"databases"`
 }
 
 // Link is a link on the app's catalog page.
@@ -36,6 +39,59 @@ type Link struct {
 	URL   string `json:"url"`
 	Title string `json:"title"`
 	Icon  string `json:"icon,omitempty"`
+}
+
+// Rollout strategies.
+const (
+	RolloutRolling   = "rolling"
+	RolloutCanary    = "canary"
+	RolloutBlueGreen = "blue-green"
+)
+
+// Rollout is how a new version replaces the running one.
+type Rollout struct {
+	Strategy string          `json:"strategy"`
+	Analysis RolloutAnalysis `json:"analysis"`
+	LoadTest *LoadTest       `json:"loadTest,omitempty"`
+}
+
+// Progressive reports whether Flagger runs the rollout (canary or
+// blue-green).
+func (r Rollout) Progressive() bool {
+	return r.Strategy == RolloutCanary || r.Strategy == RolloutBlueGreen
+}
+
+// RolloutAnalysis overrides the platform's analysis settings.
+type RolloutAnalysis struct {
+	Interval           string `json:"interval,omitempty"`
+	Threshold          int    `json:"threshold,omitempty"`
+	StepWeight         int    `json:"stepWeight,omitempty"`
+	MaxWeight          int    `json:"maxWeight,omitempty"`
+	Iterations         int    `json:"iterations,omitempty"`
+	RequestSuccessRate struct {
+		Enabled    bool     `json:"enabled"`
+		MinPercent *float64 `json:"minPercent,omitempty"`
+	} `json:"requestSuccessRate"`
+	RequestDuration struct {
+		Enabled bool `json:"enabled"`
+		MaxMs   int  `json:"maxMs,omitempty"`
+	} `json:"requestDuration"`
+}
+
+// LoadTest is the load Flagger's tester sends to a new version.
+type LoadTest struct {
+	Path        string `json:"path"`
+	QPS         int    `json:"qps"`
+	Concurrency int    `json:"concurrency"`
+}
+
+// Database is a PostgreSQL cluster (CloudNativePG) the app owns.
+type Database struct {
+	Engine     string `json:"engine"`
+	Size       string `json:"size"`
+	StorageGiB int    `json:"storageGiB"`
+	Instances  int    `json:"instances,omitempty"`
+	Version    int    `json:"version"`
 }
 
 // Health is the web app's probe configuration.
@@ -117,8 +173,9 @@ type PlatformData struct {
 	Environments map[string]Environment `json:"environments"`
 	Sizes        map[string]Size        `json:"sizes"`
 	Prices       struct {
-		CPUCoreMonth   float64 `json:"cpuCoreMonth"`
-		MemoryGiBMonth float64 `json:"memoryGiBMonth"`
+		CPUCoreMonth    float64 `json:"cpuCoreMonth"`
+		MemoryGiBMonth  float64 `json:"memoryGiBMonth"`
+		StorageGiBMonth float64 `json:"storageGiBMonth"`
 	} `json:"prices"`
 	Teams      map[string]Team `json:"teams"`
 	Registries []string        `json:"registries"`
@@ -167,6 +224,10 @@ type PolicySettings struct {
 type Environment struct {
 	Clusters           map[string]Cluster `json:"clusters"`
 	TracingSampleRatio float64            `json:"tracingSampleRatio"`
+	Databases          struct {
+		Instances int  `json:"instances"`
+		Backups   bool `json:"backups"`
+	} `json:"databases"`
 }
 
 // Cluster holds per-cluster values.

@@ -26,6 +26,7 @@ type commitOptions struct {
 	platformFlag
 	fleetFlags
 	allowMassDelete bool
+	allowDBDelete   bool
 	fleet           string
 	branch          string
 	message         string
@@ -54,7 +55,9 @@ fleet, and an app still depended on cannot be removed. A team's tenant and
 each cluster's entry point follow the whole fleet: a tenant goes with the
 last app of its team, from any source. A commit that would remove more than
 half of the apps in its scope, or any tenant, stops unless
---allow-mass-delete. Ownership manifests that list files outside their own
+--allow-mass-delete; one that would delete a database (a removed
+databases entry, or an app with databases removed) stops unless
+--allow-database-delete: its volumes and data go with it. Ownership manifests that list files outside their own
 app, name another app than their file, or do not parse stop the run (exit
 4): they are never followed.
 
@@ -75,7 +78,7 @@ or a local repository directory.
 
 Exit codes: 0 committed or nothing to commit, 1 policy denials, 2 invalid
 input (including a claim on another source's app, a missing dependency and
-a stopped mass delete), 3 render error, 4 git error (including foreign
+a stopped mass or database delete), 3 render error, 4 git error (including foreign
 edits and refused ownership manifests).`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if o.fleet == "" {
@@ -126,6 +129,7 @@ edits and refused ownership manifests).`,
 				Roots:                 roots,
 				Adopt:                 o.adopt,
 				AllowMassDelete:       o.allowMassDelete,
+				AllowDatabaseDelete:   o.allowDBDelete,
 				Newer:                 func(fleetRev, ours string) bool { return gitsource.IsAncestor(srcDir, ours, fleetRev) },
 				Entry:                 render.EntryKustomization,
 				Catalog:               func(files []string) ([]byte, error) { return render.CatalogLocationFile(l.platform, files) },
@@ -175,6 +179,7 @@ edits and refused ownership manifests).`,
 	o.register(c)
 	o.registerFleet(c)
 	c.Flags().BoolVar(&o.allowMassDelete, "allow-mass-delete", false, "let the commit remove more than half of the apps in its scope, or a tenant")
+	c.Flags().BoolVar(&o.allowDBDelete, "allow-database-delete", false, "let the commit delete databases (CloudNativePG Clusters) and their data")
 	c.Flags().StringVar(&o.fleet, "fleet", "", "fleet repository URL or directory (required)")
 	c.Flags().StringVar(&o.branch, "branch", "main", "fleet branch to commit to")
 	c.Flags().StringVar(&o.message, "message", "", "commit subject (default: render(<scope>): <source subject> [<repo>@<sha7>])")

@@ -53,7 +53,9 @@ nor in the fleet.
 
 Objects are identified by cluster, group, kind, namespace and name; an
 apiVersion change is a change. Deletions of Namespaces, PersistentVolumeClaims,
-StatefulSets and CRDs and changes of immutable fields are flagged as danger.
+StatefulSets, CRDs, databases (CloudNativePG Clusters) and Flagger Canaries
+(an app back to rolling) and changes of immutable fields are flagged as
+danger.
 Secret values are masked. Differences only in provenance annotations are
 counted, not shown.
 

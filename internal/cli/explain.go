@@ -85,10 +85,34 @@ func explain(e *env, p *schema.Platform, field string) error {
 		}
 		rows = append(rows, fmt.Sprintf("  %-16s %s%s", label, firstSentence(docOf(it.Value())), mark))
 	}
+	// A map of structs (databases) documents its entries' fields under
+	// <name>: `paved explain databases.<name>` (or any name) shows them.
+	if _, ok := mapElem(v, "name"); ok {
+		rows = append(rows, fmt.Sprintf("  %-16s %s", "<name>", "an entry: its fields are the same for every name (paved explain "+strings.TrimPrefix(name+".<name>", "#App.")+")"))
+	}
 	if len(rows) > 0 {
 		fmt.Fprintf(e.stdout, "\nFIELDS:\n%s\n", strings.Join(rows, "\n"))
 	}
 	return nil
+}
+
+// mapElem returns the struct an entry called name of a map of structs
+// (a struct with a pattern constraint, such as databases) would be: the
+// pattern applied to an empty entry. ok is false when v is no such map
+// or the pattern does not admit the name.
+func mapElem(v cue.Value, name string) (cue.Value, bool) {
+	if v.IncompleteKind() != cue.StructKind {
+		return cue.Value{}, false
+	}
+	p := cue.MakePath(cue.Str(name))
+	elem := v.FillPath(p, map[string]any{}).LookupPath(p)
+	if !elem.Exists() || elem.Err() != nil || elem.IncompleteKind() != cue.StructKind {
+		return cue.Value{}, false
+	}
+	if it, err := elem.Fields(cue.Optional(true)); err != nil || !it.Next() {
+		return cue.Value{}, false // a map of open structs documents nothing
+	}
+	return elem, true
 }
 
 // lookupField finds a field (regular, optional or required) of v by name.
@@ -101,6 +125,10 @@ func lookupField(v cue.Value, name string) (cue.Value, string, bool) {
 		if it.Selector().LabelType() == cue.StringLabel && it.Selector().Unquoted() == name {
 			return it.Value(), docOf(it.Value()), true
 		}
+	}
+	// An entry of a map of structs: its name is the user's.
+	if elem, ok := mapElem(v, name); ok {
+		return elem, docOf(elem), true
 	}
 	return cue.Value{}, "", false
 }

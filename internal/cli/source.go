@@ -128,6 +128,7 @@ func planApps(in render.Input) []fleet.App {
 func fleetError(l *loaded, verb string, err error) (_ error, ok bool) {
 	var pe *fleet.PlanError
 	var md *fleet.MassDeleteError
+	var dd *fleet.DatabaseDeleteError
 	var me *fleet.ManifestError
 	var fe *fleet.ForeignEditError
 	switch {
@@ -151,6 +152,8 @@ func fleetError(l *loaded, verb string, err error) (_ error, ok bool) {
 		return ds.Sanitize(), true
 	case errors.As(err, &md):
 		return &exitError{code: ExitInvalid, err: fmt.Errorf("%s: %w", verb, md)}, true
+	case errors.As(err, &dd):
+		return &exitError{code: ExitInvalid, err: fmt.Errorf("%s: %w", verb, dd)}, true
 	case errors.As(err, &me), errors.As(err, &fe):
 		return &exitError{code: ExitGit, err: fmt.Errorf("%s: %w", verb, err)}, true
 	}

@@ -281,8 +281,9 @@ func deepCopy(v render.Object) render.Object {
 	return render.Object(cp(map[string]any(v)).(map[string]any))
 }
 
-// deletionDanger flags deletions that lose data or take a tenant with
-// them.
+// deletionDanger flags deletions that lose data (a volume, a database),
+// take a tenant with them, or hand a progressive rollout back to the
+// Deployment.
 func deletionDanger(k Key) []string {
 	switch k.Kind {
 	case "Namespace":
@@ -293,6 +294,14 @@ func deletionDanger(k Key) []string {
 		return []string{"deleting a StatefulSet stops its pods; its volume claims stay behind"}
 	case "CustomResourceDefinition":
 		return []string{"deleting a CustomResourceDefinition deletes every object of its kind"}
+	case "Cluster":
+		if k.Group == "postgresql.cnpg.io" {
+			return []string{"deleting a CloudNativePG Cluster deletes the instances and volumes of the database: its data is gone but for the backups in the object store (commit needs --allow-database-delete)"}
+		}
+	case "Canary":
+		if k.Group == "flagger.app" {
+			return []string{"deleting a Flagger Canary (back to rolling) hands the Deployment and Service back to the app (revertOnDeletion), then deletes the primary Deployment and the Services Flagger generated: the app's pods are replaced and its Service is recreated on the next reconciliation"}
+		}
 	}
 	return nil
 }

@@ -185,3 +185,39 @@ func TestFence(t *testing.T) {
 		}
 	}
 }
+
+// TestDangerOfDatabasesAndCanaries: deleting a CloudNativePG Cluster (a
+// database and its data) or a Flagger Canary (an app back to rolling) is
+// danger; a Cluster of another group, or a changed database, is not.
+func TestDangerOfDatabasesAndCanaries(t *testing.T) {
+	db := obj("postgresql.cnpg.io/v1", "Cluster", "t", "a-main", map[string]any{"spec": map[string]any{"instances": 3}})
+	before := []render.Unit{unit("c1", "t", "a",
+		db,
+		obj("postgresql.cnpg.io/v1", "Cluster", "t", "a-audit", map[string]any{"spec": map[string]any{"instances": 1}}),
+		obj("flagger.app/v1beta1", "Canary", "t", "a", nil),
+		obj("example.dev/v1", "Cluster", "t", "other", nil),
+	)}
+	after := []render.Unit{unit("c1", "t", "a",
+		obj("postgresql.cnpg.io/v1", "Cluster", "t", "a-audit", map[string]any{"spec": map[string]any{"instances": 2}}),
+	)}
+	rep, err := Compute(before, after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Change{}
+	for _, c := range rep.Changes {
+		got[c.Key.String()] = c
+	}
+	if c := got["postgresql.cnpg.io/Cluster t/a-main"]; c.Action != Deleted || len(c.Danger) != 1 || !strings.Contains(c.Danger[0], "--allow-database-delete") {
+		t.Errorf("a deleted database must be danger: %+v", c)
+	}
+	if c := got["flagger.app/Canary t/a"]; c.Action != Deleted || len(c.Danger) != 1 || !strings.Contains(c.Danger[0], "back to rolling") {
+		t.Errorf("a deleted Canary must be danger: %+v", c)
+	}
+	if c := got["example.dev/Cluster t/other"]; c.Action != Deleted || len(c.Danger) != 0 {
+		t.Errorf("a Cluster of another group is not a database: %+v", c)
+	}
+	if c := got["postgresql.cnpg.io/Cluster t/a-audit"]; c.Action != Changed || len(c.Danger) != 0 {
+		t.Errorf("a changed database is no danger: %+v", c)
+	}
+}

@@ -23,6 +23,11 @@ FLUX_ARTIFACT_VERSION=v0.18.0
 # CRDs of the kinds paved renders besides the core ones.
 PROMETHEUS_OPERATOR_VERSION=v0.85.0
 EXTERNAL_SECRETS_VERSION=v1.3.2
+# Flagger's CRDs (Canary, MetricTemplate): a module download, no build.
+FLAGGER_VERSION=v1.36.1
+
+# This directory (the builds below change the working directory).
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.4}"
 export GOFLAGS="${GOFLAGS:-} -mod=mod"
@@ -127,17 +132,24 @@ case "$only" in all|kustomize-controller) build kustomize-controller "$KUSTOMIZE
 
 # The CRDs, straight from the module cache: Flux's from each controller's
 # config/crd/bases, and those of the kinds paved renders beyond the core
-# ones (ServiceMonitor, PrometheusRule, ExternalSecret).
+# ones (ServiceMonitor, PodMonitor, PrometheusRule, ExternalSecret, Flagger's
+# Canary and MetricTemplate); CloudNativePG's (Cluster, ScheduledBackup),
+# whose module the proxy refuses, are copied into testdata/crds.
 sc="$(moddir "github.com/fluxcd/source-controller@$SOURCE_CONTROLLER_VERSION")"
 kc="$(moddir "github.com/fluxcd/kustomize-controller@$KUSTOMIZE_CONTROLLER_VERSION")"
 po="$(moddir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")"
 eso="$(moddir "github.com/external-secrets/external-secrets@$EXTERNAL_SECRETS_VERSION")"
+flagger="$(moddir "github.com/fluxcd/flagger@$FLAGGER_VERSION")"
 crds=(
 	"$sc/config/crd/bases"
 	"$kc/config/crd/bases"
 	"$po/example/prometheus-operator-crd-full/monitoring.coreos.com_servicemonitors.yaml"
+	"$po/example/prometheus-operator-crd-full/monitoring.coreos.com_podmonitors.yaml"
 	"$po/example/prometheus-operator-crd-full/monitoring.coreos.com_prometheusrules.yaml"
 	"$eso/config/crds/bases/external-secrets.io_externalsecrets.yaml"
+	"$flagger/kustomize/base/flagger/crd.yaml"
+	"$here/testdata/crds/cloudnative-pg/postgresql.cnpg.io_clusters.yaml"
+	"$here/testdata/crds/cloudnative-pg/postgresql.cnpg.io_scheduledbackups.yaml"
 )
 for c in "${crds[@]}"; do
 	[ -e "$c" ] || { log "missing CRD path $c"; exit 1; }

@@ -853,14 +853,20 @@ func (c *cluster) dryRunAll(ctx context.Context, tree string) int {
 		}
 	}
 	// The check must be able to fail: the API server must reject unknown
-	// and duplicate fields.
+	// and duplicate fields, in the core kinds and in the operators' kinds
+	// paved renders (their CRDs' schemas are structural, not open).
 	force := true
-	canary := object{file: "(canary)", app: "(canary)", apiVersion: "v1", kind: "ConfigMap", namespace: fluxNS, name: "e2e-canary"}
-	for _, bad := range []struct{ yaml, want string }{
-		{"data:\n  a: b\nbogus: 1\n", `.bogus: field not declared in schema`},
-		{"data:\n  a: b\ndata:\n  c: d\n", `key "data" already set in map`},
+	for _, bad := range []struct{ apiVersion, kind, yaml, want string }{
+		{"v1", "ConfigMap", "data:\n  a: b\nbogus: 1\n", `.bogus: field not declared in schema`},
+		{"v1", "ConfigMap", "data:\n  a: b\ndata:\n  c: d\n", `key "data" already set in map`},
+		{"flagger.app/v1beta1", "Canary", "spec:\n  targetRef: {apiVersion: apps/v1, kind: Deployment, name: x}\n  service: {port: 80}\n  bogus: 1\n", `.spec.bogus: field not declared in schema`},
+		{"flagger.app/v1beta1", "MetricTemplate", "spec:\n  query: up\n  bogus: 1\n", `.spec.bogus: field not declared in schema`},
+		{"postgresql.cnpg.io/v1", "Cluster", "spec:\n  instances: 1\n  storage: {size: 1Gi}\n  bogus: 1\n", `.spec.bogus: field not declared in schema`},
+		{"postgresql.cnpg.io/v1", "ScheduledBackup", "spec:\n  schedule: '0 0 0 * * *'\n  cluster: {name: x}\n  bogus: 1\n", `.spec.bogus: field not declared in schema`},
+		{"monitoring.coreos.com/v1", "PodMonitor", "spec:\n  selector: {}\n  bogus: 1\n", `.spec.bogus: field not declared in schema`},
 	} {
-		canary.raw = []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: e2e-canary\n  namespace: " + fluxNS + "\n" + bad.yaml)
+		canary := object{file: "(canary)", app: "(canary)", apiVersion: bad.apiVersion, kind: bad.kind, namespace: fluxNS, name: "e2e-canary"}
+		canary.raw = []byte("apiVersion: " + bad.apiVersion + "\nkind: " + bad.kind + "\nmetadata:\n  name: e2e-canary\n  namespace: " + fluxNS + "\n" + bad.yaml)
 		r, err := c.resource(canary)
 		if err != nil {
 			t.Fatal(err)
@@ -869,8 +875,21 @@ func (c *cluster) dryRunAll(ctx context.Context, tree string) int {
 			DryRun: []string{metav1.DryRunAll}, FieldManager: "paved-e2e", FieldValidation: metav1.FieldValidationStrict, Force: &force,
 		})
 		if err == nil || !strings.Contains(err.Error(), bad.want) {
-			t.Fatalf("the strict dry run of a ConfigMap with %q does not fail with %q: %v", bad.yaml, bad.want, err)
+			t.Fatalf("the strict dry run of a %s with %q does not fail with %q: %v", bad.kind, bad.yaml, bad.want, err)
 		}
+	}
+
+	// Every kind the operators act on is among what the examples render
+	// (issue 21: canary and blue-green rollouts, a database).
+	kinds := map[string]int{}
+	for _, o := range all {
+		kinds[o.apiVersion+" "+o.kind]++
+	}
+	for _, k := range []string{"flagger.app/v1beta1 Canary", "flagger.app/v1beta1 MetricTemplate", "postgresql.cnpg.io/v1 Cluster", "postgresql.cnpg.io/v1 ScheduledBackup", "monitoring.coreos.com/v1 PodMonitor"} {
+		if kinds[k] == 0 {
+			t.Errorf("the examples render no %s: the dry run does not cover it", k)
+		}
+		t.Logf("dry run: %d × %s", kinds[k], k)
 	}
 
 	var rejected, warnings []string

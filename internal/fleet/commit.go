@@ -22,6 +22,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
+	"sigs.k8s.io/yaml"
 
 	"github.com/paved-dev/paved/internal/gitsource"
 )
@@ -41,6 +42,9 @@ type Render struct {
 	// AllowMassDelete lets a commit remove more than half of the apps in
 	// its scope, or a tenant.
 	AllowMassDelete bool
+	// AllowDatabaseDelete lets a commit remove a database (a CloudNativePG
+	// Cluster the fleet holds for an app in scope), and so its data.
+	AllowDatabaseDelete bool
 	// Newer reports whether the fleet's source revision of an app is newer
 	// than the one rendered now (the stale-source guard); it is asked
 	// only about revisions of the app's own source.
@@ -97,7 +101,8 @@ func Commit(ctx context.Context, r *Render, o CommitOptions) (*Result, error) {
 		var me *ManifestError
 		var pe *PlanError
 		var md *MassDeleteError
-		if errors.As(err, &fe) || errors.As(err, &me) || errors.As(err, &pe) || errors.As(err, &md) {
+		var dd *DatabaseDeleteError
+		if errors.As(err, &fe) || errors.As(err, &me) || errors.As(err, &pe) || errors.As(err, &md) || errors.As(err, &dd) {
 			return err
 		}
 		msg := strings.ReplaceAll(err.Error(), o.URL, shown)
@@ -366,6 +371,11 @@ func apply(repo *git.Repository, tip *object.Commit, r *Render) (*applied, error
 		slices.Sort(foreign)
 		return nil, &ForeignEditError{Files: foreign}
 	}
+	if !r.AllowDatabaseDelete {
+		if dbs := deletedDatabases(remove, r.Files, read); len(dbs) > 0 {
+			return nil, &DatabaseDeleteError{Databases: dbs}
+		}
+	}
 	// Write the render's files, except those of apps left alone.
 	write := map[string][]byte{}
 	for id, m := range ours {
@@ -606,4 +616,46 @@ func put(repo *git.Repository, files map[string]entry, p string, data []byte, wr
 	files[p] = entry{mode: filemode.Regular, hash: h}
 	*written++
 	return nil
+}
+
+// DatabaseDeleteError stops a commit that would delete a database (a
+// CloudNativePG Cluster, with its volumes and data) unless
+// --allow-database-delete.
+type DatabaseDeleteError struct {
+	// Databases are "namespace/name in cluster", sorted.
+	Databases []string
+}
+
+func (e *DatabaseDeleteError) Error() string {
+	return fmt.Sprintf("this commit would delete %d %s (%s) and %s: if this is intended, re-run with --allow-database-delete",
+		len(e.Databases), plural(len(e.Databases), "database", "databases"), list(e.Databases), plural(len(e.Databases), "its data", "their data"))
+}
+
+// deletedDatabases lists the CloudNativePG Clusters among the fleet files
+// the commit removes and does not write again.
+func deletedDatabases(remove map[string]bool, write map[string][]byte, read func(string) ([]byte, bool)) []string {
+	var out []string
+	for p := range remove {
+		if _, ok := write[p]; ok || !strings.HasPrefix(p, "apps/") || !strings.HasSuffix(p, ".yaml") {
+			continue
+		}
+		data, ok := read(p)
+		if !ok {
+			continue
+		}
+		var o struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+			Metadata   struct {
+				Name      string `json:"name"`
+				Namespace string `json:"namespace"`
+			} `json:"metadata"`
+		}
+		if yaml.Unmarshal(data, &o) != nil || o.Kind != "Cluster" || !strings.HasPrefix(o.APIVersion, "postgresql.cnpg.io/") {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s/%s in %s", o.Metadata.Namespace, o.Metadata.Name, strings.Split(p, "/")[1]))
+	}
+	slices.Sort(out)
+	return out
 }
