@@ -779,6 +779,13 @@ func VersionLabel(image string) string {
 	return "unknown"
 }
 
+// InputsDigest is the inputs digest of an app, as its ownership manifest
+// records it: paved's version, the platform and the app's files (names and
+// contents), and whether it has TechDocs.
+func InputsDigest(version string, p *schema.Platform, a App) string {
+	return digestApp(version, p.Digest(), a)
+}
+
 // digestApp is the inputs digest of an app: paved's version, the platform
 // and the app's files (names and contents).
 func digestApp(version, platform string, a App) string {
@@ -787,6 +794,9 @@ func digestApp(version, platform string, a App) string {
 	for _, f := range a.Files {
 		fmt.Fprintf(h, "%s\x00%d\x00", path.Base(f), len(a.Data[f]))
 		h.Write(a.Data[f])
+	}
+	if a.Docs {
+		h.Write([]byte("docs\x00")) // the catalog entry's TechDocs
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 type commitOptions struct {
 	platformFlag
 	fleetFlags
+	changed         bool
 	allowMassDelete bool
 	allowDBDelete   bool
 	fleet           string
@@ -97,24 +99,6 @@ edits and refused ownership manifests).`,
 			if err != nil {
 				return err
 			}
-			in, tree, err := renderLoaded(e, l, render.WriteAndRead, o.source)
-			if err != nil {
-				return err
-			}
-			rep, err := lintTree(e, l, tree, today)
-			if err != nil {
-				return err
-			}
-			if deny, _, _ := rep.Count(); deny > 0 {
-				_ = policy.FormatText(e.stderr, rep, policy.FormatOptions{Cwd: e.cwd, Apps: len(l.apps), Clusters: len(render.Clusters(l.platform))})
-				return &exitError{code: ExitChanges, err: fmt.Errorf("commit: %d policy %s: nothing committed", deny, plural(deny, "denial", "denials"))}
-			}
-			files := map[string][]byte{}
-			for p, data := range tree.Files {
-				if !strings.HasPrefix(p, "clusters/") || filepath.Base(p) != "kustomization.yaml" {
-					files[p] = data
-				}
-			}
 			srcDir := e.cwd
 			if len(args) > 0 {
 				srcDir = absPath(e, args[0])
@@ -123,17 +107,58 @@ edits and refused ownership manifests).`,
 				srcDir = l.apps[0].Dir
 			}
 			roots := sourceRoots(e, args, o.source)
-			r := &fleet.Render{
-				Files:                 files,
-				Apps:                  planApps(in),
-				Roots:                 roots,
-				Adopt:                 o.adopt,
-				AllowMassDelete:       o.allowMassDelete,
-				AllowDatabaseDelete:   o.allowDBDelete,
-				Newer:                 func(fleetRev, ours string) bool { return gitsource.IsAncestor(srcDir, ours, fleetRev) },
-				Entry:                 render.EntryKustomization,
-				Catalog:               func(files []string) ([]byte, error) { return render.CatalogLocationFile(l.platform, files) },
-				OverwriteForeignEdits: o.overwrite,
+			// Each attempt prepares the render for the tip it applies to:
+			// with --changed, the apps whose inputs differ from what that
+			// tip records. A render is reused while the selection repeats.
+			var last struct {
+				key string
+				r   *fleet.Render
+			}
+			prepare := func(ms *fleet.Manifests) (*fleet.Render, error) {
+				sel, keep := l, []fleet.App(nil)
+				if o.changed {
+					var err error
+					if sel, keep, err = changedAgainstFleet(e, l, ms, o.source); err != nil {
+						return nil, err
+					}
+				}
+				key := appIDs(sel.apps)
+				if last.r != nil && last.key == key {
+					return last.r, nil
+				}
+				in, tree, err := renderLoaded(e, sel, render.WriteAndRead, o.source)
+				if err != nil {
+					return nil, err
+				}
+				rep, err := lintTree(e, sel, tree, today)
+				if err != nil {
+					return nil, err
+				}
+				if deny, _, _ := rep.Count(); deny > 0 {
+					_ = policy.FormatText(e.stderr, rep, policy.FormatOptions{Cwd: e.cwd, Apps: len(sel.apps), Clusters: len(render.Clusters(l.platform))})
+					return nil, &exitError{code: ExitChanges, err: fmt.Errorf("commit: %d policy %s: nothing committed", deny, plural(deny, "denial", "denials"))}
+				}
+				files := map[string][]byte{}
+				for p, data := range tree.Files {
+					if !strings.HasPrefix(p, "clusters/") || filepath.Base(p) != "kustomization.yaml" {
+						files[p] = data
+					}
+				}
+				last.key, last.r = key, &fleet.Render{
+					Message:               commitMessage(o.message, in, files, srcDir, roots),
+					Files:                 files,
+					Apps:                  planApps(in),
+					Keep:                  keep,
+					Roots:                 roots,
+					Adopt:                 o.adopt,
+					AllowMassDelete:       o.allowMassDelete,
+					AllowDatabaseDelete:   o.allowDBDelete,
+					Newer:                 func(fleetRev, ours string) bool { return gitsource.IsAncestor(srcDir, ours, fleetRev) },
+					Entry:                 render.EntryKustomization,
+					Catalog:               func(files []string) ([]byte, error) { return render.CatalogLocationFile(l.platform, files) },
+					OverwriteForeignEdits: o.overwrite,
+				}
+				return last.r, nil
 			}
 			url := fleetLocation(e, o.fleet)
 			author, err := commitAuthor()
@@ -141,11 +166,14 @@ edits and refused ownership manifests).`,
 				return err
 			}
 			stop := e.stage("commit and push")
-			res, err := fleet.Commit(context.Background(), r, fleet.CommitOptions{
-				URL: url, Branch: o.branch, Message: commitMessage(o.message, in, files, srcDir, roots),
-				Author: author, MaxAttempts: o.attempts, Log: e.stderr,
+			res, err := fleet.Commit(context.Background(), prepare, fleet.CommitOptions{
+				URL: url, Branch: o.branch, Author: author, MaxAttempts: o.attempts, Log: e.stderr,
 			})
 			stop()
+			var pe *fleet.PrepareError
+			if errors.As(err, &pe) {
+				return pe.Err // the render's own error and exit code
+			}
 			if err != nil {
 				if ferr, ok := fleetError(l, "commit", err); ok {
 					return ferr
@@ -178,6 +206,7 @@ edits and refused ownership manifests).`,
 	}
 	o.register(c)
 	o.registerFleet(c)
+	c.Flags().BoolVar(&o.changed, "changed", false, "render only the apps whose inputs (spec files, platform, paved version, source path) differ from what the fleet records for them; the others stay as they are")
 	c.Flags().BoolVar(&o.allowMassDelete, "allow-mass-delete", false, "let the commit remove more than half of the apps in its scope, or a tenant")
 	c.Flags().BoolVar(&o.allowDBDelete, "allow-database-delete", false, "let the commit delete databases (CloudNativePG Clusters) and their data")
 	c.Flags().StringVar(&o.fleet, "fleet", "", "fleet repository URL or directory (required)")

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,11 +20,13 @@ import (
 	"github.com/paved-dev/paved/internal/fleet"
 	"github.com/paved-dev/paved/policy"
 	"github.com/paved-dev/paved/render"
+	"github.com/paved-dev/paved/schema"
 )
 
 type diffOptions struct {
 	platformFlag
 	fleetFlags
+	changed bool
 	fleet   string
 	ref     string
 	output  string
@@ -76,9 +79,25 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 			if err := o.checkFleet(); err != nil {
 				return err
 			}
-			l, err := loadApps(e, args, o.path(e), loadOptions{policies: o.output == "markdown"})
+			lo := loadOptions{policies: o.output == "markdown"}
+			if o.changed {
+				lo.changed = changedFlag{on: true, ref: cmp.Or(o.base, "HEAD")}
+			}
+			l, err := loadApps(e, args, o.path(e), lo)
 			if err != nil {
 				return err
+			}
+			// --changed renders the apps whose inputs changed against
+			// --base; the others are kept as the fleet holds them.
+			var keep []fleet.App
+			if o.changed {
+				sel := map[*schema.App]bool{}
+				for _, a := range l.selected {
+					sel[a] = true
+				}
+				if l, keep, err = splitChanged(e, l, o.source, func(a render.App) bool { return sel[a.App] }); err != nil {
+					return err
+				}
 			}
 			in, tree, err := renderLoaded(e, l, render.ReadOnly, o.source)
 			if err != nil {
@@ -94,7 +113,7 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 			ms, err := fleet.ReadManifests(slices.Collect(maps.Keys(snap.Files)), func(p string) ([]byte, error) { return snap.Files[p], nil })
 			var plan *fleet.Plan
 			if err == nil {
-				plan, err = fleet.NewPlan(fleet.PlanInput{Fleet: ms, Apps: planApps(in), Roots: sourceRoots(e, args, o.source), Adopt: o.adopt})
+				plan, err = fleet.NewPlan(fleet.PlanInput{Fleet: ms, Apps: planApps(in), Keep: keep, Roots: sourceRoots(e, args, o.source), Adopt: o.adopt})
 			}
 			if err != nil {
 				stop()
@@ -170,7 +189,8 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 	c.Flags().StringVarP(&o.output, "output", "o", "terminal", "output format: terminal, markdown or json")
 	c.Flags().StringVar(&o.outFile, "out-file", "", "also write the full, unbounded report to this file")
 	c.Flags().StringVar(&o.today, "today", "", "date exceptions are checked against, YYYY-MM-DD (default: today, UTC)")
-	c.Flags().StringVar(&o.base, "base", "", "the pull request's base revision, shown in the comment header")
+	c.Flags().StringVar(&o.base, "base", "", "the pull request's base revision: shown in the comment header, and what --changed compares with")
+	c.Flags().BoolVar(&o.changed, "changed", false, "render only the apps whose inputs changed against --base (default HEAD; a platform change is every app's); the others are taken as the fleet holds them")
 	return c
 }
 

@@ -171,3 +171,48 @@ func sourcesOf(in render.Input) []string {
 	slices.Sort(out)
 	return out
 }
+
+// appIDs is the sorted team/name list of apps, as one string.
+func appIDs(apps []*schema.App) string {
+	ids := make([]string, len(apps))
+	for i, a := range apps {
+		ids[i] = a.Base.Team + "/" + a.Base.Name
+	}
+	slices.Sort(ids)
+	return strings.Join(ids, " ")
+}
+
+// splitChanged splits the loaded apps into those to render (changed) and
+// those the run keeps as they are, described for fleet.NewPlan.
+func splitChanged(e *env, l *loaded, source string, changed func(a render.App) bool) (*loaded, []fleet.App, error) {
+	in, err := renderInput(e, l, source)
+	if err != nil {
+		return nil, nil, err
+	}
+	sel := *l
+	sel.apps, sel.selected = nil, nil
+	var keep render.Input
+	keep.Platform = in.Platform
+	for _, a := range in.Apps {
+		if changed(a) {
+			sel.apps = append(sel.apps, a.App)
+		} else {
+			keep.Apps = append(keep.Apps, a)
+		}
+	}
+	sel.selected = sel.apps
+	return &sel, planApps(keep), nil
+}
+
+// changedAgainstFleet selects, for commit --changed, the apps whose inputs
+// differ from what the fleet records for them: an app the fleet lacks or
+// records for another source or path, or whose inputs digest (paved's
+// version, the platform, the app's files) differs. A platform change is
+// every app's; a change of paved too.
+func changedAgainstFleet(e *env, l *loaded, ms *fleet.Manifests, source string) (*loaded, []fleet.App, error) {
+	return splitChanged(e, l, source, func(a render.App) bool {
+		m := ms.Apps[a.Base.Team+"/"+a.Base.Name]
+		return m == nil || m.SourceID() != a.Source.ID || m.SourcePath() != a.Source.Path ||
+			m.InputsDigest != render.InputsDigest(Version(), l.platform, a)
+	})
+}

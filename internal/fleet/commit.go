@@ -27,16 +27,33 @@ import (
 	"github.com/paved-dev/paved/internal/gitsource"
 )
 
+// Prepare makes the render a commit applies to a fleet revision, given
+// that revision's checked ownership manifests: once per attempt, since a
+// retry applies to a new tip (commit --changed renders the apps whose
+// inputs differ from what the tip records). An error it returns is
+// returned by Commit as a *PrepareError.
+type Prepare func(ms *Manifests) (*Render, error)
+
+// PrepareError is an error of Prepare: the render, not the fleet.
+type PrepareError struct{ Err error }
+
+func (e *PrepareError) Error() string { return e.Err.Error() }
+func (e *PrepareError) Unwrap() error { return e.Err }
+
 // Render is what a commit writes into the fleet.
 type Render struct {
+	// Message is the commit message.
+	Message string
 	// Files are every file render produced for the apps in scope: apps,
 	// tenants, Flux Kustomizations and ownership manifests. The clusters'
 	// entry kustomizations are recomputed from the fleet and ignored here.
 	Files map[string][]byte
-	// Apps are the apps rendered, Roots the run's PATHs in their sources
-	// and Adopt the apps it may take over from another source: with the
-	// fleet's manifests they decide the run's scope (NewPlan).
+	// Apps are the apps rendered, Keep the unchanged apps not rendered
+	// (--changed), Roots the run's PATHs in their sources and Adopt the
+	// apps it may take over from another source: with the fleet's
+	// manifests they decide the run's scope (NewPlan).
 	Apps  []App
+	Keep  []App
 	Roots []Root
 	Adopt []string
 	// AllowMassDelete lets a commit remove more than half of the apps in
@@ -61,7 +78,6 @@ type Render struct {
 // CommitOptions say where and how to commit.
 type CommitOptions struct {
 	URL, Branch string
-	Message     string
 	Author      object.Signature
 	// MaxAttempts bounds push retries after a concurrent push (default 8).
 	MaxAttempts int
@@ -94,9 +110,13 @@ func (e *ForeignEditError) Error() string {
 // commit, or none when nothing changes. A push rejected because the branch
 // moved (judged by the remote ref, not the error text) is retried on the
 // new tip with backoff and jitter; nothing is ever force-pushed.
-func Commit(ctx context.Context, r *Render, o CommitOptions) (*Result, error) {
+func Commit(ctx context.Context, prepare Prepare, o CommitOptions) (*Result, error) {
 	shown := gitsource.StripCredentials(o.URL)
 	wrap := func(err error) error {
+		var pr *PrepareError
+		if errors.As(err, &pr) {
+			return pr
+		}
 		var fe *ForeignEditError
 		var me *ManifestError
 		var pe *PlanError
@@ -122,7 +142,7 @@ func Commit(ctx context.Context, r *Render, o CommitOptions) (*Result, error) {
 		if err != nil {
 			return nil, wrap(err)
 		}
-		a, err := apply(repo, tip, r)
+		a, err := apply(repo, tip, prepare)
 		if err != nil {
 			return nil, wrap(err)
 		}
@@ -141,7 +161,7 @@ func Commit(ctx context.Context, r *Render, o CommitOptions) (*Result, error) {
 				return res, nil
 			}
 		}
-		c := &object.Commit{Author: o.Author, Committer: o.Author, Message: withAdoptions(o.Message, a.plan.Adopted), TreeHash: treeHash, ParentHashes: parents}
+		c := &object.Commit{Author: o.Author, Committer: o.Author, Message: withAdoptions(a.message, a.plan.Adopted), TreeHash: treeHash, ParentHashes: parents}
 		obj := repo.Storer.NewEncodedObject()
 		if err := c.Encode(obj); err != nil {
 			return nil, wrap(err)
@@ -285,6 +305,7 @@ func withAdoptions(msg string, adopted []Adoption) string {
 type applied struct {
 	files            map[string]entry
 	plan             *Plan
+	message          string
 	skipped          []string
 	written, deleted int
 }
@@ -293,7 +314,7 @@ type applied struct {
 // render's owned paths written and the pruned ones removed. Only the apps
 // in the run's scope (NewPlan) are touched; the manifests of the tip are
 // checked before anything acts on them.
-func apply(repo *git.Repository, tip *object.Commit, r *Render) (*applied, error) {
+func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied, error) {
 	var tree *object.Tree
 	if tip != nil {
 		var err error
@@ -319,7 +340,11 @@ func apply(repo *git.Repository, tip *object.Commit, r *Render) (*applied, error
 	if err != nil {
 		return nil, err
 	}
-	plan, err := NewPlan(PlanInput{Fleet: fleetManifests, Apps: r.Apps, Roots: r.Roots, Adopt: r.Adopt})
+	r, err := prepare(fleetManifests)
+	if err != nil {
+		return nil, &PrepareError{Err: err}
+	}
+	plan, err := NewPlan(PlanInput{Fleet: fleetManifests, Apps: r.Apps, Keep: r.Keep, Roots: r.Roots, Adopt: r.Adopt})
 	if err != nil {
 		return nil, err
 	}
@@ -327,19 +352,25 @@ func apply(repo *git.Repository, tip *object.Commit, r *Render) (*applied, error
 		return nil, err
 	}
 	ours := map[string]*Manifest{} // team/app -> rendered manifest
+	// The teams whose tenants to reconcile: every team the render has a
+	// tenant of (a platform change moves a quota without changing an
+	// app), and the teams of the apps written or removed below.
+	teams := map[string]bool{}
 	for p, data := range r.Files {
-		if strings.HasPrefix(p, ".paved/apps/") {
+		switch {
+		case strings.HasPrefix(p, ".paved/apps/"):
 			m, err := ReadManifest(p, data)
 			if err != nil {
 				return nil, fmt.Errorf("rendered %w", err)
 			}
 			ours[m.ID()] = m
+		case strings.HasPrefix(p, ".paved/tenants/"):
+			teams[strings.TrimSuffix(strings.TrimPrefix(p, ".paved/tenants/"), ".json")] = true
 		}
 	}
-	a := &applied{files: files, plan: plan}
+	a := &applied{files: files, plan: plan, message: r.Message}
 	remove := map[string]bool{}
 	keepApp := map[string]bool{} // apps whose fleet files stay
-	teams := map[string]bool{}
 	var foreign []string
 	for _, id := range sortedKeys(fleetManifests.Apps) {
 		if !plan.Owns(id) {

@@ -25,10 +25,14 @@ type Manifest struct {
 	Source     *ManifestSource `json:"source"`
 	// DependsOn are the apps (team/app) the app depends on; manifests
 	// written before paved recorded them have none.
-	DependsOn []string          `json:"dependsOn"`
-	Clusters  []string          `json:"clusters"`
-	Files     []string          `json:"files"`
-	Digests   map[string]string `json:"digests"`
+	DependsOn []string `json:"dependsOn"`
+	// InputsDigest digests what the app's render depends on (paved's
+	// version, the platform, the app's files): commit --changed renders
+	// an app whose digest differs.
+	InputsDigest string            `json:"inputsDigest"`
+	Clusters     []string          `json:"clusters"`
+	Files        []string          `json:"files"`
+	Digests      map[string]string `json:"digests"`
 }
 
 // ManifestSource says where an app's spec came from.

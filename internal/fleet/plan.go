@@ -33,7 +33,11 @@ func (a *App) ID() string { return a.Team + "/" + a.Name }
 type PlanInput struct {
 	Fleet *Manifests // the fleet revision's ownership manifests
 	Apps  []App      // the apps the run renders
-	Roots []Root     // the run's PATHs
+	// Keep are apps of the run's PATHs that it does not render because
+	// their inputs did not change (--changed): they stay as the fleet
+	// holds them, and count as present for dependencies and tenants.
+	Keep  []App
+	Roots []Root // the run's PATHs
 	// Adopt are apps (team/name) the run renders that it may take over
 	// from the source that owns them in the fleet.
 	Adopt []string
@@ -135,10 +139,17 @@ func NewPlan(in PlanInput) (*Plan, error) {
 			problems = append(problems, Problem{Message: fmt.Sprintf("--adopt %s: this run does not render %s", id, id)})
 		}
 	}
+	kept := map[string]*App{}
+	for i := range in.Keep {
+		kept[in.Keep[i].ID()] = &in.Keep[i]
+	}
 	fleetIDs := sortedKeys(in.Fleet.Apps)
 	for _, id := range fleetIDs {
 		m := in.Fleet.Apps[id]
 		src, at := m.SourceID(), m.SourcePath()
+		if kept[id] != nil {
+			continue // present and unchanged: not touched
+		}
 		if r := rendered[id]; r != nil {
 			switch {
 			case src == r.Source:
@@ -186,6 +197,9 @@ func NewPlan(in PlanInput) (*Plan, error) {
 			deps[id] = in.Fleet.Apps[id].DependsOn
 		}
 	}
+	for id, r := range kept {
+		deps[id] = r.DependsOn
+	}
 	for id, r := range rendered {
 		deps[id] = r.DependsOn
 	}
@@ -213,6 +227,11 @@ func NewPlan(in PlanInput) (*Plan, error) {
 	problems = append(problems, fleetCycles(deps, rendered)...)
 
 	// Tenants, from every app of the fleet after the change.
+	for _, r := range kept {
+		for _, c := range r.Clusters {
+			p.addTenant(r.Team, c)
+		}
+	}
 	for _, r := range rendered {
 		for _, c := range r.Clusters {
 			p.addTenant(r.Team, c)
