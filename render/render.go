@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"path"
 	"slices"
@@ -786,16 +787,27 @@ func InputsDigest(version string, p *schema.Platform, a App) string {
 	return digestApp(version, p.Digest(), a)
 }
 
+// InputsDigestOf is InputsDigest of an app directory's CUE files (path to
+// content) before the app is loaded: commit --changed decides from it
+// which apps to load at all.
+func InputsDigestOf(version string, p *schema.Platform, files map[string][]byte, docs bool) string {
+	return digestFiles(version, p.Digest(), slices.Sorted(maps.Keys(files)), files, docs)
+}
+
 // digestApp is the inputs digest of an app: paved's version, the platform
 // and the app's files (names and contents).
 func digestApp(version, platform string, a App) string {
+	return digestFiles(version, platform, a.Files, a.Data, a.Docs)
+}
+
+func digestFiles(version, platform string, names []string, data map[string][]byte, docs bool) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "paved %s\x00platform %s\x00", version, platform)
-	for _, f := range a.Files {
-		fmt.Fprintf(h, "%s\x00%d\x00", path.Base(f), len(a.Data[f]))
-		h.Write(a.Data[f])
+	for _, f := range names {
+		fmt.Fprintf(h, "%s\x00%d\x00", path.Base(f), len(data[f]))
+		h.Write(data[f])
 	}
-	if a.Docs {
+	if docs {
 		h.Write([]byte("docs\x00")) // the catalog entry's TechDocs
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))

@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"io"
+	"net/http/cgi"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -243,4 +245,85 @@ func BenchmarkChanged(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkPR measures the pull-request and merge paths of a one-app
+// change in a monorepo of N apps whose render the fleet holds, the fleet
+// served over smart HTTP (git http-backend on 127.0.0.1), with a cold
+// cache as a fresh CI runner has: `diff --changed --base HEAD -o markdown`
+// (the PR comment) and `commit --changed` (on the default branch), beside
+// the full diff and commit of the same change.
+func BenchmarkPR(b *testing.B) {
+	b.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	for _, n := range benchSizes() {
+		b.Run(fmt.Sprintf("apps=%d", n), func(b *testing.B) {
+			root := syntheticRepo(b, n)
+			tmp := b.TempDir()
+			work := filepath.Join(tmp, "repo")
+			gitRun(b, tmp, "clone", "-q", root, work)
+			gitRun(b, work, "remote", "set-url", "origin", "https://github.com/acme/monorepo.git")
+			gitRoot := filepath.Join(tmp, "git")
+			bare := filepath.Join(gitRoot, "fleet.git")
+			seedFleet(b, tmp, bare)
+			gitRun(b, bare, "config", "http.receivepack", "true")
+			b.Setenv("PAVED_CACHE_DIR", filepath.Join(tmp, "setup-cache"))
+			runPaved(b, work, ExitOK, "commit", "--quiet", ".", "--fleet", bare)
+			tip := strings.TrimSpace(gitRun(b, bare, "rev-parse", "main"))
+			url := serveGitHTTP(b, gitRoot) + "/fleet.git"
+
+			// One app changes: a new image tag.
+			apps, err := filepath.Glob(filepath.Join(work, "team-*", "*", "app.cue"))
+			if err != nil || len(apps) == 0 {
+				b.Fatalf("no app in %s", work)
+			}
+			spec, err := os.ReadFile(apps[len(apps)/2])
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(apps[len(apps)/2], append(spec, "env: BENCH_CHANGE: \"1\"\n"...), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			cold := func(b *testing.B) {
+				b.StopTimer()
+				b.Setenv("PAVED_CACHE_DIR", filepath.Join(b.TempDir(), "cache"))
+				gitRun(b, bare, "update-ref", "refs/heads/main", tip)
+				b.StartTimer()
+			}
+			for _, c := range []struct {
+				name string
+				code int
+				args []string
+			}{
+				{"diff-changed", ExitChanges, []string{"diff", "--quiet", ".", "--fleet", url, "--changed", "--base", "HEAD", "-o", "markdown", "--today", "2026-12-01"}},
+				{"diff-full", ExitChanges, []string{"diff", "--quiet", ".", "--fleet", url, "-o", "markdown", "--today", "2026-12-01"}},
+				{"commit-changed", ExitOK, []string{"commit", "--quiet", ".", "--fleet", url, "--changed", "--today", "2026-12-01"}},
+				{"commit-full", ExitOK, []string{"commit", "--quiet", ".", "--fleet", url, "--today", "2026-12-01"}},
+			} {
+				b.Run(c.name, func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						cold(b)
+						runPaved(b, work, c.code, c.args...)
+					}
+				})
+			}
+		})
+	}
+}
+
+// serveGitHTTP serves the bare repositories under root over smart HTTP
+// (git http-backend) on 127.0.0.1 until the benchmark ends.
+func serveGitHTTP(b *testing.B, root string) string {
+	b.Helper()
+	gitPath, err := exec.LookPath("git")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(&cgi.Handler{
+		Path: gitPath,
+		Args: []string{"http-backend"},
+		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"},
+	})
+	b.Cleanup(srv.Close)
+	return srv.URL
 }

@@ -95,7 +95,7 @@ edits and refused ownership manifests).`,
 			}
 			// With --allow-mass-delete a PATH may hold no app any more:
 			// the commit removes its source's apps there.
-			l, err := loadApps(e, args, o.path(e), loadOptions{policies: true, allowEmpty: o.allowMassDelete})
+			l, err := loadApps(e, args, o.path(e), loadOptions{policies: true, allowEmpty: o.allowMassDelete, deferValidation: o.changed})
 			if err != nil {
 				return err
 			}
@@ -105,6 +105,8 @@ edits and refused ownership manifests).`,
 			}
 			if len(l.apps) > 0 {
 				srcDir = l.apps[0].Dir
+			} else if len(l.found) > 0 {
+				srcDir = l.found[0].Dir
 			}
 			roots := sourceRoots(e, args, o.source)
 			// Each attempt prepares the render for the tip it applies to:
@@ -118,7 +120,7 @@ edits and refused ownership manifests).`,
 				sel, keep := l, []fleet.App(nil)
 				if o.changed {
 					var err error
-					if sel, keep, err = changedAgainstFleet(e, l, ms, o.source); err != nil {
+					if sel, keep, err = keepUnchanged(e, l, ms, o.source, unchangedAgainstFleet(l)); err != nil {
 						return nil, err
 					}
 				}

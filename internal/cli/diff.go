@@ -17,10 +17,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/paved-dev/paved/internal/diff"
+	"github.com/paved-dev/paved/internal/discover"
 	"github.com/paved-dev/paved/internal/fleet"
 	"github.com/paved-dev/paved/policy"
 	"github.com/paved-dev/paved/render"
-	"github.com/paved-dev/paved/schema"
 )
 
 type diffOptions struct {
@@ -82,24 +82,9 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 			lo := loadOptions{policies: o.output == "markdown"}
 			if o.changed {
 				lo.changed = changedFlag{on: true, ref: cmp.Or(o.base, "HEAD")}
+				lo.deferValidation = true
 			}
 			l, err := loadApps(e, args, o.path(e), lo)
-			if err != nil {
-				return err
-			}
-			// --changed renders the apps whose inputs changed against
-			// --base; the others are kept as the fleet holds them.
-			var keep []fleet.App
-			if o.changed {
-				sel := map[*schema.App]bool{}
-				for _, a := range l.selected {
-					sel[a] = true
-				}
-				if l, keep, err = splitChanged(e, l, o.source, func(a render.App) bool { return sel[a.App] }); err != nil {
-					return err
-				}
-			}
-			in, tree, err := renderLoaded(e, l, render.ReadOnly, o.source)
 			if err != nil {
 				return err
 			}
@@ -110,18 +95,29 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 				stop()
 				return &exitError{code: ExitGit, err: err}
 			}
-			ms, err := fleet.ReadManifests(slices.Collect(maps.Keys(snap.Files)), func(p string) ([]byte, error) { return snap.Files[p], nil })
-			var plan *fleet.Plan
-			if err == nil {
-				plan, err = fleet.NewPlan(fleet.PlanInput{Fleet: ms, Apps: planApps(in), Keep: keep, Roots: sourceRoots(e, args, o.source), Adopt: o.adopt})
-			}
+			ms, err := fleet.ReadManifests(snap.Paths, snap.ReadFile)
+			stop()
 			if err != nil {
-				stop()
-				if ferr, ok := fleetError(l, "diff", err); ok {
-					return ferr
-				}
-				return &exitError{code: ExitGit, err: fmt.Errorf("diff: %w", err)}
+				return fleetFailure(l, "diff", err)
 			}
+			// --changed renders the apps whose inputs changed against
+			// --base; the others are kept as the fleet holds them.
+			var keep []fleet.App
+			if o.changed {
+				changed := l.changedDirs
+				if l, keep, err = keepUnchanged(e, l, ms, o.source, func(a discover.App, _ *fleet.Manifest) bool { return !changed[a.Dir] }); err != nil {
+					return err
+				}
+			}
+			in, tree, err := renderLoaded(e, l, render.ReadOnly, o.source)
+			if err != nil {
+				return err
+			}
+			plan, err := fleet.NewPlan(fleet.PlanInput{Fleet: ms, Apps: planApps(in), Keep: keep, Roots: sourceRoots(e, args, o.source), Adopt: o.adopt})
+			if err != nil {
+				return fleetFailure(l, "diff", err)
+			}
+			stop = e.stage("read fleet")
 			before, err := fleetUnits(snap, ms, plan, in)
 			stop()
 			if err != nil {
@@ -203,7 +199,7 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 func fleetUnits(snap *fleet.Snapshot, ms *fleet.Manifests, plan *fleet.Plan, in render.Input) ([]render.Unit, error) {
 	files := map[string][]byte{}
 	take := func(f string) {
-		if data, ok := snap.Files[f]; ok {
+		if data, ok := snap.File(f); ok {
 			files[f] = data
 		}
 	}

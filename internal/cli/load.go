@@ -31,6 +31,11 @@ type loaded struct {
 	// an app of another repository): printed by vet, render and lint.
 	warnings diag.List
 	changed  bool
+	// changedDirs are the app directories --changed selected, and found
+	// the apps discovered, when validation was deferred (validateOnly).
+	changedDirs map[string]bool
+	found       []discover.App
+	platformDir string
 	// platforms are the platform and its forks, one per worker.
 	platforms *platformPool
 
@@ -176,6 +181,10 @@ type loadOptions struct {
 	// allowEmpty: PATHs without any app are not an error (commit
 	// --allow-mass-delete removing its source's last apps).
 	allowEmpty bool
+	// deferValidation: discover the apps and load the platform, but
+	// validate no app yet (loaded.found); the caller validates the ones
+	// it renders with validateOnly (diff and commit --changed).
+	deferValidation bool
 }
 
 // changedFlag is --changed [--ref REF], shared by vet and lint.
@@ -259,9 +268,23 @@ func loadApps(e *env, paths []string, platformDir string, opts loadOptions) (*lo
 		}
 		return nil, err
 	}
-	out := &loaded{platform: p, platforms: newPlatformPool(p, e.workers()), pol: lp.pol}
+	out := &loaded{platform: p, platforms: newPlatformPool(p, e.workers()), pol: lp.pol, platformDir: platformDir}
 	if out.pol == nil {
 		out.pol = &lazyPolicies{}
+	}
+	if opts.deferValidation {
+		if changedCh != nil {
+			c := <-changedCh
+			if c.err != nil {
+				return nil, c.err
+			}
+			out.changed, out.changedDirs = true, c.sel
+		}
+		if len(diags) > 0 {
+			return nil, diags.Sanitize()
+		}
+		out.found = found
+		return out, nil
 	}
 	stop = e.stage("validate")
 	apps, appDiags, err := validateApps(e, out.platforms, found)
@@ -303,6 +326,41 @@ func loadApps(e *env, paths []string, platformDir string, opts loadOptions) (*lo
 		return !selectedAt(out.selected, d)
 	})
 	return out, nil
+}
+
+// validateOnly validates the discovered apps that need accepts (validation
+// deferred by loadOptions.deferValidation) and runs the fleet checks over
+// them: the apps of the result are those, every one selected.
+func (l *loaded) validateOnly(e *env, need func(discover.App) bool) (*loaded, error) {
+	var found []discover.App
+	for _, a := range l.found {
+		if need(a) {
+			found = append(found, a)
+		}
+	}
+	stop := e.stage("validate")
+	apps, appDiags, err := validateApps(e, l.platforms, found)
+	stop()
+	if err != nil {
+		return nil, err
+	}
+	out := *l
+	out.apps, out.selected, out.found = nil, nil, nil
+	var diags diag.List
+	for i := range found {
+		diags = append(diags, appDiags[i]...)
+		if apps[i] != nil {
+			out.apps = append(out.apps, apps[i])
+		}
+	}
+	if len(diags) == 0 {
+		diags = schema.CheckFleet(l.platform, out.apps)
+	}
+	if len(diags) > 0 {
+		return nil, diags.Sanitize()
+	}
+	out.selected = out.apps
+	return &out, nil
 }
 
 type loadedPlatform struct {
@@ -412,32 +470,51 @@ func renderInput(e *env, l *loaded, source string) (render.Input, error) {
 		Workers: l.platforms.size(), Fork: l.platforms.get,
 		Cache: e.cacheDir(), Stage: e.stage,
 	}
-	var repos []gitsource.Info // opened once each, not once per app
+	ds := &dirSources{e: e, override: source}
 	for _, a := range l.apps {
-		i := slices.IndexFunc(repos, func(r gitsource.Info) bool { return discover.Within(r.Root, a.Dir) })
-		if i < 0 {
-			info, err := gitsource.Describe(a.Dir)
-			if err != nil {
-				return in, &exitError{code: ExitGit, err: fmt.Errorf("reading the git repository of %s: %w", diag.Rel(e.cwd, a.Dir), err)}
-			}
-			repos = append(repos, info)
-			i = len(repos) - 1
-		}
-		info := repos[i]
-		src := render.Source{ID: info.Source, Repo: info.Repo, Revision: info.Revision}
-		if source != "" {
-			src.ID = source
-		} else if src.ID == "" {
-			src.ID = gitsource.DefaultSource // outside git
-		}
-		if info.Root != "" {
-			src.Path = gitsource.Rel(info.Root, a.Dir)
-		} else {
-			src.Path = gitsource.Rel(e.cwd, a.Dir)
+		src, err := ds.of(a.Dir)
+		if err != nil {
+			return in, err
 		}
 		in.Apps = append(in.Apps, render.App{App: a, Source: src, Docs: hasDocs(a.Dir)})
 	}
 	return in, nil
+}
+
+// dirSources says where app directories come from: the source identity
+// (override, else the repository's origin, else the default), the
+// directory's path in its repository (else relative to the working
+// directory), and the repository and revision. Each repository is opened
+// once, not once per app.
+type dirSources struct {
+	e        *env
+	override string
+	repos    []gitsource.Info
+}
+
+func (ds *dirSources) of(dir string) (render.Source, error) {
+	i := slices.IndexFunc(ds.repos, func(r gitsource.Info) bool { return discover.Within(r.Root, dir) })
+	if i < 0 {
+		info, err := gitsource.Describe(dir)
+		if err != nil {
+			return render.Source{}, &exitError{code: ExitGit, err: fmt.Errorf("reading the git repository of %s: %w", diag.Rel(ds.e.cwd, dir), err)}
+		}
+		ds.repos = append(ds.repos, info)
+		i = len(ds.repos) - 1
+	}
+	info := ds.repos[i]
+	src := render.Source{ID: info.Source, Repo: info.Repo, Revision: info.Revision}
+	if ds.override != "" {
+		src.ID = ds.override
+	} else if src.ID == "" {
+		src.ID = gitsource.DefaultSource // outside git
+	}
+	if info.Root != "" {
+		src.Path = gitsource.Rel(info.Root, dir)
+	} else {
+		src.Path = gitsource.Rel(ds.e.cwd, dir)
+	}
+	return src, nil
 }
 
 // renderLoaded renders the loaded apps with their sources, for use: what

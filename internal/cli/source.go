@@ -160,6 +160,15 @@ func fleetError(l *loaded, verb string, err error) (_ error, ok bool) {
 	return err, false
 }
 
+// fleetFailure is fleetError's exit error for any error: what the fleet
+// refuses keeps its code, anything else is a git error (exit 4).
+func fleetFailure(l *loaded, verb string, err error) error {
+	if ferr, ok := fleetError(l, verb, err); ok {
+		return ferr
+	}
+	return &exitError{code: ExitGit, err: fmt.Errorf("%s: %w", verb, err)}
+}
+
 // sourcesOf lists the source identities of the rendered apps, sorted.
 func sourcesOf(in render.Input) []string {
 	var out []string
@@ -182,37 +191,48 @@ func appIDs(apps []*schema.App) string {
 	return strings.Join(ids, " ")
 }
 
-// splitChanged splits the loaded apps into those to render (changed) and
-// those the run keeps as they are, described for fleet.NewPlan.
-func splitChanged(e *env, l *loaded, source string, changed func(a render.App) bool) (*loaded, []fleet.App, error) {
-	in, err := renderInput(e, l, source)
-	if err != nil {
-		return nil, nil, err
+// keepUnchanged splits the discovered apps for diff and commit --changed
+// (validation deferred): an app that unchanged accepts and whose source
+// and path the fleet records is kept as the fleet holds it, described by
+// its manifest; every other app is validated, to be rendered. So a one-app
+// change loads one app, not the repository.
+func keepUnchanged(e *env, l *loaded, ms *fleet.Manifests, source string, unchanged func(a discover.App, m *fleet.Manifest) bool) (*loaded, []fleet.App, error) {
+	type at struct{ source, path string }
+	byPath := map[at]*fleet.Manifest{}
+	for _, m := range ms.Apps {
+		byPath[at{m.SourceID(), m.SourcePath()}] = m
 	}
-	sel := *l
-	sel.apps, sel.selected = nil, nil
-	var keep render.Input
-	keep.Platform = in.Platform
-	for _, a := range in.Apps {
-		if changed(a) {
-			sel.apps = append(sel.apps, a.App)
-		} else {
-			keep.Apps = append(keep.Apps, a)
+	ds := &dirSources{e: e, override: source}
+	var keep []fleet.App
+	need := map[string]bool{}
+	for _, a := range l.found {
+		src, err := ds.of(a.Dir)
+		if err != nil {
+			return nil, nil, err
 		}
+		if m := byPath[at{src.ID, src.Path}]; m != nil && unchanged(a, m) {
+			keep = append(keep, fleet.App{
+				Team: m.Team, Name: m.App, Source: src.ID, Path: src.Path,
+				DependsOn: m.DependsOn, Clusters: m.Clusters,
+			})
+			continue
+		}
+		need[a.Dir] = true
 	}
-	sel.selected = sel.apps
-	return &sel, planApps(keep), nil
+	sel, err := l.validateOnly(e, func(a discover.App) bool { return need[a.Dir] })
+	return sel, keep, err
 }
 
-// changedAgainstFleet selects, for commit --changed, the apps whose inputs
-// differ from what the fleet records for them: an app the fleet lacks or
-// records for another source or path, or whose inputs digest (paved's
-// version, the platform, the app's files) differs. A platform change is
-// every app's; a change of paved too.
-func changedAgainstFleet(e *env, l *loaded, ms *fleet.Manifests, source string) (*loaded, []fleet.App, error) {
-	return splitChanged(e, l, source, func(a render.App) bool {
-		m := ms.Apps[a.Base.Team+"/"+a.Base.Name]
-		return m == nil || m.SourceID() != a.Source.ID || m.SourcePath() != a.Source.Path ||
-			m.InputsDigest != render.InputsDigest(Version(), l.platform, a)
-	})
+// unchangedAgainstFleet is commit --changed's test: an app is unchanged
+// when the fleet records the inputs digest its files give now (paved's
+// version, the platform, the app's files and TechDocs): a platform or
+// paved change is every app's.
+func unchangedAgainstFleet(l *loaded) func(discover.App, *fleet.Manifest) bool {
+	return func(a discover.App, m *fleet.Manifest) bool {
+		files := make(map[string][]byte, len(a.Files))
+		for _, f := range a.Files {
+			files[f.Path] = f.Data
+		}
+		return m.InputsDigest == render.InputsDigestOf(Version(), l.platform, files, hasDocs(a.Dir))
+	}
 }

@@ -8,11 +8,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -25,14 +29,45 @@ import (
 	"github.com/paved-dev/paved/internal/gitsource"
 )
 
-// Snapshot is what a fleet ref holds of the paths paved owns.
+// Snapshot is what a fleet ref holds of the paths paved owns. Only the
+// list of paths is read up front; a file's content is read when asked
+// for, so a diff of one app reads that app's files and the manifests, not
+// the whole fleet.
 type Snapshot struct {
 	// Source names the fleet (credentials stripped) and Revision the
 	// commit read ("" for a plain directory).
 	Source, Revision string
-	// Files maps slash paths to content: apps/, tenants/, catalog/,
-	// clusters/<cluster>/paved/ and .paved/.
-	Files map[string][]byte
+	// Paths are the owned files' slash paths, sorted: apps/, tenants/,
+	// catalog/, clusters/<cluster>/paved/ and .paved/.
+	Paths []string
+	has   map[string]bool
+	read  func(p string) ([]byte, error)
+}
+
+// File returns the content of an owned file, and whether the fleet has it.
+func (s *Snapshot) File(p string) ([]byte, bool) {
+	if !s.has[p] {
+		return nil, false
+	}
+	data, err := s.read(p)
+	return data, err == nil
+}
+
+// ReadFile returns the content of an owned file, or the error reading it.
+func (s *Snapshot) ReadFile(p string) ([]byte, error) {
+	if !s.has[p] {
+		return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+	}
+	return s.read(p)
+}
+
+func newSnapshot(paths []string, read func(string) ([]byte, error)) *Snapshot {
+	slices.Sort(paths)
+	has := make(map[string]bool, len(paths))
+	for _, p := range paths {
+		has[p] = true
+	}
+	return &Snapshot{Paths: paths, has: has, read: read}
 }
 
 // Owned reports whether p is in a part of the fleet paved writes.
@@ -155,7 +190,8 @@ func clone(ctx context.Context, url, ref string) (*git.Repository, error) {
 	return git.CloneContext(ctx, memory.NewStorage(), nil, opts)
 }
 
-// readRepo reads the owned files of ref's tree, without a work tree.
+// readRepo lists the owned files of ref's tree, without a work tree, and
+// reads each one's blob when asked for.
 func readRepo(r *git.Repository, ref string, cloned bool) (*Snapshot, error) {
 	h, err := resolve(r, ref, cloned)
 	if err != nil {
@@ -169,19 +205,29 @@ func readRepo(r *git.Repository, ref string, cloned bool) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Snapshot{Revision: h.String(), Files: map[string][]byte{}}
-	err = tree.Files().ForEach(func(f *object.File) error {
-		if !Owned(f.Name) {
-			return nil
+	blobs := map[string]plumbing.Hash{}
+	w := object.NewTreeWalker(tree, true, nil)
+	defer w.Close()
+	for {
+		name, e, err := w.Next()
+		if errors.Is(err, io.EOF) {
+			break
 		}
-		data, err := f.Contents()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		s.Files[f.Name] = []byte(data)
-		return nil
+		if e.Mode.IsFile() && Owned(name) {
+			blobs[name] = e.Hash
+		}
+	}
+	var mu sync.Mutex // go-git's storage is read by one goroutine at a time
+	s := newSnapshot(slices.Collect(maps.Keys(blobs)), func(p string) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return readBlob(r.Storer, blobs[p])
 	})
-	return s, err
+	s.Revision = h.String()
+	return s, nil
 }
 
 func resolve(r *git.Repository, ref string, cloned bool) (plumbing.Hash, error) {
@@ -200,9 +246,10 @@ func resolve(r *git.Repository, ref string, cloned bool) (plumbing.Hash, error) 
 	return plumbing.ZeroHash, fmt.Errorf("no branch or revision %q", ref)
 }
 
-// readDir reads the owned files of a plain directory.
+// readDir lists the owned files of a plain directory and reads each one
+// when asked for.
 func readDir(dir string) (*Snapshot, error) {
-	s := &Snapshot{Files: map[string][]byte{}}
+	var paths []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -218,12 +265,13 @@ func readDir(dir string) (*Snapshot, error) {
 		if !d.Type().IsRegular() || !Owned(rel) {
 			return nil
 		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		s.Files[path.Clean(rel)] = data
+		paths = append(paths, path.Clean(rel))
 		return nil
 	})
-	return s, err
+	if err != nil {
+		return nil, err
+	}
+	return newSnapshot(paths, func(p string) ([]byte, error) {
+		return os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+	}), nil
 }

@@ -141,7 +141,12 @@ func NewPlan(in PlanInput) (*Plan, error) {
 	}
 	kept := map[string]*App{}
 	for i := range in.Keep {
-		kept[in.Keep[i].ID()] = &in.Keep[i]
+		k := &in.Keep[i]
+		kept[k.ID()] = k
+		if r := rendered[k.ID()]; r != nil {
+			problems = append(problems, Problem{App: k.ID(), Field: "name", Message: fmt.Sprintf(
+				"app %s is declared twice: here and at %s (unchanged, as the fleet holds it)", k.ID(), orDot(k.Path))})
+		}
 	}
 	fleetIDs := sortedKeys(in.Fleet.Apps)
 	for _, id := range fleetIDs {

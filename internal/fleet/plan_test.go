@@ -198,3 +198,26 @@ func TestPlanTenants(t *testing.T) {
 		t.Fatal("the search Group stays without an app of search, or payments' goes")
 	}
 }
+
+// TestPlanKeep: apps kept unchanged (--changed) are not touched, not
+// pruned, count for dependencies and tenants, and may not be declared
+// again by a rendered app.
+func TestPlanKeep(t *testing.T) {
+	fl := fleetOf(both,
+		fleetApp{id: "search/a", source: indexer, path: "a"},
+		fleetApp{id: "search/b", source: indexer, path: "b"},
+		fleetApp{id: "search/gone", source: indexer, path: "gone"},
+	)
+	keepB := rendered(indexer, "b", "search/b")
+	p, err := NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(indexer, "a", "search/a", "search/b")}, Keep: []App{keepB}, Roots: []Root{{indexer, "."}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Owns("search/b") || !p.Owns("search/a") || !slices.Equal(p.Removed, []string{"search/gone"}) {
+		t.Fatalf("owns b %v, a %v; removed %v", p.Owns("search/b"), p.Owns("search/a"), p.Removed)
+	}
+	_, err = NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(indexer, "c", "search/b")}, Keep: []App{keepB}, Roots: []Root{{indexer, "."}}})
+	if got := problems(t, err); len(got) != 1 || !strings.Contains(got[0], "declared twice: here and at b") {
+		t.Fatalf("twice: %q", got)
+	}
+}
