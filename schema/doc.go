@@ -67,6 +67,10 @@ func (p *Platform) Explain(kind string, path []cue.Selector) (f Field, resolved 
 	if slices.Contains(Kinds, kind) {
 		v = p.app.FillPath(cue.ParsePath("kind"), kind)
 	}
+	// plain follows path in #App without the kind: its constraints read
+	// as the schema declares them (the kind's adds defaults by
+	// reference, as max: *min).
+	plain, plainOK := p.app, true
 	var name string
 	var ftype cue.SelectorType
 	for _, sel := range path {
@@ -78,9 +82,15 @@ func (p *Platform) Explain(kind string, path []cue.Selector) (f Field, resolved 
 		if sel.LabelType() == cue.StringLabel {
 			name = sel.Unquoted()
 		}
+		if plainOK {
+			plain, _, plainOK = child(plain, sel)
+		}
 		resolved++
 	}
 	f = describeField(name, v, ftype)
+	if plainOK && !f.Struct && !f.NotAllowed && plain.Err() == nil {
+		f.Constraint = cueSource(plain)
+	}
 	it, err := v.Fields(cue.Optional(true))
 	if err != nil {
 		return f, resolved
@@ -133,7 +143,11 @@ func describeField(name string, v cue.Value, t cue.SelectorType) Field {
 		return f
 	}
 	if d, ok := v.Default(); ok && d.IsConcrete() && d.Kind() != cue.StructKind && d.Kind() != cue.ListKind {
-		f.Default = cueSource(d)
+		if lit, ok := cueLiteral(d); ok {
+			f.Default = lit
+		} else {
+			f.Default = cueSource(d)
+		}
 	}
 	if !f.Struct {
 		f.Constraint = cueSource(v)

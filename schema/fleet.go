@@ -99,14 +99,23 @@ func MissingDependencies(apps []*App) diag.List {
 		have[a.Base.Team+"/"+a.Base.Name] = true
 	}
 	for _, a := range apps {
-		for i, id := range a.Base.Dependencies() {
-			if !have[id] && id != a.Base.Team+"/"+a.Base.Name {
-				at := fmt.Sprintf("dependsOn[%d]", i)
-				out.Add(at, fmt.Sprintf("no app %s in this run: diff and commit look for it in the fleet", id), a.Pos(at))
-			}
-		}
+		out = append(out, MissingDependenciesOf(a, have)...)
 	}
 	return out.Sanitize()
+}
+
+// MissingDependenciesOf is MissingDependencies for one app, the run's
+// apps being have (team/name): what paved lsp reports for the app being
+// edited, the run being its repository.
+func MissingDependenciesOf(a *App, have map[string]bool) diag.List {
+	var out diag.List
+	for i, id := range a.Base.Dependencies() {
+		if !have[id] && id != a.Base.Team+"/"+a.Base.Name {
+			at := fmt.Sprintf("dependsOn[%d]", i)
+			out.Add(at, fmt.Sprintf("no app %s in this run: diff and commit look for it in the fleet", id), a.Pos(at))
+		}
+	}
+	return out
 }
 
 // cycles reports each dependsOn cycle once, at the app whose ID sorts first.

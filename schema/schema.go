@@ -29,6 +29,7 @@ import (
 	"cuelang.org/go/cue/token"
 
 	"github.com/paved-dev/paved/blueprints"
+	"github.com/paved-dev/paved/internal/cache"
 	"github.com/paved-dev/paved/internal/diag"
 	"github.com/paved-dev/paved/internal/discover"
 	"github.com/paved-dev/paved/internal/suggest"
@@ -178,6 +179,17 @@ func LoadPlatform(dir string) (*Platform, error) {
 	p.app = p.val.LookupPath(cue.ParsePath("#App"))
 	p.sum = "sha256:" + hex.EncodeToString(p.digest.Sum(nil))
 	return p, nil
+}
+
+// CacheKey is the key under which c keeps the record (App.Record) of app
+// a validated against p: the platform's digest, the app's directory and
+// each file's name and bytes (the same for every command and paved lsp).
+func (p *Platform) CacheKey(c *cache.Cache, a discover.App) string {
+	parts := [][]byte{[]byte(p.Digest()), []byte(a.Dir)}
+	for _, f := range a.Files {
+		parts = append(parts, []byte(f.Path), f.Data)
+	}
+	return c.Key("app", parts...)
 }
 
 // Fork compiles the platform again in a new CUE context. A CUE context
