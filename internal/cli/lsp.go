@@ -46,7 +46,12 @@ nothing but the cache.
 
 Exit codes: 0 after the client's shutdown and exit, 1 when the client exits
 without a shutdown request, 2 invalid flags.`,
-		Args: cobra.NoArgs,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return invalid("paved lsp takes no arguments (the editor sends the files)")
+			}
+			return nil
+		},
 		RunE: func(c *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()

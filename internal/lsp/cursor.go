@@ -261,7 +261,7 @@ func cursorAt(text []byte, off int) (c cursor, ok bool) {
 				context(f, last)
 				return false
 			}
-			if t.end <= off {
+			if t.end <= off && t.start < off {
 				return true // before the cursor
 			}
 			if t.start < off {
@@ -282,6 +282,8 @@ func cursorAt(text []byte, off int) (c cursor, ok bool) {
 // token.
 func hoverAt(text []byte, off int) (p path, top map[string]string, start, end int, ok bool) {
 	toks := tokens(text)
+	// The token under the cursor; a word that ends at the cursor when no
+	// word is under it (the cursor just after a label, on its colon).
 	h := -1
 	for i, t := range toks {
 		if t.tok != token.COMMA && t.start <= off && off < t.end {
@@ -289,7 +291,7 @@ func hoverAt(text []byte, off int) (p path, top map[string]string, start, end in
 			break
 		}
 	}
-	if h < 0 {
+	if h < 0 || !isWord(toks[h].tok) {
 		for i, t := range toks {
 			if isWord(t.tok) && t.end == off {
 				h = i

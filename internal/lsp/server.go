@@ -54,28 +54,23 @@ type Options struct {
 
 // ErrNoShutdown is returned by Serve when the client ended the session
 // without a shutdown request (the protocol's exit code 1).
-var ErrNoShutdown = errors.New("the client exited without a shutdown request")
+var ErrNoShutdown = errors.New("the client ended the session without a shutdown request")
 
 // Serve runs a language server on rwc until the client sends exit, the
 // stream ends or ctx is cancelled.
 func Serve(ctx context.Context, rwc io.ReadWriteCloser, opts Options) error {
-	if opts.Debounce == 0 {
-		opts.Debounce = 150 * time.Millisecond
-	}
-	if opts.ParseErrorDelay == 0 {
-		opts.ParseErrorDelay = 2 * time.Second
-	}
-	if opts.Log == nil {
-		opts.Log = io.Discard
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s := newServer(ctx, opts)
+	return newServer(ctx, opts).serve(cancel, rwc)
+}
+
+// serve runs s on rwc; cancel cancels s.ctx.
+func (s *server) serve(cancel context.CancelFunc, rwc io.ReadWriteCloser) error {
 	s.conn = jsonrpc2.NewConn(jsonrpc2.NewStream(rwc))
-	s.conn.Go(ctx, s.handle)
+	s.conn.Go(s.ctx, s.handle)
 	select {
 	case <-s.conn.Done():
-	case <-ctx.Done():
+	case <-s.ctx.Done():
 		s.conn.Close()
 		<-s.conn.Done()
 	}
@@ -126,6 +121,15 @@ type document struct {
 }
 
 func newServer(ctx context.Context, opts Options) *server {
+	if opts.Debounce == 0 {
+		opts.Debounce = 150 * time.Millisecond
+	}
+	if opts.ParseErrorDelay == 0 {
+		opts.ParseErrorDelay = 2 * time.Second
+	}
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
 	return &server{
 		ctx: ctx, opts: opts,
 		docs: map[string]*document{}, timers: map[string]*time.Timer{},
