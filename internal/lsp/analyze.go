@@ -69,6 +69,9 @@ type index struct {
 	ready chan struct{}
 	mu    sync.Mutex
 	apps  map[string]*schema.App // by directory; valid apps only
+	// dirty are the app directories that changed on disk while the index
+	// was being built: read again at its end.
+	dirty map[string]bool
 }
 
 func (ix *index) isReady() bool {
@@ -506,10 +509,30 @@ func (s *server) buildIndex(ix *index, p *schema.Platform) {
 			}
 		}
 	}
-	ix.mu.Lock()
-	ix.apps = apps
-	ix.mu.Unlock()
-	close(ix.ready)
+	for {
+		// What changed on disk meanwhile is read again; the index is
+		// ready, under ix.mu, once nothing is left to read.
+		ix.mu.Lock()
+		dirty := ix.dirty
+		ix.dirty = nil
+		if len(dirty) == 0 {
+			ix.apps = apps
+			close(ix.ready)
+			ix.mu.Unlock()
+			break
+		}
+		ix.mu.Unlock()
+		for _, dir := range sortedKeys(dirty) {
+			delete(apps, dir)
+			if s.opts.Platform != "" || discover.FindPlatform(dir) == ix.key.platform {
+				if da, rd := discover.ReadApp(dir); len(rd) == 0 && len(da.Files) > 0 {
+					if app, diags := fork.LoadApp(da); app != nil && len(diags) == 0 {
+						apps[dir] = app
+					}
+				}
+			}
+		}
+	}
 	s.analysisMu.Lock()
 	defer s.analysisMu.Unlock()
 	s.mu.Lock()
@@ -523,6 +546,8 @@ func (s *server) buildIndex(ix *index, p *schema.Platform) {
 			s.publish(st)
 		}
 	}
+	// Compile the policies now, for completion in exceptions.
+	s.policies(s.platform(ix.key.platform))
 }
 
 // reindex reads the app in dir from disk again (a file changed outside
@@ -552,7 +577,19 @@ func (s *server) reindexLocked(dir string) {
 	s.mu.Lock()
 	var ixs []*index
 	for _, ix := range s.indexes {
-		if discover.Within(ix.key.repo, dir) && ix.isReady() {
+		if !discover.Within(ix.key.repo, dir) {
+			continue
+		}
+		ix.mu.Lock()
+		ready := ix.isReady()
+		if !ready {
+			if ix.dirty == nil {
+				ix.dirty = map[string]bool{}
+			}
+			ix.dirty[dir] = true
+		}
+		ix.mu.Unlock()
+		if ready {
 			ixs = append(ixs, ix)
 		}
 	}

@@ -74,6 +74,8 @@ type client struct {
 	diags   map[protocol.DocumentURI][]protocol.Diagnostic
 	counts  map[protocol.DocumentURI]int
 	version int32
+	// registrations are what the server registered with the client.
+	registrations []protocol.Registration
 }
 
 type pipes struct {
@@ -92,6 +94,12 @@ func (p pipes) Close() error {
 // startServer starts `paved lsp args...` in root and initializes it with
 // root as its workspace folder.
 func startServer(t testing.TB, root string, args ...string) *client {
+	t.Helper()
+	return startServerCaps(t, root, protocol.ClientCapabilities{}, args...)
+}
+
+// startServerCaps is startServer for a client with capabilities caps.
+func startServerCaps(t testing.TB, root string, caps protocol.ClientCapabilities, args ...string) *client {
 	t.Helper()
 	cmd := pavedCmd(t, root, append([]string{"lsp", "--debounce", "20ms"}, args...)...)
 	in, err := cmd.StdinPipe()
@@ -126,6 +134,7 @@ func startServer(t testing.TB, root string, args ...string) *client {
 	c.call(protocol.MethodInitialize, &protocol.InitializeParams{
 		ProcessID:        int32(os.Getpid()),
 		RootURI:          uri.File(root),
+		Capabilities:     caps,
 		WorkspaceFolders: []protocol.WorkspaceFolder{{URI: string(uri.File(root)), Name: "test"}},
 	}, &res)
 	c.notify(protocol.MethodInitialized, &protocol.InitializedParams{})
@@ -157,6 +166,16 @@ func (c *client) handle(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc
 		c.changed = make(chan struct{})
 		c.mu.Unlock()
 		return nil
+	}
+	if req.Method() == "client/registerCapability" {
+		var p protocol.RegistrationParams
+		if err := json.Unmarshal(req.Params(), &p); err != nil {
+			c.t.Errorf("registerCapability: %v", err)
+		}
+		c.mu.Lock()
+		c.registrations = append(c.registrations, p.Registrations...)
+		c.mu.Unlock()
+		return reply(ctx, nil, nil)
 	}
 	return reply(ctx, nil, jsonrpc2.NewError(jsonrpc2.MethodNotFound, req.Method()))
 }

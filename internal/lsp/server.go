@@ -94,6 +94,7 @@ type server struct {
 	docs     map[string]*document // open documents by absolute path
 	roots    []string             // the client's workspace folders
 	timers   map[string]*time.Timer
+	watch    bool // the client watches files for the server when asked
 	shutdown bool
 	closing  bool
 	// platforms are the loaded platforms by directory ("" for the
@@ -241,7 +242,17 @@ func (s *server) handle(ctx context.Context, reply jsonrpc2.Replier, req jsonrpc
 			return nil
 		}
 		return reply(ctx, s.initialize(&p), nil)
-	case protocol.MethodInitialized, "$/cancelRequest", "$/setTrace", "workspace/didChangeConfiguration":
+	case protocol.MethodInitialized:
+		s.mu.Lock()
+		watch := s.watch
+		s.mu.Unlock()
+		if watch {
+			// A request to the client: not from this goroutine, which
+			// reads its answer.
+			s.goBackground(s.registerWatchers)
+		}
+		return nil
+	case "$/cancelRequest", "$/setTrace", "workspace/didChangeConfiguration":
 		return nil
 	case protocol.MethodShutdown:
 		s.mu.Lock()
@@ -332,6 +343,9 @@ func (s *server) initialize(p *protocol.InitializeParams) *protocol.InitializeRe
 	}
 	s.mu.Lock()
 	s.roots = roots
+	if w := p.Capabilities.Workspace; w != nil && w.DidChangeWatchedFiles != nil {
+		s.watch = w.DidChangeWatchedFiles.DynamicRegistration
+	}
 	s.mu.Unlock()
 	return &protocol.InitializeResult{
 		Capabilities: protocol.ServerCapabilities{
@@ -346,6 +360,21 @@ func (s *server) initialize(p *protocol.InitializeParams) *protocol.InitializeRe
 			DocumentFormattingProvider: true,
 		},
 		ServerInfo: &protocol.ServerInfo{Name: "paved", Version: s.opts.Version},
+	}
+}
+
+// registerWatchers asks the client to report changes to .cue files: an
+// app or a platform file changed outside the editor (a git checkout)
+// changes the fleet checks of the open apps.
+func (s *server) registerWatchers() {
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	_, err := s.conn.Call(ctx, "client/registerCapability", &protocol.RegistrationParams{Registrations: []protocol.Registration{{
+		ID: "paved-cue-files", Method: protocol.MethodWorkspaceDidChangeWatchedFiles,
+		RegisterOptions: protocol.DidChangeWatchedFilesRegistrationOptions{Watchers: []protocol.FileSystemWatcher{{GlobPattern: "**/*.cue"}}},
+	}}}, nil)
+	if err != nil && !s.isClosing() {
+		s.logf("registering file watchers: %v", err)
 	}
 }
 
