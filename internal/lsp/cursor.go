@@ -57,13 +57,17 @@ func (p path) String() string {
 	return s
 }
 
-// names are p's labels, with "" for indexes.
+// is reports whether p is names: each a label, "*" for any label, "[]"
+// for any index.
 func (p path) is(names ...string) bool {
 	if len(p) != len(names) {
 		return false
 	}
 	for i, n := range names {
 		if n == "*" {
+			if p[i].isIdx {
+				return false
+			}
 			continue
 		}
 		if n == "[]" != p[i].isIdx || !p[i].isIdx && p[i].name != n {

@@ -17,7 +17,7 @@ import (
 // `paved lsp` as its server; the diagnostics it receives must be vet's
 // (message and line), and applying the quick fixes the server offers must
 // repair the file: no diagnostics left, and paved vet passes on what
-// Neovim wrote.
+// Neovim wrote. A hover and a completion go through Neovim as well.
 //
 // Neovim comes from Debian's neovim package; .ci/run installs it. Without
 // nvim the test is skipped, except in CI (CI set), where it fails.
@@ -80,6 +80,8 @@ func TestNeovim(t *testing.T) {
 		Error         string
 		Before, After []diagnostic
 		Actions       []string
+		Hover         string
+		Completion    []string
 		Stopped       bool
 	}
 	if err := json.Unmarshal(b, &res); err != nil {
@@ -117,6 +119,13 @@ func TestNeovim(t *testing.T) {
 	}
 	if strings.Join(res.Actions, "; ") != `Change replica to replicas; Change "identiy" to "identity"` {
 		t.Errorf("applied %q", res.Actions)
+	}
+	// Hover and completion reach Neovim too.
+	if !strings.Contains(res.Hover, "team that owns the app") || !strings.Contains(res.Hover, "identity, payments, search") {
+		t.Errorf("hover on team in Neovim: %q", res.Hover)
+	}
+	if strings.Join(res.Completion, ",") != "identity,payments,search" {
+		t.Errorf("completion of team in Neovim: %q", res.Completion)
 	}
 	if !res.Stopped {
 		t.Error("the server did not stop when Neovim stopped the client")

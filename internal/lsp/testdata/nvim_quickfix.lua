@@ -1,7 +1,8 @@
 -- Driven by TestNeovim (neovim_test.go): Neovim's built-in LSP client
 -- (0.7 and later) opens a broken app.cue with `paved lsp`, records the
 -- diagnostics it receives, applies every quick fix the server offers,
--- waits for the diagnostics to clear, writes the file and quits. What it
+-- waits for the diagnostics to clear, asks for a hover and a completion,
+-- writes the file and quits. What it
 -- saw goes to $PAVED_NVIM_OUT as JSON; the Go test judges it.
 local app = os.getenv("PAVED_NVIM_APP")
 local out = os.getenv("PAVED_NVIM_OUT")
@@ -72,6 +73,30 @@ local function run()
     end
   end
   result.after = diagnostics(bufnr)
+
+  -- Hover on team, and completion inside its string: the values the
+  -- platform knows.
+  vim.api.nvim_win_set_cursor(0, { 5, 0 })
+  local hover = vim.lsp.buf_request_sync(bufnr, "textDocument/hover", vim.lsp.util.make_position_params(), 30000)
+  for _, r in pairs(hover or {}) do
+    if r.result and r.result.contents then
+      result.hover = r.result.contents.value
+    end
+  end
+  local line = vim.api.nvim_buf_get_lines(bufnr, 4, 5, false)[1]
+  local quote = line:find('"', 1, true) -- 1-based: the 0-based character after the quote
+  local completion = vim.lsp.buf_request_sync(bufnr, "textDocument/completion", {
+    textDocument = vim.lsp.util.make_text_document_params(),
+    position = { line = 4, character = quote },
+  }, 30000)
+  result.completion = {}
+  for _, r in pairs(completion or {}) do
+    local items = r.result and (r.result.items or r.result) or {}
+    for _, item in ipairs(items) do
+      table.insert(result.completion, item.label)
+    end
+  end
+
   vim.cmd("write")
 
   vim.lsp.stop_client(client_id)
