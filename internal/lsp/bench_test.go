@@ -97,7 +97,7 @@ func startBench(b *testing.B, root string, c *cache.Cache) (*server, *benchClien
 		bc.conn.Close()
 	})
 	var res protocol.InitializeResult
-	if _, err := bc.conn.Call(context.Background(), protocol.MethodInitialize, &protocol.InitializeParams{RootURI: fileURI(root)}, &res); err != nil {
+	if _, err := bc.conn.Call(context.Background(), protocol.MethodInitialize, &protocol.InitializeParams{WorkspaceFolders: []protocol.WorkspaceFolder{{URI: string(fileURI(root)), Name: "bench"}}}, &res); err != nil {
 		b.Fatal(err)
 	}
 	return s, bc

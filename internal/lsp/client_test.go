@@ -133,7 +133,6 @@ func startServerCaps(t testing.TB, root string, caps protocol.ClientCapabilities
 	var res protocol.InitializeResult
 	c.call(protocol.MethodInitialize, &protocol.InitializeParams{
 		ProcessID:        int32(os.Getpid()),
-		RootURI:          uri.File(root),
 		Capabilities:     caps,
 		WorkspaceFolders: []protocol.WorkspaceFolder{{URI: string(uri.File(root)), Name: "test"}},
 	}, &res)

@@ -335,10 +335,14 @@ func (s *server) initialize(p *protocol.InitializeParams) *protocol.InitializeRe
 		}
 	}
 	if len(roots) == 0 {
-		if path, ok := uriPath(p.RootURI); ok {
+		// A client without workspace folders (LSP before 3.6) names its
+		// root the deprecated ways.
+		//lint:ignore SA1019 the fallback for clients without workspace folders
+		rootURI, rootPath := p.RootURI, p.RootPath
+		if path, ok := uriPath(rootURI); ok {
 			roots = append(roots, path)
-		} else if p.RootPath != "" && filepath.IsAbs(p.RootPath) {
-			roots = append(roots, filepath.Clean(p.RootPath))
+		} else if rootPath != "" && filepath.IsAbs(rootPath) {
+			roots = append(roots, filepath.Clean(rootPath))
 		}
 	}
 	s.mu.Lock()
