@@ -1,6 +1,7 @@
 package lsp
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -256,6 +257,11 @@ func (s *server) analyzeLocked(dir string, force bool) {
 	default:
 		st.app, st.own = pe.p.LoadApp(da)
 		pe.refork()
+	}
+	if pe.p != nil && slices.ContainsFunc(da.Files, func(f discover.File) bool { return bytes.Contains(f.Data, []byte("exceptions")) }) {
+		// The author works on exceptions: compile the policies, whose IDs
+		// completion offers there.
+		s.policies(pe)
 	}
 	s.publish(st)
 	// The other open apps of the repository see this one in their fleet
@@ -546,8 +552,6 @@ func (s *server) buildIndex(ix *index, p *schema.Platform) {
 			s.publish(st)
 		}
 	}
-	// Compile the policies now, for completion in exceptions.
-	s.policies(s.platform(ix.key.platform))
 }
 
 // reindex reads the app in dir from disk again (a file changed outside

@@ -1,7 +1,6 @@
 package lsp
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -35,15 +34,19 @@ func (s *server) policies(pe *platformEntry) *policyIDs {
 	ids := &policyIDs{done: make(chan struct{})}
 	pe.policies = ids
 	p := pe.p
-	s.goBackground(func() {
+	// Shutdown waits for it: policy.Load removes the temporary directory
+	// it compiles in when it returns.
+	if !s.goBackground(func() {
 		defer close(ids.done)
-		e, err := policy.Load(context.Background(), policy.Options{Platform: p})
+		e, err := policy.Load(s.ctx, policy.Options{Platform: p})
 		if err != nil {
 			s.logf("compiling the policies: %v", err)
 			return
 		}
 		ids.checks = e.Checks()
-	})
+	}) {
+		close(ids.done)
+	}
 	return ids
 }
 
@@ -72,7 +75,6 @@ func (s *server) complete(p *protocol.CompletionParams) *protocol.CompletionList
 		if pe.p == nil {
 			return
 		}
-		ids = s.policies(pe) // compile early: a completion in exceptions will want them
 		kind := c.top["kind"]
 		f, resolved := pe.p.Explain(kind, c.path.selectors())
 		if resolved < len(c.path) {
@@ -85,9 +87,10 @@ func (s *server) complete(p *protocol.CompletionParams) *protocol.CompletionList
 			list.Items = s.labelItems(pe, f, c, rng)
 			return
 		}
-		if !c.path.is("exceptions", "[]", "policy") {
+		if c.path.is("exceptions", "[]", "policy") {
+			ids = s.policies(pe)
+		} else {
 			list.Items = s.valueItems(pe, f, c, dir, rng)
-			ids = nil
 		}
 	}()
 	if ids != nil && c.value && c.path.is("exceptions", "[]", "policy") {

@@ -160,13 +160,13 @@ func (s *server) isClosing() bool {
 	return s.closing
 }
 
-// goBackground runs f on its own goroutine unless the server is closing;
-// stop waits for it.
-func (s *server) goBackground(f func()) {
+// goBackground runs f on its own goroutine unless the server is closing
+// (then it reports false); stop waits for it.
+func (s *server) goBackground(f func()) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
-		return
+		return false
 	}
 	s.background.Add(1)
 	go func() {
@@ -174,6 +174,7 @@ func (s *server) goBackground(f func()) {
 		defer s.recoverLog()
 		f()
 	}()
+	return true
 }
 
 // recoverLog turns a panic in background work into a log line: bad input
