@@ -15,7 +15,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/paved
 
 test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # Render the examples on the embedded default platform into ./out/fleet and
 # show what was written.
@@ -78,6 +78,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzMarkdown -fuzztime $(FUZZTIME) ./internal/diff
 	$(GO) test -run '^$$' -fuzz FuzzReadManifest -fuzztime $(FUZZTIME) ./internal/fleet
 	$(GO) test -run '^$$' -fuzz FuzzSourceID -fuzztime $(FUZZTIME) ./internal/gitsource
+	$(GO) test -run '^$$' -fuzz FuzzCursor -fuzztime $(FUZZTIME) ./internal/lsp
 
 # Score every rendered cluster (apps + tenants) with kube-score; fails on
 # any CRITICAL or WARNING finding, and when kube-score did not score.

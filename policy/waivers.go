@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/paved-dev/paved/internal/diag"
+	"github.com/paved-dev/paved/internal/suggest"
 	"github.com/paved-dev/paved/render"
 	"github.com/paved-dev/paved/schema"
 )
@@ -90,39 +91,18 @@ func (e *Engine) collectWaivers(tree *render.Tree) ([]*Waiver, diag.List) {
 	return out, diags
 }
 
-// suggest names the closest known policy ID, if one is close.
+// suggest names the closest known policy ID, if one is close (at most
+// three edits away; ties go to the ID that sorts first).
 func (e *Engine) suggest(id string) string {
-	best, bestD := "", 4
+	ids := make([]string, 0, len(e.checks))
 	for k := range e.checks {
-		if d := distance(id, k); d < bestD {
-			best, bestD = k, d
-		}
+		ids = append(ids, k)
 	}
-	if best == "" {
+	best, ok := suggest.NearestWithin(id, ids, 3)
+	if !ok {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 func (w *Waiver) matches(f *Finding) bool {

@@ -3,9 +3,11 @@ package schema
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/paved-dev/paved/internal/diag"
+	"github.com/paved-dev/paved/internal/suggest"
 )
 
 // CheckFleet runs the checks that span the run's apps: duplicate
@@ -53,7 +55,13 @@ func CheckFleet(p *Platform, apps []*App) diag.List {
 			case twice:
 				diags.Add(at, fmt.Sprintf("%s is listed twice (dependsOn[%d])", id, j), a.Pos(at))
 			case !hasTeam(p, team):
-				diags.Add(at, fmt.Sprintf("no team %q in the platform (known: %s)", team, strings.Join(SortedKeys(p.Data.Teams), ", ")), a.Pos(at))
+				d := diag.Diagnostic{Path: at, Message: fmt.Sprintf("no team %q in the platform (known: %s)", team, strings.Join(SortedKeys(p.Data.Teams), ", ")), Positions: []diag.Position{a.Pos(at)}}
+				if s, ok := suggest.Nearest(team, SortedKeys(p.Data.Teams)); ok {
+					_, name, _ := strings.Cut(id, "/")
+					d.Message += didYouMeanValue(s)
+					d.Fix = &diag.Fix{Kind: diag.ReplaceValue, Text: strconv.Quote(s + "/" + name)}
+				}
+				diags = append(diags, d)
 			}
 			listed[id] = i
 		}
@@ -91,14 +99,23 @@ func MissingDependencies(apps []*App) diag.List {
 		have[a.Base.Team+"/"+a.Base.Name] = true
 	}
 	for _, a := range apps {
-		for i, id := range a.Base.Dependencies() {
-			if !have[id] && id != a.Base.Team+"/"+a.Base.Name {
-				at := fmt.Sprintf("dependsOn[%d]", i)
-				out.Add(at, fmt.Sprintf("no app %s in this run: diff and commit look for it in the fleet", id), a.Pos(at))
-			}
-		}
+		out = append(out, MissingDependenciesOf(a, have)...)
 	}
 	return out.Sanitize()
+}
+
+// MissingDependenciesOf is MissingDependencies for one app, the run's
+// apps being have (team/name): what paved lsp reports for the app being
+// edited, the run being its repository.
+func MissingDependenciesOf(a *App, have map[string]bool) diag.List {
+	var out diag.List
+	for i, id := range a.Base.Dependencies() {
+		if !have[id] && id != a.Base.Team+"/"+a.Base.Name {
+			at := fmt.Sprintf("dependsOn[%d]", i)
+			out.Add(at, fmt.Sprintf("no app %s in this run: diff and commit look for it in the fleet", id), a.Pos(at))
+		}
+	}
+	return out
 }
 
 // cycles reports each dependsOn cycle once, at the app whose ID sorts first.

@@ -29,8 +29,10 @@ import (
 	"cuelang.org/go/cue/token"
 
 	"github.com/paved-dev/paved/blueprints"
+	"github.com/paved-dev/paved/internal/cache"
 	"github.com/paved-dev/paved/internal/diag"
 	"github.com/paved-dev/paved/internal/discover"
+	"github.com/paved-dev/paved/internal/suggest"
 )
 
 // EmbeddedPrefix starts the file name of every embedded CUE file; positions
@@ -177,6 +179,17 @@ func LoadPlatform(dir string) (*Platform, error) {
 	p.app = p.val.LookupPath(cue.ParsePath("#App"))
 	p.sum = "sha256:" + hex.EncodeToString(p.digest.Sum(nil))
 	return p, nil
+}
+
+// CacheKey is the key under which c keeps the record (App.Record) of app
+// a validated against p: the platform's digest, the app's directory and
+// each file's name and bytes (the same for every command and paved lsp).
+func (p *Platform) CacheKey(c *cache.Cache, a discover.App) string {
+	parts := [][]byte{[]byte(p.Digest()), []byte(a.Dir)}
+	for _, f := range a.Files {
+		parts = append(parts, []byte(f.Path), f.Data)
+	}
+	return c.Key("app", parts...)
 }
 
 // Fork compiles the platform again in a new CUE context. A CUE context
@@ -473,10 +486,14 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 			shape = p.app.FillPath(cue.ParsePath("kind"), ks)
 		}
 	}
-	diags = append(diags, unknownFields(shape, raw, nil)...)
-	diags = append(diags, missingRequired(shape, raw, nil, da.Dir)...)
+	unknown := unknownFields(shape, raw, nil)
+	diags = append(diags, unknown...)
+	diags = append(diags, p.missingRequired(shape, raw, raw, nil, da.Dir)...)
 	if len(diags) > 0 {
-		return nil, dedupPaths(diags).Sanitize()
+		diags = dropBelowUnknown(dropEchoes(dedupPaths(diags)), unknown)
+		p.suggestValues(diags, raw)
+		justificationFixes(diags)
+		return nil, diags.Sanitize()
 	}
 	if err := u.Decode(&app.Base); err != nil {
 		return nil, diag.List{{Message: fmt.Sprintf("decoding the spec: %v", err), Positions: []diag.Position{app.Pos("")}}}
@@ -542,6 +559,7 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 		app.Effective[env] = out
 	}
 	if len(diags) > 0 {
+		p.suggestValues(diags, raw)
 		return nil, diags.Sanitize()
 	}
 	// Drop the CUE value: it keeps the whole CUE context of this load
@@ -559,20 +577,32 @@ func unknownFields(def, v cue.Value, path []string) diag.List {
 	if err != nil {
 		return nil
 	}
+	var present, known []string
+	if def.Exists() {
+		present = fieldNames(v)
+		known = slices.DeleteFunc(fieldNames(def), func(n string) bool { return slices.Contains(present, n) })
+	}
 	for it.Next() {
 		sel := it.Selector()
 		label := sel.String()
 		p := append(slices.Clone(path), label)
 		if def.Exists() && !allows(def, sel) {
-			diags = append(diags, diag.Diagnostic{
+			d := diag.Diagnostic{
 				Path:      strings.Join(p, "."),
 				Message:   notAllowedMessage(p),
 				Positions: []diag.Position{position(it.Value().Pos())},
-			})
+			}
+			if d.Message == "field not allowed" && sel.LabelType() == cue.StringLabel {
+				if s, ok := suggest.Nearest(sel.Unquoted(), known); ok {
+					d.Message += didYouMeanLabel(labelSelector(s))
+					d.Fix = &diag.Fix{Kind: diag.RenameField, Text: labelSelector(s)}
+				}
+			}
+			diags = append(diags, d)
 			continue
 		}
-		sub := def.LookupPath(cue.MakePath(sel))
-		if !sub.Exists() {
+		sub, ok := childOf(def, sel)
+		if !ok {
 			continue
 		}
 		if it.Value().IncompleteKind() == cue.StructKind {
@@ -618,9 +648,10 @@ func notAllowedMessage(p []string) string {
 
 // missingRequired reports every required field of shape (#App with the
 // app's kind filled in, so kind-dependent requirements apply) that raw, the
-// app's own value, does not set; it recurses into the structs and lists raw
-// has. CUE reports these only when nothing else is wrong.
-func missingRequired(shape, raw cue.Value, path []cue.Selector, appDir string) diag.List {
+// app's own value, does not set, each with a fix that adds it; it recurses
+// into the structs and lists raw has. CUE reports these only when nothing
+// else is wrong. root is the app's whole value.
+func (p *Platform) missingRequired(shape, raw, root cue.Value, path []cue.Selector, appDir string) diag.List {
 	var diags diag.List
 	switch raw.IncompleteKind() {
 	case cue.StructKind:
@@ -646,11 +677,12 @@ func missingRequired(shape, raw cue.Value, path []cue.Selector, appDir string) d
 						Path:      cue.MakePath(sub...).String(),
 						Message:   requiredMessage(sel.Unquoted()),
 						Positions: []diag.Position{pos},
+						Fix:       &diag.Fix{Kind: diag.AddField, Text: p.placeholder(sel.Unquoted(), it.Value(), root, appDir, len(path) == 0)},
 					})
 				}
 				continue
 			}
-			diags = append(diags, missingRequired(it.Value(), rv, sub, appDir)...)
+			diags = append(diags, p.missingRequired(it.Value(), rv, root, sub, appDir)...)
 		}
 	case cue.ListKind:
 		elem := shape.LookupPath(cue.MakePath(cue.AnyIndex))
@@ -659,15 +691,17 @@ func missingRequired(shape, raw cue.Value, path []cue.Selector, appDir string) d
 			return nil
 		}
 		for i := 0; it.Next(); i++ {
-			diags = append(diags, missingRequired(elem, it.Value(), append(slices.Clone(path), cue.Index(i)), appDir)...)
+			diags = append(diags, p.missingRequired(elem, it.Value(), root, append(slices.Clone(path), cue.Index(i)), appDir)...)
 		}
 	}
 	return diags
 }
 
-// structPos is the position of a struct value, or the start of app.cue.
+// structPos is the position of a struct value, or the start of app.cue
+// (for the app's whole value, built as one struct expression whose braces
+// are paved's own: compile.go).
 func structPos(v cue.Value, appDir string) diag.Position {
-	if pp := position(v.Pos()); pp.Filename != "" {
+	if pp := position(v.Pos()); pp.Filename != "" && !strings.HasPrefix(pp.Filename, EmbeddedPrefix) {
 		return pp
 	}
 	return diag.Position{Filename: filepath.Join(appDir, discover.AppFile), Line: 1, Column: 1}
@@ -685,7 +719,8 @@ func requiredMessage(label string) string {
 	return "field is required but not present"
 }
 
-// dedupPaths removes repeated diagnostics: the same path and message twice,
+// dedupPaths removes repeated diagnostics: the same path and message twice
+// (keeping the first one's positions and any one's fix),
 // CUE's generic "field not allowed" or "field is required but not present"
 // where a more specific message exists for the same path.
 func dedupPaths(l diag.List) diag.List {
@@ -696,14 +731,20 @@ func dedupPaths(l diag.List) diag.List {
 			specific[d.Path] = true
 		}
 	}
-	seen := map[string]bool{}
+	seen := map[string]int{} // index in out
 	var out diag.List
 	for _, d := range l {
 		k := d.Path + "\x00" + d.Message
-		if seen[k] || generic[d.Message] && specific[d.Path] {
+		if i, ok := seen[k]; ok {
+			if out[i].Fix == nil {
+				out[i].Fix = d.Fix // CUE's report first, paved's fix
+			}
 			continue
 		}
-		seen[k] = true
+		if generic[d.Message] && specific[d.Path] {
+			continue
+		}
+		seen[k] = len(out)
 		out = append(out, d)
 	}
 	return out

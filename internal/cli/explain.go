@@ -5,9 +5,9 @@ import (
 	"strings"
 
 	"cuelang.org/go/cue"
-	"cuelang.org/go/cue/format"
 	"github.com/spf13/cobra"
 
+	"github.com/paved-dev/paved/internal/suggest"
 	"github.com/paved-dev/paved/schema"
 )
 
@@ -38,123 +38,59 @@ Exit codes: 0 ok, 2 unknown field.`,
 }
 
 func explain(e *env, p *schema.Platform, field string) error {
-	v := p.Value().LookupPath(cue.ParsePath("#App"))
+	var sels []cue.Selector
 	name := "#App"
-	doc := docOf(v)
 	if field != "" {
-		parent := v
-		sels := strings.Split(field, ".")
-		for i, s := range sels {
-			f, fdoc, ok := lookupField(parent, s)
-			if !ok {
-				return invalid("explain: unknown field %q (see `paved explain %s`)", strings.Join(sels[:i+1], "."), strings.Join(sels[:i], "."))
-			}
-			parent, doc = f, fdoc
+		name = field
+		for _, s := range strings.Split(field, ".") {
+			sels = append(sels, cue.Str(s))
 		}
-		v, name = parent, field
+	}
+	f, resolved := p.Explain("", sels)
+	if resolved < len(sels) {
+		parts := strings.Split(field, ".")
+		hint := ""
+		var names []string
+		for _, sub := range f.Fields {
+			names = append(names, sub.Name)
+		}
+		if s, ok := suggest.Nearest(parts[resolved], names); ok {
+			hint = fmt.Sprintf(" (did you mean %s?)", strings.Join(append(parts[:resolved:resolved], s), "."))
+		}
+		return invalid("explain: unknown field %q%s (see `paved explain %s`)", strings.Join(parts[:resolved+1], "."), hint, strings.Join(parts[:resolved], "."))
 	}
 	fmt.Fprintf(e.stdout, "FIELD: %s\n", name)
-	if doc != "" {
-		fmt.Fprintf(e.stdout, "\n%s\n", indent(doc, "  "))
+	if f.Doc != "" {
+		fmt.Fprintf(e.stdout, "\n%s\n", indent(f.Doc, "  "))
 	}
 	if field != "" {
-		if d, ok := v.Default(); ok && d.IsConcrete() && d.Kind() != cue.StructKind && d.Kind() != cue.ListKind {
-			fmt.Fprintf(e.stdout, "\nDEFAULT: %s\n", source(d))
+		if f.Default != "" {
+			fmt.Fprintf(e.stdout, "\nDEFAULT: %s\n", f.Default)
 		}
-		if v.IncompleteKind() != cue.StructKind {
-			fmt.Fprintf(e.stdout, "\nCONSTRAINT:\n%s\n", indent(source(v), "  "))
+		if f.Constraint != "" {
+			fmt.Fprintf(e.stdout, "\nCONSTRAINT:\n%s\n", indent(f.Constraint, "  "))
 		}
-	}
-	it, err := v.Fields(cue.Optional(true))
-	if err != nil {
-		return nil
 	}
 	var rows []string
-	for it.Next() {
-		sel := it.Selector()
-		if sel.LabelType() != cue.StringLabel {
-			continue
-		}
-		label := sel.Unquoted()
+	for _, sub := range f.Fields {
 		mark := ""
 		switch {
-		case it.FieldType()&cue.RequiredConstraint != 0:
+		case sub.Required:
 			mark = " (required)"
-		case it.IsOptional():
+		case sub.Optional:
 			mark = " (optional)"
 		}
-		rows = append(rows, fmt.Sprintf("  %-16s %s%s", label, firstSentence(docOf(it.Value())), mark))
+		rows = append(rows, fmt.Sprintf("  %-16s %s%s", sub.Name, sub.Summary(), mark))
 	}
 	// A map of structs (databases) documents its entries' fields under
 	// <name>: `paved explain databases.<name>` (or any name) shows them.
-	if _, ok := mapElem(v, "name"); ok {
+	if f.Entries {
 		rows = append(rows, fmt.Sprintf("  %-16s %s", "<name>", "an entry: its fields are the same for every name (paved explain "+strings.TrimPrefix(name+".<name>", "#App.")+")"))
 	}
 	if len(rows) > 0 {
 		fmt.Fprintf(e.stdout, "\nFIELDS:\n%s\n", strings.Join(rows, "\n"))
 	}
 	return nil
-}
-
-// mapElem returns the struct an entry called name of a map of structs
-// (a struct with a pattern constraint, such as databases) would be: the
-// pattern applied to an empty entry. ok is false when v is no such map
-// or the pattern does not admit the name.
-func mapElem(v cue.Value, name string) (cue.Value, bool) {
-	if v.IncompleteKind() != cue.StructKind {
-		return cue.Value{}, false
-	}
-	p := cue.MakePath(cue.Str(name))
-	elem := v.FillPath(p, map[string]any{}).LookupPath(p)
-	if !elem.Exists() || elem.Err() != nil || elem.IncompleteKind() != cue.StructKind {
-		return cue.Value{}, false
-	}
-	if it, err := elem.Fields(cue.Optional(true)); err != nil || !it.Next() {
-		return cue.Value{}, false // a map of open structs documents nothing
-	}
-	return elem, true
-}
-
-// lookupField finds a field (regular, optional or required) of v by name.
-func lookupField(v cue.Value, name string) (cue.Value, string, bool) {
-	it, err := v.Fields(cue.Optional(true))
-	if err != nil {
-		return cue.Value{}, "", false
-	}
-	for it.Next() {
-		if it.Selector().LabelType() == cue.StringLabel && it.Selector().Unquoted() == name {
-			return it.Value(), docOf(it.Value()), true
-		}
-	}
-	// An entry of a map of structs: its name is the user's.
-	if elem, ok := mapElem(v, name); ok {
-		return elem, docOf(elem), true
-	}
-	return cue.Value{}, "", false
-}
-
-func docOf(v cue.Value) string {
-	var parts []string
-	for _, cg := range v.Doc() {
-		parts = append(parts, strings.TrimSpace(cg.Text()))
-	}
-	return strings.Join(parts, "\n")
-}
-
-func firstSentence(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if i := strings.Index(s, ". "); i >= 0 {
-		s = s[:i+1]
-	}
-	return s
-}
-
-func source(v cue.Value) string {
-	b, err := format.Node(v.Syntax(cue.Raw()))
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return strings.TrimSpace(string(b))
 }
 
 func indent(s, pre string) string {

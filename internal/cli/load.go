@@ -117,18 +117,13 @@ func validateApps(e *env, pool *platformPool, found []discover.App) ([]*schema.A
 	c := e.cacheDir()
 	bar := e.progress("validating", len(found))
 	defer bar.Done()
-	platformDigest := []byte(pool.root.Digest())
 	keys := make([]string, len(found))
 	miss := make([]bool, len(found))
 	// Restoring reads only the platform's decoded data: no CUE, so no
 	// fork is needed.
 	workpool.Run(len(found), pool.size(), func(_, i int) {
 		a := found[i]
-		parts := [][]byte{platformDigest, []byte(a.Dir)}
-		for _, f := range a.Files {
-			parts = append(parts, []byte(f.Path), f.Data)
-		}
-		keys[i] = c.Key("app", parts...)
+		keys[i] = pool.root.CacheKey(c, a)
 		if rec, ok := c.Get(keys[i]); ok {
 			if app, err := pool.root.RestoreApp(a, rec); err == nil {
 				apps[i] = app

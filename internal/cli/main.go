@@ -47,6 +47,7 @@ func invalid(format string, args ...any) error {
 
 // env is what commands read and write besides their flags.
 type env struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	cwd            string
 	// quiet (--quiet) drops progress and success summaries; timings
@@ -101,7 +102,7 @@ func Main() int {
 		return ExitInvalid
 	}
 	return Run(os.Args[1:], &env{
-		stdout: os.Stdout, stderr: os.Stderr, cwd: cwd,
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, cwd: cwd,
 		isTerminal: isatty.IsTerminal(os.Stderr.Fd()),
 		ci:         os.Getenv("CI") != "" && os.Getenv("CI") != "false",
 	})
@@ -196,6 +197,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newCommentCmd(e),
 		newPolicyCmd(e),
 		newExplainCmd(e),
+		newLspCmd(e),
 		newInitCmd(e),
 		newVersionCmd(e),
 	)

@@ -37,7 +37,36 @@ type Diagnostic struct {
 	Path      string
 	Message   string
 	Positions []Position
+	// Fix, when set, is the edit that resolves the problem. vet prints
+	// only the message (which names the fix: "did you mean replicas?");
+	// paved lsp offers the edit as a quick fix. It takes no part in
+	// ordering or deduplication.
+	Fix *Fix
 }
+
+// Fix is an edit that resolves a diagnostic, in terms of the app's CUE
+// rather than of text: an editor applies it to the buffer it has.
+type Fix struct {
+	Kind FixKind
+	// Text is the new label (RenameField), the new value as CUE
+	// (ReplaceValue), or the value of the added field as CUE (AddField).
+	Text string
+}
+
+// FixKind says what a Fix does.
+type FixKind int
+
+const (
+	// RenameField renames the field whose label is at the diagnostic's
+	// first position to Text.
+	RenameField FixKind = iota + 1
+	// ReplaceValue replaces the value of the field at the diagnostic's
+	// Path (its label or its value is at the first position) with Text.
+	ReplaceValue
+	// AddField adds the field the diagnostic's Path names, with the value
+	// Text, to the struct that should hold it.
+	AddField
+)
 
 func (d Diagnostic) String() string {
 	if d.Path == "" {

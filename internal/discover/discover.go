@@ -115,7 +115,7 @@ func Apps(roots []string) ([]App, diag.List) {
 	read := make([]App, len(dirs))
 	readDiags := make([]diag.List, len(dirs))
 	workpool.Run(len(dirs), 4*runtime.GOMAXPROCS(0), func(_, i int) {
-		read[i], readDiags[i] = readApp(dirs[i])
+		read[i], readDiags[i] = ReadApp(dirs[i])
 	})
 	var apps []App
 	for i := range dirs {
@@ -151,8 +151,9 @@ func Within(root, p string) bool {
 	return err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) && !filepath.IsAbs(r)
 }
 
-// readApp reads the .cue files directly in dir.
-func readApp(dir string) (App, diag.List) {
+// ReadApp reads the .cue files directly in dir (an app directory), with
+// the checks Apps makes.
+func ReadApp(dir string) (App, diag.List) {
 	var diags diag.List
 	app := App{Dir: dir}
 	entries, err := os.ReadDir(dir)
@@ -225,11 +226,24 @@ func ReadFile(p string) ([]byte, *diag.Diagnostic) {
 	if len(data) > MaxFileSize {
 		return bad(fmt.Sprintf("file too large: more than %d bytes", MaxFileSize), diag.Position{})
 	}
-	if off := binaryOffset(data); off >= 0 {
-		line, col := lineCol(data, off)
-		return bad("binary content: not a CUE text file (NUL byte or invalid UTF-8)", diag.Position{Filename: p, Line: line, Column: col})
+	if d := CheckContent(p, data); d != nil {
+		return nil, d
 	}
 	return data, nil
+}
+
+// CheckContent refuses what ReadFile refuses in the content of file p
+// (read elsewhere, such as an editor's buffer): more than MaxFileSize
+// bytes, or binary content.
+func CheckContent(p string, data []byte) *diag.Diagnostic {
+	if len(data) > MaxFileSize {
+		return &diag.Diagnostic{Message: fmt.Sprintf("file too large: %d bytes (the limit is %d)", len(data), MaxFileSize), Positions: []diag.Position{{Filename: p}}}
+	}
+	if off := binaryOffset(data); off >= 0 {
+		line, col := lineCol(data, off)
+		return &diag.Diagnostic{Message: "binary content: not a CUE text file (NUL byte or invalid UTF-8)", Positions: []diag.Position{{Filename: p, Line: line, Column: col}}}
+	}
+	return nil
 }
 
 // binaryOffset returns the offset of the first NUL byte or invalid UTF-8
