@@ -33,6 +33,7 @@ type diffOptions struct {
 	outFile string
 	today   string
 	base    string
+	full    bool
 }
 
 var diffFormats = []string{"terminal", "markdown", "json"}
@@ -61,6 +62,17 @@ StatefulSets, CRDs, databases (CloudNativePG Clusters) and Flagger Canaries
 danger.
 Secret values are masked. Differences only in provenance annotations are
 counted, not shown.
+
+The report starts with a summary in words per app, read from the objects
+of both sides: image, replicas or HPA bounds, size, env and secret keys
+(never values), ingress, schedule, rollout, databases, dependencies,
+dashboard, catalog entry, objects added or removed, and (-o markdown) policy
+findings; and the monthly cost. Then the danger zone, then the diffs: an
+edit made identically on several objects (the version label on every
+object of an app in every cluster) is shown once with where it applies,
+objects changed only by such edits are counted, not listed, and an object
+that changes alike in several clusters is shown once. --full shows every
+object's whole diff instead; --out-file always writes the whole report.
 
 --fleet is a directory (a git work tree or bare repository, read at --ref;
 or a plain directory such as render --out output) or a URL: https (token
@@ -131,7 +143,7 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 				before[i].Environment = envOf[before[i].Cluster]
 			}
 			stop = e.stage("diff")
-			rep, err := diff.Compute(before, tree.Compared())
+			rep, err := diff.ComputeWith(before, tree.Compared(), diff.Options{Sizes: l.platform.Data.Sizes})
 			stop()
 			if err != nil {
 				return &exitError{code: ExitRender, err: fmt.Errorf("diff: %w", err)}
@@ -147,7 +159,11 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 				if f, ok := e.stdout.(*os.File); ok && os.Getenv("NO_COLOR") == "" {
 					useColor = isatty.IsTerminal(f.Fd())
 				}
-				err = diff.Terminal(w, rep, meta, useColor)
+				err = diff.Terminal(w, rep, diff.TerminalInput{
+					Meta: meta, Color: useColor, Full: o.full,
+					Before: policy.Estimate(l.platform, &render.Tree{Units: before}),
+					After:  policy.Estimate(l.platform, tree),
+				})
 			case "json":
 				err = diff.JSON(w, rep, meta)
 			case "markdown":
@@ -158,7 +174,7 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 						err = writeFull(e, o.outFile, rep, mi)
 					}
 					if err == nil {
-						mi.Budget = diff.DefaultBudget
+						mi.Budget, mi.Full = diff.DefaultBudget, o.full
 						err = diff.Markdown(w, rep, mi)
 					}
 				}
@@ -183,7 +199,8 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 	c.Flags().StringVar(&o.fleet, "fleet", "", "fleet repository: a directory or a URL (required)")
 	c.Flags().StringVar(&o.ref, "ref", "main", "fleet branch or revision to compare with")
 	c.Flags().StringVarP(&o.output, "output", "o", "terminal", "output format: terminal, markdown or json")
-	c.Flags().StringVar(&o.outFile, "out-file", "", "also write the full, unbounded report to this file")
+	c.Flags().StringVar(&o.outFile, "out-file", "", "also write the full, unbounded report (as --full) to this file")
+	c.Flags().BoolVar(&o.full, "full", false, "show every changed object's whole diff, instead of changes shared by several objects once")
 	c.Flags().StringVar(&o.today, "today", "", "date exceptions are checked against, YYYY-MM-DD (default: today, UTC)")
 	c.Flags().StringVar(&o.base, "base", "", "the pull request's base revision: shown in the comment header, and what --changed compares with")
 	c.Flags().BoolVar(&o.changed, "changed", false, "render only the apps whose inputs changed against --base (default HEAD; a platform change is every app's); the others are taken as the fleet holds them")
@@ -308,7 +325,7 @@ func writeFull(e *env, p string, rep *diff.Report, mi diff.MarkdownInput) error 
 		p = filepath.Join(e.cwd, p)
 	}
 	var b strings.Builder
-	mi.Budget = 0
+	mi.Budget, mi.Full = 0, true
 	if err := diff.Markdown(&b, rep, mi); err != nil {
 		return err
 	}

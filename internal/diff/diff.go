@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/paved-dev/paved/render"
+	"github.com/paved-dev/paved/schema"
 )
 
 // Action is what happens to an object.
@@ -69,7 +70,36 @@ type Change struct {
 	// masked), each hunk header naming the YAML path it starts at.
 	Diff           string `json:"diff"`
 	Added, Removed int    `json:"-"`
+	// hunks are Diff's hunks, each with its edits: what the compact
+	// formats compare across objects to show an identical change once.
+	hunks []hunk
+	// owner is the app (or team, for a tenant) the object belongs to,
+	// for the summary: a Flux Kustomization or catalog entry belongs to
+	// its app even though no app directory holds it.
+	owner owner
 }
+
+// owner names what a changed object belongs to: an app (team and app),
+// a team's tenant (app ""), or the fleet (both "").
+type owner struct{ team, app string }
+
+// edit is one run of changed lines of a diff: the lines it removes and
+// adds (without their -/+ marks or newlines), named by the YAML path of
+// its first line.
+type edit struct {
+	path           string
+	removed, added []string
+}
+
+// hunk is one hunk of a diff: where its text (header and lines) lies in
+// the change's Diff, and its edits.
+type hunk struct {
+	start, end int
+	edits      []edit
+}
+
+// text is the hunk's header and lines.
+func (h hunk) text(c *Change) string { return c.Diff[h.start:h.end] }
 
 // Report is every change between two fleets, sorted by cluster, then
 // action-independent identity.
@@ -78,6 +108,20 @@ type Report struct {
 	// Noise counts objects whose only difference is provenance
 	// annotations (paved.dev/source-revision, source-path), not shown.
 	Noise int `json:"noise"`
+	// Apps says what changed in each app (or team's tenant) in words,
+	// from the objects of both sides: the summary the comment and the
+	// terminal start with. Policy findings and costs are added by the
+	// formats, which have them.
+	Apps []AppSummary `json:"-"`
+	// Environments maps each cluster of either side to its environment.
+	Environments map[string]string `json:"-"`
+}
+
+// Options tune Compute.
+type Options struct {
+	// Sizes are the platform's size classes, so that the summary names a
+	// change of requests by its classes (size small → medium).
+	Sizes map[string]schema.Size
 }
 
 // noiseAnnotations change on every render and say nothing about what Flux
@@ -88,6 +132,7 @@ type entry struct {
 	obj       render.Object
 	file      string
 	team, app string
+	unit      render.UnitKind
 }
 
 // index lists every object of the units by key.
@@ -97,7 +142,7 @@ func index(units []render.Unit) map[Key]entry {
 		for _, b := range u.Objects {
 			g, _ := b.Object.GroupVersion()
 			k := Key{Cluster: u.Cluster, Group: g, Kind: b.Object.Kind(), Namespace: b.Object.Namespace(), Name: b.Object.Name()}
-			e := entry{obj: b.Object, file: b.File, team: u.Team}
+			e := entry{obj: b.Object, file: b.File, team: u.Team, unit: u.Kind}
 			if u.Kind == render.UnitApp {
 				e.app = path.Base(u.Dir)
 			}
@@ -113,6 +158,11 @@ func index(units []render.Unit) map[Key]entry {
 // Compute compares the built units of the fleet (before) with a render
 // (after).
 func Compute(before, after []render.Unit) (*Report, error) {
+	return ComputeWith(before, after, Options{})
+}
+
+// ComputeWith is Compute with options.
+func ComputeWith(before, after []render.Unit, opt Options) (*Report, error) {
 	b, a := index(before), index(after)
 	keys := map[Key]bool{}
 	for k := range b {
@@ -153,6 +203,11 @@ func Compute(before, after []render.Unit) (*Report, error) {
 			}
 		}
 		c := Change{Key: k}
+		if inA {
+			c.owner = ownerOf(k, ea)
+		} else {
+			c.owner = ownerOf(k, eb)
+		}
 		switch {
 		case inB && inA:
 			if yb == ya {
@@ -172,7 +227,7 @@ func Compute(before, after []render.Unit) (*Report, error) {
 			c.Team, c.App, c.File = eb.team, eb.app, eb.file
 			c.Danger = deletionDanger(k)
 		}
-		c.Diff, c.Added, c.Removed = unified(c.File, yb, ya)
+		c.Diff, c.hunks, c.Added, c.Removed = unified(c.File, yb, ya)
 		rep.Changes = append(rep.Changes, c)
 	}
 	slices.SortFunc(rep.Changes, func(x, y Change) int {
@@ -183,7 +238,49 @@ func Compute(before, after []render.Unit) (*Report, error) {
 		}
 		return 0
 	})
+	rep.Environments = environments(before, after)
+	rep.Apps = summarize(rep, b, a, opt)
 	return rep, nil
+}
+
+// environments maps the clusters of the units to their environments.
+func environments(sides ...[]render.Unit) map[string]string {
+	out := map[string]string{}
+	for _, units := range sides {
+		for _, u := range units {
+			if u.Environment != "" {
+				out[u.Cluster] = u.Environment
+			}
+		}
+	}
+	return out
+}
+
+// ownerOf says what an object belongs to: the app whose directory holds
+// it; else the app its paved.dev/team and paved.dev/app labels name (a
+// Flux Kustomization in a cluster's entry point); else, in the catalog,
+// the app of a Component and the team of a Group; else its unit's team.
+func ownerOf(k Key, e entry) owner {
+	if e.app != "" {
+		return owner{e.team, e.app}
+	}
+	labels, _ := dig(e.obj, "metadata", "labels").(map[string]any)
+	team, _ := labels["paved.dev/team"].(string)
+	if app, _ := labels["paved.dev/app"].(string); team != "" && app != "" {
+		return owner{team, app}
+	}
+	if e.unit == render.UnitCatalog && k.Group == "backstage.io" {
+		switch k.Kind {
+		case "Component":
+			return owner{k.Namespace, k.Name}
+		case "Group":
+			return owner{k.Name, ""}
+		}
+	}
+	if e.team != "" {
+		return owner{e.team, ""}
+	}
+	return owner{team, ""}
 }
 
 // sameRaw reports whether two objects are identical including noise.
@@ -353,106 +450,198 @@ func dig(o render.Object, keys ...string) any {
 }
 
 // unified returns the unified diff of two YAML documents, with each hunk
-// header naming the YAML path of its first changed line, and the numbers
-// of added and removed lines.
-func unified(file, before, after string) (string, int, int) {
-	d := difflib.UnifiedDiff{
-		A: difflib.SplitLines(before), B: difflib.SplitLines(after),
-		FromFile: "a/" + file, ToFile: "b/" + file, Context: 3,
-	}
+// header naming the YAML path of its first changed line, its hunks with
+// their edits, and the numbers of added and removed lines. The hunks are
+// go-difflib's (its matcher and grouping); the text is written as its
+// WriteUnifiedDiff writes it (TestUnifiedMatchesDifflib), so that each
+// hunk keeps its edits.
+func unified(file, before, after string) (string, []hunk, int, int) {
+	a, b := difflib.SplitLines(before), difflib.SplitLines(after)
+	from, to := "a/"+file, "b/"+file
 	if before == "" {
-		d.A, d.FromFile = nil, "/dev/null"
+		a, from = nil, "/dev/null"
 	}
 	if after == "" {
-		d.B, d.ToFile = nil, "/dev/null"
+		b, to = nil, "/dev/null"
 	}
-	text, err := difflib.GetUnifiedDiffString(d)
-	if err != nil {
-		return "", 0, 0
+	groups := difflib.NewMatcher(a, b).GetGroupedOpCodes(3)
+	if len(groups) == 0 {
+		return "", nil, 0, 0
 	}
 	pathsA, pathsB := linePaths(before), linePaths(after)
 	var out strings.Builder
+	out.WriteString("--- " + from + "\n+++ " + to + "\n")
+	var hunks []hunk
 	added, removed := 0, 0
-	lines := strings.SplitAfter(text, "\n")
-	for i, l := range lines {
-		switch {
-		case strings.HasPrefix(l, "@@ "):
-			hdr := strings.TrimRight(l, "\n")
-			if p := hunkPath(hdr, lines[i+1:], pathsA, pathsB); p != "" {
-				hdr += " " + p
+	for _, g := range groups {
+		var h strings.Builder
+		first, last := g[0], g[len(g)-1]
+		fmt.Fprintf(&h, "@@ -%s +%s @@", rangeUnified(first.I1, last.I2), rangeUnified(first.J1, last.J2))
+		var edits []edit
+		for _, c := range g {
+			if c.Tag == 'e' {
+				continue
 			}
-			out.WriteString(hdr + "\n")
-			continue
-		case strings.HasPrefix(l, "+") && !strings.HasPrefix(l, "+++"):
-			added++
-		case strings.HasPrefix(l, "-") && !strings.HasPrefix(l, "---"):
-			removed++
+			removedLines, addedLines := chomp(a[c.I1:c.I2]), chomp(b[c.J1:c.J2])
+			if pairwise(removedLines, addedLines) {
+				// Line by line (adjacent values that change alike):
+				// an edit per line, so that each can be found on
+				// other objects.
+				for i := range removedLines {
+					edits = append(edits, edit{path: pathAt(pathsA, c.I1+i+1), removed: removedLines[i : i+1], added: addedLines[i : i+1]})
+				}
+				continue
+			}
+			e := edit{removed: removedLines, added: addedLines}
+			if c.I2 > c.I1 {
+				e.path = pathAt(pathsA, c.I1+1)
+			} else {
+				e.path = pathAt(pathsB, c.J1+1)
+			}
+			edits = append(edits, e)
 		}
-		out.WriteString(l)
+		if len(edits) > 0 && edits[0].path != "" {
+			h.WriteString(" " + edits[0].path)
+		}
+		h.WriteString("\n")
+		for _, c := range g {
+			if c.Tag == 'e' {
+				for _, l := range a[c.I1:c.I2] {
+					h.WriteString(" " + l)
+				}
+				continue
+			}
+			for _, l := range a[c.I1:c.I2] {
+				h.WriteString("-" + l)
+				removed++
+			}
+			for _, l := range b[c.J1:c.J2] {
+				h.WriteString("+" + l)
+				added++
+			}
+		}
+		hunks = append(hunks, hunk{start: out.Len(), end: out.Len() + h.Len(), edits: edits})
+		out.WriteString(h.String())
 	}
-	return out.String(), added, removed
+	return out.String(), hunks, added, removed
 }
 
-// hunkPath finds the YAML path of a hunk's first changed line.
-func hunkPath(hdr string, body []string, pathsA, pathsB map[int]string) string {
-	var a, b int
-	if _, err := fmt.Sscanf(hdr, "@@ -%d", &a); err != nil {
+// pairwise reports whether a run of changed lines replaces its lines one
+// for one: as many lines, each a scalar of the same key at the same
+// indentation as the line it replaces.
+func pairwise(removed, added []string) bool {
+	if len(removed) < 2 || len(removed) != len(added) {
+		return false
+	}
+	for i := range removed {
+		k1, _, ok1 := splitLine(removed[i])
+		k2, _, ok2 := splitLine(added[i])
+		indent := func(s string) int { return len(s) - len(strings.TrimLeft(s, " ")) }
+		if !ok1 || !ok2 || k1 != k2 || indent(removed[i]) != indent(added[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// rangeUnified is a hunk header's range, as difflib writes it.
+func rangeUnified(start, stop int) string {
+	beginning, length := start+1, stop-start
+	if length == 1 {
+		return fmt.Sprint(beginning)
+	}
+	if length == 0 {
+		beginning--
+	}
+	return fmt.Sprintf("%d,%d", beginning, length)
+}
+
+// chomp returns copies of the lines without their trailing newline
+// (copies: an edit outlives the document it comes from).
+func chomp(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = strings.Clone(strings.TrimSuffix(l, "\n"))
+	}
+	return out
+}
+
+// pathAt is the YAML path of a line (1-based): the node that starts on
+// it, else the last node that starts before it (a line inside a block
+// scalar belongs to the scalar's key).
+func pathAt(paths []string, line int) string {
+	if line >= len(paths) {
+		line = len(paths) - 1
+	}
+	if line < 0 {
 		return ""
 	}
-	if i := strings.Index(hdr, " +"); i >= 0 {
-		fmt.Sscanf(hdr[i:], " +%d", &b)
-	}
-	for _, l := range body {
-		switch {
-		case strings.HasPrefix(l, "@@"):
-			return ""
-		case strings.HasPrefix(l, "-"):
-			return pathsA[a]
-		case strings.HasPrefix(l, "+"):
-			return pathsB[b]
-		}
-		a++
-		b++
-	}
-	return ""
+	return paths[line]
 }
 
-// linePaths maps each line of a YAML document to the path of the node
-// that starts on it (spec.template.spec.containers[0].image).
-func linePaths(doc string) map[int]string {
-	out := map[int]string{}
+// linePaths maps each line (1-based) of a YAML document to the path of
+// the node that starts on it, or on the closest line above that starts
+// one. A list item that is a mapping with a name is named by it
+// (spec.template.spec.containers[name=app].image), else by its index.
+func linePaths(doc string) []string {
 	if doc == "" {
-		return out
+		return nil
 	}
+	starts := map[int]string{}
 	rn, err := kyaml.Parse(doc)
-	if err != nil {
-		return out
-	}
-	var walk func(n *kyaml.Node, p string)
-	walk = func(n *kyaml.Node, p string) {
-		switch n.Kind {
-		case kyaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i], n.Content[i+1]
-				kp := k.Value
-				if p != "" {
-					kp = p + "." + k.Value
+	if err == nil {
+		var walk func(n *kyaml.Node, p string)
+		walk = func(n *kyaml.Node, p string) {
+			switch n.Kind {
+			case kyaml.MappingNode:
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					k, v := n.Content[i], n.Content[i+1]
+					kp := k.Value
+					if p != "" {
+						kp = p + "." + k.Value
+					}
+					if _, ok := starts[k.Line]; !ok {
+						starts[k.Line] = kp
+					}
+					walk(v, kp)
 				}
-				if _, ok := out[k.Line]; !ok {
-					out[k.Line] = kp
+			case kyaml.SequenceNode:
+				for i, v := range n.Content {
+					ip := fmt.Sprintf("%s[%d]", p, i)
+					if name := itemName(v); name != "" {
+						ip = p + "[name=" + name + "]"
+					}
+					if _, ok := starts[v.Line]; !ok {
+						starts[v.Line] = ip
+					}
+					walk(v, ip)
 				}
-				walk(v, kp)
-			}
-		case kyaml.SequenceNode:
-			for i, v := range n.Content {
-				ip := fmt.Sprintf("%s[%d]", p, i)
-				if _, ok := out[v.Line]; !ok {
-					out[v.Line] = ip
-				}
-				walk(v, ip)
 			}
 		}
+		walk(rn.YNode(), "")
 	}
-	walk(rn.YNode(), "")
+	n := strings.Count(doc, "\n") + 2
+	out := make([]string, n)
+	for i := 1; i < n; i++ {
+		if p, ok := starts[i]; ok {
+			out[i] = p
+		} else {
+			out[i] = out[i-1]
+		}
+	}
 	return out
+}
+
+// itemName is the name of a list item that is a mapping with a scalar
+// name (a container, an env var, a port), else "".
+func itemName(n *kyaml.Node) string {
+	if n.Kind != kyaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "name" && n.Content[i+1].Kind == kyaml.ScalarNode {
+			return n.Content[i+1].Value
+		}
+	}
+	return ""
 }
