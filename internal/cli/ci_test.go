@@ -427,3 +427,53 @@ func runScript(t *testing.T, dir string, env, shell []string, script string) (st
 }
 
 func sortedJobIDs[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+// TestGitLabScripts checks each job script of examples/ci/gitlab-ci.yaml
+// with shellcheck, as actionlint (make lint) checks the GitHub workflows'
+// run: scripts: the runner's bash runs its before_script and script lines
+// as one script. Variables come from the CI file and GitLab (SC2153,
+// SC2154 off, as actionlint has them).
+func TestGitLabScripts(t *testing.T) {
+	shellcheck, err := exec.LookPath("shellcheck")
+	if err != nil {
+		if ci := os.Getenv("CI"); ci != "" && ci != "false" {
+			t.Fatal("shellcheck is not installed; CI must run this test (.ci/run installs Debian's shellcheck)")
+		}
+		t.Skip("shellcheck is not installed (apt-get install shellcheck); CI runs this test")
+	}
+	data, err := os.ReadFile(filepath.Join("..", "..", "examples", "ci", "gitlab-ci.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type job struct {
+		BeforeScript []string `json:"before_script"`
+		Script       []string `json:"script"`
+	}
+	var top map[string]json.RawMessage
+	if err := yaml.Unmarshal(data, &top); err != nil {
+		t.Fatal(err)
+	}
+	var def job
+	if err := json.Unmarshal(top["default"], &def); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, id := range sortedJobIDs(top) {
+		var j job
+		if id == "default" || json.Unmarshal(top[id], &j) != nil || j.Script == nil {
+			continue
+		}
+		if j.BeforeScript == nil {
+			j.BeforeScript = def.BeforeScript
+		}
+		cmd := exec.Command(shellcheck, "--norc", "--shell", "bash", "-e", "SC1091,SC2153,SC2154", "-")
+		cmd.Stdin = strings.NewReader(strings.Join(append(j.BeforeScript, j.Script...), "\n") + "\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("job %s: shellcheck: %v\n%s", id, err, out)
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Fatal("no job scripts")
+	}
+}
