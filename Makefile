@@ -7,9 +7,10 @@ GO          ?= go
 BIN         := bin/paved
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 KUBESCORE   := github.com/zegl/kube-score/cmd/kube-score@v1.20.0
+ACTIONLINT  := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 FUZZTIME    ?= 20s
 
-.PHONY: build test demo bench lint fuzz kube-score policy-doc catalog-check clean
+.PHONY: build test demo bench lint actionlint fuzz kube-score policy-doc catalog-check clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/paved
@@ -64,10 +65,22 @@ bench:
 	@mkdir -p out
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 90m ./... | tee out/bench.txt
 
-lint:
+lint: actionlint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+# The GitHub workflows paved ships, checked with actionlint: the CI template
+# and the workflow `paved init` scaffolds, as scaffolded. actionlint checks
+# their run: scripts with shellcheck, which must be on PATH under CI (CI
+# set); the GitLab template's scripts are shellchecked by internal/cli's
+# TestGitLabScripts.
+actionlint: build
+	@command -v shellcheck >/dev/null || { \
+		if [ -n "$$CI" ] && [ "$$CI" != false ]; then echo "actionlint: shellcheck is not installed (.ci/run installs it)"; exit 1; fi; \
+		echo "actionlint: shellcheck is not installed: run: scripts go unchecked (apt-get install shellcheck)"; }
+	@rm -rf out/actionlint && $(BIN) init out/actionlint/shop >/dev/null
+	$(GO) run $(ACTIONLINT) examples/ci/github-actions.yaml out/actionlint/shop/.github/workflows/paved.yaml
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoadApp -fuzztime $(FUZZTIME) ./schema
