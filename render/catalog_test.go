@@ -65,6 +65,7 @@ func TestDashboardsDecodeStrictly(t *testing.T) {
 			if !ok || len(cm.Data) != 1 {
 				t.Fatalf("%s: data keys %v", b.File, cm.Data)
 			}
+			//lint:ignore SA1019 the provisioned file is the v1 model (see dashboardJSON)
 			var db dashboard.Dashboard
 			if err := db.UnmarshalJSONStrict([]byte(js)); !noErrors(err) {
 				t.Fatalf("%s: does not decode strictly: %v", b.File, err)

@@ -44,13 +44,18 @@ func dashboardJSON(p *schema.Platform, spec schema.Spec) ([]byte, error) {
 	metrics := common.DataSourceRef{Type: cog.ToPtr("prometheus"), Uid: cog.ToPtr(d.Datasources.Metrics)}
 	app, team := spec.Name, spec.Team
 	podRegex, deployment := workloadNames(spec)
-	sel := fmt.Sprintf(`cluster=~"$cluster", namespace="$namespace"`)
+	sel := `cluster=~"$cluster", namespace="$namespace"`
 	pods := fmt.Sprintf(`%s, pod=~"%s", container="app"`, sel, podRegex)
 	// The app's own metrics by its pods: a ServiceMonitor and a PodMonitor
 	// (a progressive app's, whose Services Flagger owns) both label them
 	// with the pod.
 	svc := fmt.Sprintf(`%s, pod=~"%s"`, sel, podRegex)
 
+	// The v1 dashboard model, deprecated in the SDK for dashboardv2, is
+	// what Grafana's file provisioning and its dashboard sidecar read
+	// from a ConfigMap; v2 is the app platform's API resource, which a
+	// provisioned file cannot carry.
+	//lint:ignore SA1019 the sidecar provisions the v1 JSON model
 	b := dashboard.NewDashboardBuilder(team+"/"+app).
 		Uid(DashboardUID(team, app)).
 		Description(fmt.Sprintf("Golden signals of %s/%s (%s), rendered by paved.", team, app, spec.Kind)).
