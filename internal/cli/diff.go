@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -100,22 +101,31 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 			if err != nil {
 				return err
 			}
-			ctx := context.Background()
-			stop := e.stage("read fleet")
-			snap, err := fleet.Read(ctx, fleetLocation(e, o.fleet), o.ref)
-			if err != nil {
-				stop()
-				return &exitError{code: ExitGit, err: err}
-			}
-			ms, err := fleet.ReadManifests(snap.Paths, snap.ReadFile)
-			stop()
-			if err != nil {
-				return fleetFailure(l, "diff", err)
+			// The fleet is read after the render (before it with
+			// --changed, which renders what differs from it), so that a
+			// full diff does not hold the clone while it renders.
+			var snap *fleet.Snapshot
+			var ms *fleet.Manifests
+			defer func() { snap.Close() }()
+			readFleet := func() error {
+				stop := e.stage("read fleet")
+				defer stop()
+				var err error
+				if snap, err = fleet.Read(context.Background(), fleetLocation(e, o.fleet), o.ref); err != nil {
+					return &exitError{code: ExitGit, err: err}
+				}
+				if ms, err = fleet.ReadManifests(snap.Paths, snap.ReadFile); err != nil {
+					return fleetFailure(l, "diff", err)
+				}
+				return nil
 			}
 			// --changed renders the apps whose inputs changed against
 			// --base; the others are kept as the fleet holds them.
 			var keep []fleet.App
 			if o.changed {
+				if err := readFleet(); err != nil {
+					return err
+				}
 				changed := l.changedDirs
 				if l, keep, err = keepUnchanged(e, l, ms, o.source, func(a discover.App, _ *fleet.Manifest) bool { return !changed[a.Dir] }); err != nil {
 					return err
@@ -125,12 +135,27 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 			if err != nil {
 				return err
 			}
+			if !o.changed {
+				if err := readFleet(); err != nil {
+					return err
+				}
+			}
 			plan, err := fleet.NewPlan(fleet.PlanInput{Fleet: ms, Apps: planApps(in), Keep: keep, Roots: sourceRoots(e, args, o.source), Adopt: o.adopt})
 			if err != nil {
 				return fleetFailure(l, "diff", err)
 			}
-			stop = e.stage("read fleet")
-			before, err := fleetUnits(snap, ms, plan, in)
+			stop := e.stage("read fleet")
+			before, err := fleetUnits(snap, ms, plan, in, tree)
+			// Nothing more is read from the fleet: let go of the clone
+			// before the diff and lint, and of the manifests and plan
+			// (they are not read below).
+			meta := diff.Meta{Fleet: snap.Source, FleetRevision: snap.Revision, Ref: o.ref, Version: Version(), Sources: sourcesOf(in)}
+			for _, a := range plan.Adopted {
+				meta.Adopted = append(meta.Adopted, a.String())
+			}
+			if cerr := snap.Close(); err == nil && cerr != nil {
+				err = &exitError{code: ExitGit, err: cerr}
+			}
 			stop()
 			if err != nil {
 				return err
@@ -148,10 +173,11 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 			if err != nil {
 				return &exitError{code: ExitRender, err: fmt.Errorf("diff: %w", err)}
 			}
-			meta := diff.Meta{Fleet: snap.Source, FleetRevision: snap.Revision, Ref: o.ref, Version: Version(), Sources: sourcesOf(in)}
-			for _, a := range plan.Adopted {
-				meta.Adopted = append(meta.Adopted, a.String())
-			}
+			// The report holds the changed objects; the fleet's side is
+			// not read after its costs, so lint, which lets go of the
+			// render's objects as it converts them, does not find the
+			// fleet held twice.
+			beforeCosts := policy.Estimate(l.platform, &render.Tree{Units: before})
 			w := bufio.NewWriter(e.stdout)
 			switch o.output {
 			case "terminal":
@@ -161,14 +187,14 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 				}
 				err = diff.Terminal(w, rep, diff.TerminalInput{
 					Meta: meta, Color: useColor, Full: o.full,
-					Before: policy.Estimate(l.platform, &render.Tree{Units: before}),
+					Before: beforeCosts,
 					After:  policy.Estimate(l.platform, tree),
 				})
 			case "json":
 				err = diff.JSON(w, rep, meta)
 			case "markdown":
 				var mi diff.MarkdownInput
-				mi, err = o.markdownInput(e, l, in, tree, before, meta)
+				mi, err = o.markdownInput(e, l, in, tree, beforeCosts, meta)
 				if err == nil {
 					if o.outFile != "" {
 						err = writeFull(e, o.outFile, rep, mi)
@@ -213,61 +239,102 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 // change touches: a rendered team's, and a removed app's team's where no
 // app of the team, from any source, remains. Everything else is neither
 // rendered nor read, so it shows as unchanged.
-func fleetUnits(snap *fleet.Snapshot, ms *fleet.Manifests, plan *fleet.Plan, in render.Input) ([]render.Unit, error) {
-	files := map[string][]byte{}
-	take := func(f string) {
-		if data, ok := snap.File(f); ok {
-			files[f] = data
-		}
-	}
+func fleetUnits(snap *fleet.Snapshot, ms *fleet.Manifests, plan *fleet.Plan, in render.Input, rendered *render.Tree) ([]render.Unit, error) {
+	// The files to build, an app's or a team's tenant's at a time, so
+	// that a full diff holds one app's bytes at once, not the fleet's.
+	var groups [][]string
 	renderedTeams := map[string]bool{}
 	for _, a := range in.Apps {
 		renderedTeams[a.Base.Team] = true
 	}
 	teams := maps.Clone(renderedTeams)
-	for id, m := range ms.Apps {
-		if plan.Owns(id) {
+	for _, id := range slices.Sorted(maps.Keys(ms.Apps)) {
+		if m := ms.Apps[id]; plan.Owns(id) {
 			teams[m.Team] = true
-			for _, f := range m.Files {
-				take(f)
-			}
+			groups = append(groups, m.Files)
 		}
 	}
-	for team := range teams {
+	for _, team := range slices.Sorted(maps.Keys(teams)) {
 		t := ms.Tenants[team]
 		if t == nil {
 			continue
 		}
+		var g []string
 		for _, f := range t.Files {
 			if renderedTeams[team] || !plan.TenantKeeps(team, f) {
-				take(f)
+				g = append(g, f)
 			}
 		}
+		groups = append(groups, g)
 	}
 	// The Flux Kustomizations under clusters/<cluster>/paved are single
 	// objects the entry kustomization lists; build only the app and tenant
 	// directories and read those files as they are.
-	tree := &render.Tree{Files: map[string][]byte{}}
 	var entries []string
-	for f, data := range files {
-		if strings.HasPrefix(f, "clusters/") {
-			if path.Base(f) != "kustomization.yaml" {
-				entries = append(entries, f)
+	read := func(g []string) *render.Tree {
+		tree := &render.Tree{Files: map[string][]byte{}}
+		for _, f := range g {
+			data, ok := snap.File(f)
+			switch {
+			case !ok:
+			case strings.HasPrefix(f, "clusters/"):
+				if path.Base(f) != "kustomization.yaml" {
+					entries = append(entries, f)
+				}
+			default:
+				tree.Files[f] = data
 			}
-			continue
 		}
-		tree.Files[f] = data
+		return tree
 	}
-	if err := render.BuildAll(tree); err != nil {
-		return nil, &exitError{code: ExitRender, err: fmt.Errorf("diff: what the fleet holds (%s) does not build: %v", revisionOr(snap), err)}
+	// Units in directory order, then the catalog, as one build of the
+	// whole tree has them (render.Tree.Compared).
+	var units []render.Unit
+	var catalog *render.Unit
+	chunked := true
+	same := sameAsRendered(rendered)
+	for _, g := range groups {
+		tree := read(g)
+		if err := render.BuildAll(tree); err != nil {
+			chunked = false
+			break
+		}
+		for _, u := range tree.Units {
+			same(u)
+		}
+		units = append(units, tree.Units...)
+		if c := tree.Catalog; c != nil {
+			if catalog == nil {
+				catalog = &render.Unit{Dir: c.Dir, Kind: c.Kind, Cluster: c.Cluster}
+			}
+			catalog.Objects = append(catalog.Objects, c.Objects...)
+		}
 	}
-	units := tree.Compared()
+	if chunked {
+		slices.SortStableFunc(units, func(a, b render.Unit) int { return strings.Compare(a.Dir, b.Dir) })
+		if catalog != nil {
+			slices.SortStableFunc(catalog.Objects, func(a, b render.Built) int { return strings.Compare(a.File, b.File) })
+			units = append(units, *catalog)
+		}
+	} else {
+		// A group that does not build alone (a kustomization the fleet
+		// holds reaches outside its app): build them all at once, as
+		// Flux would, for the fleet's answer.
+		entries = nil
+		tree := read(slices.Concat(groups...))
+		if err := render.BuildAll(tree); err != nil {
+			return nil, &exitError{code: ExitRender, err: fmt.Errorf("diff: what the fleet holds (%s) does not build: %v", revisionOr(snap), err)}
+		}
+		units = tree.Compared()
+	}
 	slices.Sort(entries)
+	entries = slices.Compact(entries)
 	byCluster := map[string]*render.Unit{}
 	var order []string
 	for _, f := range entries {
 		parts := strings.Split(f, "/")
-		o, err := render.DecodeObject(files[f])
+		data, _ := snap.File(f)
+		o, err := render.DecodeObject(data)
 		if err != nil {
 			return nil, &exitError{code: ExitRender, err: fmt.Errorf("diff: fleet %s: %w", f, err)}
 		}
@@ -285,6 +352,28 @@ func fleetUnits(snap *fleet.Snapshot, ms *fleet.Manifests, plan *fleet.Plan, in 
 	return units, nil
 }
 
+// sameAsRendered returns a func that replaces each object of a unit the
+// fleet holds by the rendered object of the same directory and identity
+// when the two are equal: in a full diff nearly every object the fleet
+// holds is as rendered, and is then held once, not twice (and compared by
+// identity). Objects are never modified, so sharing them is safe.
+func sameAsRendered(t *render.Tree) func(render.Unit) {
+	type key struct{ dir, id string }
+	objs := map[key]render.Object{}
+	for _, u := range t.Units {
+		for _, b := range u.Objects {
+			objs[key{u.Dir, b.Object.ID()}] = b.Object
+		}
+	}
+	return func(u render.Unit) {
+		for i, b := range u.Objects {
+			if r, ok := objs[key{u.Dir, b.Object.ID()}]; ok && reflect.DeepEqual(b.Object, r) {
+				u.Objects[i].Object = r
+			}
+		}
+	}
+}
+
 func revisionOr(s *fleet.Snapshot) string {
 	if s.Revision != "" {
 		return s.Source + "@" + s.Revision[:min(12, len(s.Revision))]
@@ -294,7 +383,7 @@ func revisionOr(s *fleet.Snapshot) string {
 
 // markdownInput lints the render and estimates costs on both sides for
 // the PR comment.
-func (o *diffOptions) markdownInput(e *env, l *loaded, in render.Input, tree *render.Tree, before []render.Unit, meta diff.Meta) (diff.MarkdownInput, error) {
+func (o *diffOptions) markdownInput(e *env, l *loaded, in render.Input, tree *render.Tree, before policy.Costs, meta diff.Meta) (diff.MarkdownInput, error) {
 	mi := diff.MarkdownInput{Meta: meta, Base: o.base}
 	today, err := parseToday(o.today)
 	if err != nil {
@@ -304,7 +393,7 @@ func (o *diffOptions) markdownInput(e *env, l *loaded, in render.Input, tree *re
 		return mi, err
 	}
 	mi.After = mi.Lint.Costs
-	mi.Before = policy.Estimate(l.platform, &render.Tree{Units: before})
+	mi.Before = before
 	if len(in.Apps) > 0 {
 		src := in.Apps[0].Source
 		mi.Source, mi.Head = src.Repo, src.Revision

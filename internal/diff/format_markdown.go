@@ -155,11 +155,17 @@ func Markdown(w io.Writer, r *Report, in MarkdownInput) error {
 			if f.Waived() {
 				continue
 			}
-			obj := ""
-			if f.Object != nil {
-				obj = f.Object.String()
+			// The object, else the app a finding is about (an unused
+			// exception has no object): never an empty code span, which
+			// Markdown shows as two backticks.
+			where := ""
+			switch {
+			case f.Object != nil:
+				where = "`" + code(f.Object.String()) + "`"
+			case f.App != "":
+				where = "app `" + code(f.Team+"/"+f.App) + "`"
 			}
-			fmt.Fprintf(&rest, "| %s | `%s` | %s | `%s` | %s |\n", f.Severity, code(f.Policy), esc(f.Cluster), code(obj), esc(f.Message))
+			fmt.Fprintf(&rest, "| %s | `%s` | %s | %s | %s |\n", f.Severity, code(f.Policy), esc(f.Cluster), where, esc(f.Message))
 		}
 		rest.WriteString("\n</details>\n\n")
 	}

@@ -514,3 +514,26 @@ func TestSecretValuesNeverShown(t *testing.T) {
 		}
 	}
 }
+
+// TestMarkdownFindingWithoutObject: a finding about an app, not an object
+// (an unused exception), names the app in the findings table; no cell is
+// an empty code span, which Markdown shows as two backticks.
+func TestMarkdownFindingWithoutObject(t *testing.T) {
+	lint := &policy.Report{Findings: []policy.Finding{
+		{Policy: "waiver-unused", Severity: policy.Warn, Team: "t", App: "a", Message: "the exception matches no finding"},
+		{Policy: "p", Severity: policy.Warn, Message: "about the fleet"},
+	}}
+	var b strings.Builder
+	if err := Markdown(&b, &Report{}, MarkdownInput{Lint: lint}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "| warn | `waiver-unused` |  | app `t/a` | the exception matches no finding |") {
+		t.Errorf("no row naming the app:\n%s", out)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "| warn |") && strings.Contains(l, "``") {
+			t.Errorf("an empty code span: %s", l)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"path"
@@ -126,11 +125,13 @@ func readBlob(s storer.EncodedObjectStorer, h plumbing.Hash) ([]byte, error) {
 		return nil, err
 	}
 	defer r.Close()
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(r); err != nil {
+	// Exactly the blob's size: a growing buffer held twice the bytes of
+	// a fleet read whole.
+	data := make([]byte, b.Size)
+	if _, err := io.ReadFull(r, data); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return data, nil
 }
 
 // entryKustomization lists a cluster's Flux objects for its paved entry
