@@ -477,3 +477,159 @@ func TestGitLabScripts(t *testing.T) {
 		t.Fatal("no job scripts")
 	}
 }
+
+// TestCITemplatesFleet runs the fleet steps of the CI templates as their
+// runners do, against a bare fleet repository (file://): the default
+// branch's commit step renders into the fleet, a pull request that bumps
+// the image gets a diff whose comment says so (the diff step exits 0 on
+// changes), and once the change is merged and committed the same diff
+// shows no change. The templates render only what changed (--changed);
+// what each step writes is what a full run writes.
+func TestCITemplatesFleet(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("bash not installed")
+	}
+	type step struct{ diff, commit string }
+	github := func(t *testing.T) step {
+		data, err := os.ReadFile(filepath.Join("..", "..", "examples", "ci", "github-actions.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wf struct {
+			Jobs map[string]struct {
+				Steps []ghStep `json:"steps"`
+			} `json:"jobs"`
+		}
+		if err := yaml.Unmarshal(data, &wf); err != nil {
+			t.Fatal(err)
+		}
+		var s step
+		for _, id := range sortedJobIDs(wf.Jobs) {
+			for _, st := range wf.Jobs[id].Steps {
+				switch {
+				case strings.Contains(st.Run, "paved diff"):
+					s.diff = st.Run
+				case strings.Contains(st.Run, "paved commit"):
+					s.commit = st.Run
+				}
+			}
+		}
+		s.diff = strings.ReplaceAll(s.diff, "${{ github.event.pull_request.base.sha }}", "$BASE_SHA")
+		return s
+	}
+	gitlab := func(t *testing.T) step {
+		data, err := os.ReadFile(filepath.Join("..", "..", "examples", "ci", "gitlab-ci.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var top map[string]json.RawMessage
+		if err := yaml.Unmarshal(data, &top); err != nil {
+			t.Fatal(err)
+		}
+		var s step
+		for _, id := range sortedJobIDs(top) {
+			var j struct {
+				Script []string `json:"script"`
+			}
+			if json.Unmarshal(top[id], &j) != nil {
+				continue
+			}
+			script := "set -eo pipefail\n" + strings.Join(j.Script, "\n") + "\n"
+			switch {
+			case strings.Contains(script, "paved diff"):
+				s.diff = strings.ReplaceAll(script, "$CI_MERGE_REQUEST_DIFF_BASE_SHA", "$BASE_SHA")
+			case strings.Contains(script, "paved commit"):
+				s.commit = script
+			}
+		}
+		return s
+	}
+	for _, tmpl := range []struct {
+		name  string
+		steps func(t *testing.T) step
+	}{{"github-actions", github}, {"gitlab-ci", gitlab}} {
+		t.Run(tmpl.name, func(t *testing.T) {
+			s := tmpl.steps(t)
+			for name, script := range map[string]string{"diff": s.diff, "commit": s.commit} {
+				if script == "" || !strings.Contains(script, "--changed") {
+					t.Fatalf("the %s step does not render only what changed:\n%s", name, script)
+				}
+			}
+			tmp := t.TempDir()
+			repo := filepath.Join(tmp, "shop")
+			var out bytes.Buffer
+			if code := Run([]string{"init", repo}, &env{stdout: &out, stderr: &out, cwd: repo}); code != ExitOK {
+				t.Fatalf("paved init: exit %d\n%s", code, out.String())
+			}
+			git := func(dir string, args ...string) string {
+				t.Helper()
+				cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@t"}, args...)...)
+				cmd.Dir = dir
+				b, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Fatalf("git %v: %v\n%s", args, err, b)
+				}
+				return strings.TrimSpace(string(b))
+			}
+			git(repo, "init", "-q", "-b", "main")
+			git(repo, "add", "-A")
+			git(repo, "commit", "-q", "-m", "scaffold")
+			base := git(repo, "rev-parse", "HEAD")
+			fleet := filepath.Join(tmp, "fleet.git")
+			git(tmp, "init", "-q", "--bare", "-b", "main", fleet)
+			summary := filepath.Join(tmp, "summary.md")
+			env := append(os.Environ(), "CI=true", "PAVED_CACHE_DIR="+filepath.Join(tmp, "cache"),
+				"FLEET_URL=file://"+fleet, "BASE_SHA="+base, "GITHUB_STEP_SUMMARY="+summary)
+			run := func(name, script string) string {
+				t.Helper()
+				out, err := runScript(t, repo, env, []string{"bash", "-e"}, script)
+				if err != nil {
+					t.Fatalf("the %s step failed (%v):\n%s", name, err, out)
+				}
+				return out
+			}
+			// The default branch: the first commit renders the app.
+			run("commit", s.commit)
+			if n := git(tmp, "--git-dir", fleet, "rev-list", "--count", "main"); n != "1" {
+				t.Fatalf("fleet commits after the first commit step: %s, want 1", n)
+			}
+			// A pull request bumps the image.
+			spec, err := os.ReadFile(filepath.Join(repo, "app.cue"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			bumped := bytes.Replace(spec, []byte(`shop:0.1.0"`), []byte(`shop:0.2.0"`), 1)
+			if bytes.Equal(bumped, spec) {
+				t.Fatalf("the scaffolded app.cue has no shop:0.1.0 image:\n%s", spec)
+			}
+			if err := os.WriteFile(filepath.Join(repo, "app.cue"), bumped, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			git(repo, "commit", "-q", "-am", "bump")
+			run("diff", s.diff)
+			comment, err := os.ReadFile(filepath.Join(repo, "paved-diff.md"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(comment, []byte("image 0.1.0 → 0.2.0")) {
+				t.Errorf("the comment does not say the image changed:\n%s", comment)
+			}
+			if _, err := os.Stat(filepath.Join(repo, "paved-diff-full.md")); err != nil {
+				t.Errorf("no full report: %v", err)
+			}
+			// Merged: the commit step writes the change, after which the
+			// pull request's diff has nothing left to show.
+			run("commit", s.commit)
+			if n := git(tmp, "--git-dir", fleet, "rev-list", "--count", "main"); n != "2" {
+				t.Fatalf("fleet commits after the second commit step: %s, want 2", n)
+			}
+			if img := git(tmp, "--git-dir", fleet, "grep", "-h", "image:", "main", "--", "apps/prod-eu-1"); !strings.Contains(img, "shop:0.2.0") {
+				t.Errorf("the fleet's prod image: %s", img)
+			}
+			run("diff", s.diff)
+			if comment, _ := os.ReadFile(filepath.Join(repo, "paved-diff.md")); bytes.Contains(comment, []byte("image 0.1.0 → 0.2.0")) {
+				t.Errorf("the diff after the commit still shows the change:\n%s", comment)
+			}
+		})
+	}
+}

@@ -111,7 +111,10 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 				stop := e.stage("read fleet")
 				defer stop()
 				var err error
-				if snap, err = fleet.Read(context.Background(), fleetLocation(e, o.fleet), o.ref); err != nil {
+				// A full diff reads the whole scope while it holds the
+				// render: the clone stays compressed on disk.
+				ro := fleet.ReadOptions{OnDisk: !o.changed}
+				if snap, err = fleet.ReadWith(context.Background(), fleetLocation(e, o.fleet), o.ref, ro); err != nil {
 					return &exitError{code: ExitGit, err: err}
 				}
 				if ms, err = fleet.ReadManifests(snap.Paths, snap.ReadFile); err != nil {

@@ -105,8 +105,12 @@ func (h hunk) text(c *Change) string { return c.Diff[h.start:h.end] }
 // action-independent identity.
 type Report struct {
 	Changes []Change `json:"changes"`
-	// Noise counts objects whose only difference is provenance
-	// annotations (paved.dev/source-revision, source-path), not shown.
+	// Noise counts the objects of the apps (and tenants) that changed
+	// whose only difference is provenance annotations
+	// (paved.dev/source-revision, source-path), not shown. An app that
+	// differs only in provenance (a new source revision alone) is not
+	// counted: commit leaves it as it is, and --changed does not render
+	// it, so a full diff and a --changed one say the same.
 	Noise int `json:"noise"`
 	// Apps says what changed in each app (or team's tenant) in words,
 	// from the objects of both sides: the summary the comment and the
@@ -172,6 +176,7 @@ func ComputeWith(before, after []render.Unit, opt Options) (*Report, error) {
 		keys[k] = true
 	}
 	rep := &Report{Changes: []Change{}}
+	noise := map[[2]string]int{} // team, app -> provenance-only objects
 	for k := range keys {
 		eb, inB := b[k]
 		ea, inA := a[k]
@@ -212,7 +217,7 @@ func ComputeWith(before, after []render.Unit, opt Options) (*Report, error) {
 		case inB && inA:
 			if yb == ya {
 				if !sameRaw(eb.obj, ea.obj) {
-					rep.Noise++
+					noise[[2]string{ea.team, ea.app}]++
 				}
 				continue
 			}
@@ -229,6 +234,13 @@ func ComputeWith(before, after []render.Unit, opt Options) (*Report, error) {
 		}
 		c.Diff, c.hunks, c.Added, c.Removed = unified(c.File, yb, ya)
 		rep.Changes = append(rep.Changes, c)
+	}
+	counted := map[[2]string]bool{}
+	for _, c := range rep.Changes {
+		if k := [2]string{c.Team, c.App}; !counted[k] {
+			counted[k] = true
+			rep.Noise += noise[k]
+		}
 	}
 	slices.SortFunc(rep.Changes, func(x, y Change) int {
 		for _, p := range [][2]string{{x.Cluster, y.Cluster}, {x.Team, y.Team}, {x.App, y.App}, {x.Group, y.Group}, {x.Kind, y.Kind}, {x.Namespace, y.Namespace}, {x.Name, y.Name}} {

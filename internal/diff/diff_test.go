@@ -72,6 +72,19 @@ func TestIdentityAndActions(t *testing.T) {
 	if len(rep.Changes) != 5 {
 		t.Errorf("%d changes, want 5", len(rep.Changes))
 	}
+
+	// An app that differs only in provenance (a new source revision
+	// alone) is no change, and its objects are not counted as noise.
+	rev := func(app, r string) render.Unit {
+		return unit("c1", "t", app, obj("v1", "ConfigMap", "t", app, map[string]any{"metadata": map[string]any{"name": app, "namespace": "t", "annotations": map[string]any{"paved.dev/source-revision": r}}}))
+	}
+	rep, err = Compute([]render.Unit{rev("b", "1")}, []render.Unit{rev("b", "2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Changes) != 0 || rep.Noise != 0 {
+		t.Errorf("an app changed only in provenance: %d changes, noise %d; want none", len(rep.Changes), rep.Noise)
+	}
 }
 
 func TestSecretsMasked(t *testing.T) {

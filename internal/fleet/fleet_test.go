@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// TestReadURLClosed: a fleet read from a URL is cloned into a temporary
-// directory, where its pack stays compressed; Close removes it, and the
-// snapshot finds no file after it.
+// TestReadURLClosed: a fleet read from a URL on disk is cloned into a
+// temporary directory, where its pack stays compressed; Close removes it,
+// and the snapshot finds no file after it.
 func TestReadURLClosed(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
@@ -31,7 +31,7 @@ func TestReadURLClosed(t *testing.T) {
 			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}
 	}
-	s, err := Read(context.Background(), "file://"+work, "main")
+	s, err := ReadWith(context.Background(), "file://"+work, "main", ReadOptions{OnDisk: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,5 +54,20 @@ func TestReadURLClosed(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+
+	// In memory (the default), nothing is written to TMPDIR.
+	s, err = Read(context.Background(), "file://"+work, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if clones, _ := filepath.Glob(filepath.Join(tmp, "*")); len(clones) != 0 {
+		t.Errorf("an in-memory read wrote %v", clones)
+	}
+	if data, ok := s.File(p); !ok || string(data) != "resources: []\n" {
+		t.Fatalf("File(%s) = %q, %v", p, data, ok)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -9,11 +9,16 @@
 // objects peaks above 1 GB. Start makes the goal
 //
 //	min(Budget, 4 × live + 64 MiB)               while 3 × live ≤ Budget
+//	3 × live                                     while 3 × live ≤ Budget + Grace
 //	max(2 × live, min(4 × live + 64 MiB, Room/4)) beyond
 //
 // that is GOGC=300 (plus a floor for tiny heaps) while that fits in the
 // budget, and the budget while it leaves GOGC at 200 or more: a 1,000-app
-// fleet (a live heap under 200 MB) stays within 1 GiB. A fleet too large
+// fleet (a live heap under 200 MB) stays within 1 GiB. Just past the
+// budget (the grace) the goal is GOGC 200, under the same memory limit:
+// a 1,000-app diff or lint, whose live heap peaks at 230-280 MiB, crossed
+// the budget's edge in one collection out of a hundred and its goal
+// jumped from 768 MiB to 1.1 GiB (peak RSS 1.25 GiB instead of 0.93). A fleet too large
 // for the budget gets GOGC=300 again, within a quarter of the memory the
 // machine (or the cgroups the process runs in) has, and never less than
 // GOGC=100: the collector's share of the CPU then stays what it is for a
@@ -50,6 +55,11 @@ import (
 // runtime overhead) stays within 1 GiB.
 const Budget = 768 << 20
 
+// Grace is how far past the budget three times the live heap may go
+// with the goal at GOGC 200 and the budget's memory limit: a live heap
+// of up to 281 MiB.
+const Grace = Budget / 10
+
 // Limit is the memory limit while the live heap is within the budget (at
 // most 256 MiB, under 30% of the limit).
 const Limit = 900 << 20
@@ -79,12 +89,19 @@ func Start() bool {
 // live heap: a goal of GOGC 200 or more.
 func withinBudget(live uint64) bool { return 3*int64(live) <= Budget }
 
+// withinGrace reports whether three times the live heap is within the
+// budget and its grace.
+func withinGrace(live uint64) bool { return 3*int64(live) <= Budget+Grace }
+
 // Goal is the heap goal for a live heap of live bytes in a process that
 // may use room bytes of memory.
 func Goal(live uint64, room int64) int64 {
 	l := int64(live)
-	if withinBudget(live) {
+	switch {
+	case withinBudget(live):
 		return min(Budget, 4*l+64<<20)
+	case withinGrace(live):
+		return 3 * l
 	}
 	return max(2*l, min(4*l+64<<20, room/4))
 }
@@ -103,7 +120,7 @@ func Percent(live uint64, room int64) int {
 // Beyond the budget it is a quarter above the goal, which is at least
 // twice the live heap: never under 2.5 × live.
 func MemoryLimit(live uint64, room int64) int64 {
-	if withinBudget(live) {
+	if withinGrace(live) {
 		return max(Limit, 5*int64(live)/2)
 	}
 	g := Goal(live, room)

@@ -20,9 +20,12 @@ func TestGoal(t *testing.T) {
 		{40 << 20, testRoom, 224 << 20},
 		{200 << 20, testRoom, Budget},
 		{Budget / 3, testRoom, Budget},
-		// Beyond the budget: GOGC 300 again, within a quarter of the room,
+		// Just past the budget: GOGC 200.
+		{Budget/3 + 1, testRoom, 3 * (Budget/3 + 1)},
+		{(Budget + Grace) / 3, testRoom, 3 * ((Budget + Grace) / 3)},
+		// Beyond the grace: GOGC 300 again, within a quarter of the room,
 		// never below GOGC 100.
-		{Budget/3 + 1, testRoom, 4*(Budget/3+1) + 64<<20},
+		{(Budget+Grace)/3 + 1, testRoom, 4*((Budget+Grace)/3+1) + 64<<20},
 		{Budget / 2, testRoom, 4*(Budget/2) + 64<<20},
 		{800 << 20, testRoom, 3264 << 20},
 		{800 << 20, 8 << 30, 2 << 30},
@@ -64,6 +67,10 @@ func TestNoDip(t *testing.T) {
 func TestMemoryLimit(t *testing.T) {
 	if got := MemoryLimit(100<<20, testRoom); got != Limit {
 		t.Errorf("MemoryLimit(100 MiB) = %d, want %d", got, Limit)
+	}
+	// In the grace past the budget, the budget's limit holds.
+	if got := MemoryLimit(280<<20, testRoom); got != Limit {
+		t.Errorf("MemoryLimit(280 MiB) = %d, want %d", got, Limit)
 	}
 	// Beyond the budget the limit stays a quarter above the goal.
 	if got, want := MemoryLimit(1<<30, testRoom), int64(5<<30); got != want { // the goal: a quarter of the room, 4 GiB
