@@ -61,8 +61,9 @@ apiVersion change is a change. Deletions of Namespaces, PersistentVolumeClaims,
 StatefulSets, CRDs, databases (CloudNativePG Clusters) and Flagger Canaries
 (an app back to rolling) and changes of immutable fields are flagged as
 danger.
-Secret values are masked. Differences only in provenance annotations are
-counted, not shown.
+Secret values are masked. Objects of a changed app that differ only in
+provenance annotations are counted, not shown; an app that differs only in
+provenance (a new source revision alone) is no change.
 
 The report starts with a summary in words per app, read from the objects
 of both sides: image, replicas or HPA bounds, size, env and secret keys

@@ -463,6 +463,11 @@ func costDelta(before, after policy.Costs) string {
 
 // fenceFor returns a code fence longer than any run of backticks in s.
 func fenceFor(s string) string {
+	return strings.Repeat("`", max(3, longestBackticks(s)+1))
+}
+
+// longestBackticks is the length of the longest run of backticks in s.
+func longestBackticks(s string) int {
 	longest, run := 0, 0
 	for _, r := range s {
 		if r == '`' {
@@ -472,7 +477,7 @@ func fenceFor(s string) string {
 			run = 0
 		}
 	}
-	return strings.Repeat("`", max(3, longest+1))
+	return longest
 }
 
 // esc escapes text for Markdown tables and HTML blocks.
@@ -509,16 +514,7 @@ func md(s string) string {
 // (content of a code span is never HTML nor Markdown).
 func codeSpan(s string) string {
 	s = strings.NewReplacer("\n", " ", "\r", " ").Replace(s)
-	longest, run := 0, 0
-	for _, r := range s {
-		if r == '`' {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	fence := strings.Repeat("`", longest+1)
+	fence := strings.Repeat("`", longestBackticks(s)+1)
 	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
 		s = " " + s + " "
 	}

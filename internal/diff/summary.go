@@ -1016,17 +1016,7 @@ func ingressFact(in factInput) []string {
 	case len(b) == 1 && len(a) == 1:
 		return []string{"ingress " + b[0] + " → " + a[0]}
 	}
-	var added, removed []string
-	for _, r := range a {
-		if !slices.Contains(b, r) {
-			added = append(added, r)
-		}
-	}
-	for _, r := range b {
-		if !slices.Contains(a, r) {
-			removed = append(removed, r)
-		}
-	}
+	added, removed := listDelta(b, a)
 	return []string{"ingress " + keyDelta(added, removed, nil)}
 }
 
@@ -1187,6 +1177,22 @@ func databaseFact(in factInput) []string {
 	return out
 }
 
+// listDelta returns the elements of after not in before (added) and of
+// before not in after (removed), in their lists' order.
+func listDelta(before, after []string) (added, removed []string) {
+	for _, x := range after {
+		if !slices.Contains(before, x) {
+			added = append(added, x)
+		}
+	}
+	for _, x := range before {
+		if !slices.Contains(after, x) {
+			removed = append(removed, x)
+		}
+	}
+	return added, removed
+}
+
 // dependsOnFact: the apps the app's Flux Kustomization waits for (its
 // dependsOn, the tenant aside), added or removed.
 func dependsOnFact(in factInput) []string {
@@ -1195,17 +1201,7 @@ func dependsOnFact(in factInput) []string {
 	if !okb || !oka {
 		return nil
 	}
-	var added, removed []string
-	for _, n := range a {
-		if !slices.Contains(b, n) {
-			added = append(added, n)
-		}
-	}
-	for _, n := range b {
-		if !slices.Contains(a, n) {
-			removed = append(removed, n)
-		}
-	}
+	added, removed := listDelta(b, a)
 	if d := keyDelta(added, removed, nil); d != "" {
 		return []string{"dependsOn " + d}
 	}
