@@ -201,7 +201,27 @@ func newRootCmd(e *env) *cobra.Command {
 		newInitCmd(e),
 		newVersionCmd(e),
 	)
+	invalidArgs(root)
 	return root
+}
+
+// invalidArgs makes a wrong number of arguments invalid input (exit 2,
+// with a usage hint), as SetFlagErrorFunc makes a bad flag: cobra's Args
+// validators return plain errors, which would be render errors (exit 3).
+func invalidArgs(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			err := check(cmd, args)
+			var ee *exitError
+			if err == nil || errors.As(err, &ee) {
+				return err
+			}
+			return &exitError{code: ExitInvalid, err: fmt.Errorf("%w (run '%s --help' for usage)", err, cmd.CommandPath())}
+		}
+	}
+	for _, sub := range c.Commands() {
+		invalidArgs(sub)
+	}
 }
 
 // platformFlag is the --platform flag every command that loads apps shares.
