@@ -780,16 +780,11 @@ func VersionLabel(image string) string {
 	return "unknown"
 }
 
-// InputsDigest is the inputs digest of an app, as its ownership manifest
-// records it: paved's version, the platform and the app's files (names and
-// contents), and whether it has TechDocs.
-func InputsDigest(version string, p *schema.Platform, a App) string {
-	return digestApp(version, p.Digest(), a)
-}
-
-// InputsDigestOf is InputsDigest of an app directory's CUE files (path to
-// content) before the app is loaded: commit --changed decides from it
-// which apps to load at all.
+// InputsDigestOf is the inputs digest of an app, as its ownership
+// manifest records it (paved's version, the platform, the app's CUE files
+// by path and content, whether it has TechDocs), from its directory's
+// files before the app is loaded: commit --changed decides from it which
+// apps to load at all.
 func InputsDigestOf(version string, p *schema.Platform, files map[string][]byte, docs bool) string {
 	return digestFiles(version, p.Digest(), slices.Sorted(maps.Keys(files)), files, docs)
 }

@@ -46,15 +46,6 @@ func (f Field) Summary() string {
 	return s
 }
 
-// Field returns the sub-field name of f, if f declares it.
-func (f Field) Field(name string) (Field, bool) {
-	i := slices.IndexFunc(f.Fields, func(s Field) bool { return s.Name == name })
-	if i < 0 {
-		return Field{}, false
-	}
-	return f.Fields[i], true
-}
-
 // Explain documents the field of #App at path: labels, an index for a
 // list's element; a name that only a pattern admits (an environment under
 // environments, a variable under env) is documented by the pattern. kind,

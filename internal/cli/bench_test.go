@@ -67,16 +67,26 @@ func syntheticRepo(b *testing.B, n int) string {
 	return root
 }
 
-func gitRun(b *testing.B, dir string, args ...string) string {
-	b.Helper()
+// gitRun runs git in dir, without the user's configuration and as a
+// fixed author, and returns its output; it fails the test on an error.
+func gitRun(tb testing.TB, dir string, args ...string) string {
+	tb.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1")
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_AUTHOR_NAME=dev", "GIT_AUTHOR_EMAIL=dev@acme.dev", "GIT_COMMITTER_NAME=dev", "GIT_COMMITTER_EMAIL=dev@acme.dev")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		b.Fatalf("git %v: %v\n%s", args, err, out)
+		tb.Fatalf("git %v: %v\n%s", args, err, out)
 	}
 	return string(out)
+}
+
+// gitOut is gitRun's output without surrounding white space (a hash, a
+// count).
+func gitOut(tb testing.TB, dir string, args ...string) string {
+	tb.Helper()
+	return strings.TrimSpace(gitRun(tb, dir, args...))
 }
 
 // runPaved runs one paved command in-process and fails the benchmark on
@@ -213,6 +223,29 @@ func seedFleet(b *testing.B, tmp, bare string) {
 	gitRun(b, work, "push", "-q", "origin", "main")
 }
 
+// editMiddleApp appends text to the app.cue of the middle app of a
+// generated monorepo (team-*/<app>/app.cue), as a developer's edit.
+func editMiddleApp(tb testing.TB, root, text string) {
+	tb.Helper()
+	apps, err := filepath.Glob(filepath.Join(root, "team-*", "*", "app.cue"))
+	if err != nil || len(apps) == 0 {
+		tb.Fatalf("no app in %s", root)
+	}
+	appendTo(tb, apps[len(apps)/2], text)
+}
+
+// appendTo appends text to a file.
+func appendTo(tb testing.TB, file, text string) {
+	tb.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(file, append(data, text...), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // BenchmarkChanged runs `vet --changed` and `lint --changed` with one app
 // edited in the work tree, warm cache (the state a pre-commit hook runs
 // in). The ≤ 200 ms target includes process start, which this in-process
@@ -225,17 +258,7 @@ func BenchmarkChanged(b *testing.B) {
 				if err := os.CopyFS(work, os.DirFS(root)); err != nil {
 					b.Fatal(err)
 				}
-				apps, err := filepath.Glob(filepath.Join(work, "team-*", "*", "app.cue"))
-				if err != nil || len(apps) == 0 {
-					b.Fatalf("no app in %s", work)
-				}
-				spec, err := os.ReadFile(apps[len(apps)/2])
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := os.WriteFile(apps[len(apps)/2], append(spec, "\n// edited\n"...), 0o644); err != nil {
-					b.Fatal(err)
-				}
+				editMiddleApp(b, work, "\n// edited\n")
 				b.Setenv("PAVED_CACHE_DIR", filepath.Join(b.TempDir(), "cache"))
 				runPaved(b, work, ExitOK, cmd, "--quiet", ".") // warm the cache
 				b.ResetTimer()
@@ -271,18 +294,8 @@ func BenchmarkPR(b *testing.B) {
 			tip := strings.TrimSpace(gitRun(b, bare, "rev-parse", "main"))
 			url := serveGitHTTP(b, gitRoot) + "/fleet.git"
 
-			// One app changes: a new image tag.
-			apps, err := filepath.Glob(filepath.Join(work, "team-*", "*", "app.cue"))
-			if err != nil || len(apps) == 0 {
-				b.Fatalf("no app in %s", work)
-			}
-			spec, err := os.ReadFile(apps[len(apps)/2])
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := os.WriteFile(apps[len(apps)/2], append(spec, "env: BENCH_CHANGE: \"1\"\n"...), 0o644); err != nil {
-				b.Fatal(err)
-			}
+			// One app changes: a new environment variable.
+			editMiddleApp(b, work, "env: BENCH_CHANGE: \"1\"\n")
 			cold := func(b *testing.B) {
 				b.StopTimer()
 				b.Setenv("PAVED_CACHE_DIR", filepath.Join(b.TempDir(), "cache"))

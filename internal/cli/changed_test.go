@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,21 +38,11 @@ func TestChangedEqualsFull(t *testing.T) {
 			t.Setenv("PAVED_CACHE_DIR", filepath.Join(tmp, "cache"))
 			src := filepath.Join(tmp, "src")
 			c.make(t, src)
-			git := func(dir string, args ...string) string {
-				t.Helper()
-				cmd := exec.Command("git", append([]string{"-c", "user.name=dev", "-c", "user.email=dev@acme.dev"}, args...)...)
-				cmd.Dir = dir
-				out, err := cmd.CombinedOutput()
-				if err != nil {
-					t.Fatalf("git %v: %v\n%s", args, err, out)
-				}
-				return strings.TrimSpace(string(out))
-			}
-			git(src, "init", "-q", "-b", "main")
-			git(src, "remote", "add", "origin", "https://github.com/acme/monorepo.git")
-			git(src, "add", "-A")
-			git(src, "commit", "-q", "-m", "apps")
-			base := git(src, "rev-parse", "HEAD")
+			gitOut(t, src, "init", "-q", "-b", "main")
+			gitOut(t, src, "remote", "add", "origin", "https://github.com/acme/monorepo.git")
+			gitOut(t, src, "add", "-A")
+			gitOut(t, src, "commit", "-q", "-m", "apps")
+			base := gitOut(t, src, "rev-parse", "HEAD")
 			paved := func(want int, args ...string) string {
 				t.Helper()
 				var stdout, stderr strings.Builder
@@ -64,7 +53,7 @@ func TestChangedEqualsFull(t *testing.T) {
 			}
 			full, changed := filepath.Join(tmp, "full.git"), filepath.Join(tmp, "changed.git")
 			for _, f := range []string{full, changed} {
-				git(tmp, "init", "-q", "--bare", "-b", "main", f)
+				gitOut(t, tmp, "init", "-q", "--bare", "-b", "main", f)
 				paved(ExitOK, "commit", "--quiet", ".", "--fleet", f)
 			}
 
@@ -74,15 +63,9 @@ func TestChangedEqualsFull(t *testing.T) {
 				t.Fatalf("apps: %v %v", apps, err)
 			}
 			for i, a := range []string{apps[0], apps[len(apps)/2]} {
-				spec, err := os.ReadFile(a)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(a, fmt.Appendf(spec, "\nenv: TEST_CHANGE_%d: \"on\"\n", i), 0o644); err != nil {
-					t.Fatal(err)
-				}
+				appendTo(t, a, fmt.Sprintf("\nenv: TEST_CHANGE_%d: \"on\"\n", i))
 			}
-			git(src, "commit", "-q", "-am", "two apps change")
+			gitOut(t, src, "commit", "-q", "-am", "two apps change")
 
 			for _, o := range []string{"terminal", "markdown", "json"} {
 				args := []string{"diff", ".", "--fleet", full, "--base", base, "-o", o, "--today", "2026-12-01"}
@@ -91,17 +74,19 @@ func TestChangedEqualsFull(t *testing.T) {
 				if got != want {
 					t.Errorf("diff -o %s --changed differs from the full diff:\n--- full\n%s\n--- changed\n%s", o, want, got)
 				}
-				if !strings.Contains(want, "TEST_CHANGE_1") {
-					t.Errorf("diff -o %s does not show the change:\n%s", o, want)
+				for _, v := range []string{"TEST_CHANGE_0", "TEST_CHANGE_1"} {
+					if !strings.Contains(want, v) {
+						t.Errorf("diff -o %s does not show %s:\n%s", o, v, want)
+					}
 				}
 			}
 
 			paved(ExitOK, "commit", "--quiet", ".", "--fleet", full)
 			paved(ExitOK, "commit", "--quiet", ".", "--fleet", changed, "--changed")
-			if a, b := git(tmp, "--git-dir", full, "rev-parse", "main^{tree}"), git(tmp, "--git-dir", changed, "rev-parse", "main^{tree}"); a != b {
-				diff := git(tmp, "--git-dir", full, "fetch", "-q", changed, "main")
-				t.Errorf("commit --changed left tree %s, a full commit %s %s\n%s", b, a, diff,
-					git(tmp, "--git-dir", full, "diff", "--stat", "main", "FETCH_HEAD"))
+			if a, b := gitOut(t, tmp, "--git-dir", full, "rev-parse", "main^{tree}"), gitOut(t, tmp, "--git-dir", changed, "rev-parse", "main^{tree}"); a != b {
+				gitOut(t, tmp, "--git-dir", full, "fetch", "-q", changed, "main")
+				t.Errorf("commit --changed left tree %s, a full commit %s:\n%s", b, a,
+					gitOut(t, tmp, "--git-dir", full, "diff", "--stat", "main", "FETCH_HEAD"))
 			}
 		})
 	}

@@ -561,22 +561,12 @@ func TestCITemplatesFleet(t *testing.T) {
 			if code := Run([]string{"init", repo}, &env{stdout: &out, stderr: &out, cwd: repo}); code != ExitOK {
 				t.Fatalf("paved init: exit %d\n%s", code, out.String())
 			}
-			git := func(dir string, args ...string) string {
-				t.Helper()
-				cmd := exec.Command("git", append([]string{"-c", "user.name=t", "-c", "user.email=t@t"}, args...)...)
-				cmd.Dir = dir
-				b, err := cmd.CombinedOutput()
-				if err != nil {
-					t.Fatalf("git %v: %v\n%s", args, err, b)
-				}
-				return strings.TrimSpace(string(b))
-			}
-			git(repo, "init", "-q", "-b", "main")
-			git(repo, "add", "-A")
-			git(repo, "commit", "-q", "-m", "scaffold")
-			base := git(repo, "rev-parse", "HEAD")
+			gitOut(t, repo, "init", "-q", "-b", "main")
+			gitOut(t, repo, "add", "-A")
+			gitOut(t, repo, "commit", "-q", "-m", "scaffold")
+			base := gitOut(t, repo, "rev-parse", "HEAD")
 			fleet := filepath.Join(tmp, "fleet.git")
-			git(tmp, "init", "-q", "--bare", "-b", "main", fleet)
+			gitOut(t, tmp, "init", "-q", "--bare", "-b", "main", fleet)
 			summary := filepath.Join(tmp, "summary.md")
 			env := append(os.Environ(), "CI=true", "PAVED_CACHE_DIR="+filepath.Join(tmp, "cache"),
 				"FLEET_URL=file://"+fleet, "BASE_SHA="+base, "GITHUB_STEP_SUMMARY="+summary)
@@ -590,7 +580,7 @@ func TestCITemplatesFleet(t *testing.T) {
 			}
 			// The default branch: the first commit renders the app.
 			run("commit", s.commit)
-			if n := git(tmp, "--git-dir", fleet, "rev-list", "--count", "main"); n != "1" {
+			if n := gitOut(t, tmp, "--git-dir", fleet, "rev-list", "--count", "main"); n != "1" {
 				t.Fatalf("fleet commits after the first commit step: %s, want 1", n)
 			}
 			// A pull request bumps the image.
@@ -605,7 +595,7 @@ func TestCITemplatesFleet(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(repo, "app.cue"), bumped, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			git(repo, "commit", "-q", "-am", "bump")
+			gitOut(t, repo, "commit", "-q", "-am", "bump")
 			run("diff", s.diff)
 			comment, err := os.ReadFile(filepath.Join(repo, "paved-diff.md"))
 			if err != nil {
@@ -620,15 +610,19 @@ func TestCITemplatesFleet(t *testing.T) {
 			// Merged: the commit step writes the change, after which the
 			// pull request's diff has nothing left to show.
 			run("commit", s.commit)
-			if n := git(tmp, "--git-dir", fleet, "rev-list", "--count", "main"); n != "2" {
+			if n := gitOut(t, tmp, "--git-dir", fleet, "rev-list", "--count", "main"); n != "2" {
 				t.Fatalf("fleet commits after the second commit step: %s, want 2", n)
 			}
-			if img := git(tmp, "--git-dir", fleet, "grep", "-h", "image:", "main", "--", "apps/prod-eu-1"); !strings.Contains(img, "shop:0.2.0") {
+			if img := gitOut(t, tmp, "--git-dir", fleet, "grep", "-h", "image:", "main", "--", "apps/prod-eu-1"); !strings.Contains(img, "shop:0.2.0") {
 				t.Errorf("the fleet's prod image: %s", img)
 			}
 			run("diff", s.diff)
-			if comment, _ := os.ReadFile(filepath.Join(repo, "paved-diff.md")); bytes.Contains(comment, []byte("image 0.1.0 → 0.2.0")) {
-				t.Errorf("the diff after the commit still shows the change:\n%s", comment)
+			comment, err = os.ReadFile(filepath.Join(repo, "paved-diff.md"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(comment, []byte("\nNo rendered changes.\n")) {
+				t.Errorf("the diff after the commit still shows a change:\n%s", comment)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"path"
@@ -148,7 +149,7 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 			if err != nil {
 				return fleetFailure(l, "diff", err)
 			}
-			stop := e.stage("read fleet")
+			stop := e.stage("build fleet")
 			before, err := fleetUnits(snap, ms, plan, in, tree)
 			// Nothing more is read from the fleet: let go of the clone
 			// before the diff and lint, and of the manifests and plan
@@ -274,13 +275,18 @@ func fleetUnits(snap *fleet.Snapshot, ms *fleet.Manifests, plan *fleet.Plan, in 
 	// The Flux Kustomizations under clusters/<cluster>/paved are single
 	// objects the entry kustomization lists; build only the app and tenant
 	// directories and read those files as they are.
+	// A file a manifest lists that the fleet lacks is left out (the fleet
+	// is what Flux applies); a file that cannot be read is a git error,
+	// never a deletion.
 	var entries []string
-	read := func(g []string) *render.Tree {
+	read := func(g []string) (*render.Tree, error) {
 		tree := &render.Tree{Files: map[string][]byte{}}
 		for _, f := range g {
-			data, ok := snap.File(f)
+			data, err := snap.ReadFile(f)
 			switch {
-			case !ok:
+			case errors.Is(err, fs.ErrNotExist):
+			case err != nil:
+				return nil, &exitError{code: ExitGit, err: fmt.Errorf("diff: fleet %s: %w", revisionOr(snap), err)}
 			case strings.HasPrefix(f, "clusters/"):
 				if path.Base(f) != "kustomization.yaml" {
 					entries = append(entries, f)
@@ -289,7 +295,7 @@ func fleetUnits(snap *fleet.Snapshot, ms *fleet.Manifests, plan *fleet.Plan, in 
 				tree.Files[f] = data
 			}
 		}
-		return tree
+		return tree, nil
 	}
 	// Units in directory order, then the catalog, as one build of the
 	// whole tree has them (render.Tree.Compared).
@@ -298,7 +304,10 @@ func fleetUnits(snap *fleet.Snapshot, ms *fleet.Manifests, plan *fleet.Plan, in 
 	chunked := true
 	same := sameAsRendered(rendered)
 	for _, g := range groups {
-		tree := read(g)
+		tree, err := read(g)
+		if err != nil {
+			return nil, err
+		}
 		if err := render.BuildAll(tree); err != nil {
 			chunked = false
 			break
@@ -325,7 +334,10 @@ func fleetUnits(snap *fleet.Snapshot, ms *fleet.Manifests, plan *fleet.Plan, in 
 		// holds reaches outside its app): build them all at once, as
 		// Flux would, for the fleet's answer.
 		entries = nil
-		tree := read(slices.Concat(groups...))
+		tree, err := read(slices.Concat(groups...))
+		if err != nil {
+			return nil, err
+		}
 		if err := render.BuildAll(tree); err != nil {
 			return nil, &exitError{code: ExitRender, err: fmt.Errorf("diff: what the fleet holds (%s) does not build: %v", revisionOr(snap), err)}
 		}
@@ -337,7 +349,10 @@ func fleetUnits(snap *fleet.Snapshot, ms *fleet.Manifests, plan *fleet.Plan, in 
 	var order []string
 	for _, f := range entries {
 		parts := strings.Split(f, "/")
-		data, _ := snap.File(f)
+		data, err := snap.ReadFile(f)
+		if err != nil {
+			return nil, &exitError{code: ExitGit, err: fmt.Errorf("diff: fleet %s: %w", revisionOr(snap), err)}
+		}
 		o, err := render.DecodeObject(data)
 		if err != nil {
 			return nil, &exitError{code: ExitRender, err: fmt.Errorf("diff: fleet %s: %w", f, err)}

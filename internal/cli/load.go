@@ -35,7 +35,6 @@ type loaded struct {
 	// the apps discovered, when validation was deferred (validateOnly).
 	changedDirs map[string]bool
 	found       []discover.App
-	platformDir string
 	// platforms are the platform and its forks, one per worker.
 	platforms *platformPool
 
@@ -263,7 +262,7 @@ func loadApps(e *env, paths []string, platformDir string, opts loadOptions) (*lo
 		}
 		return nil, err
 	}
-	out := &loaded{platform: p, platforms: newPlatformPool(p, e.workers()), pol: lp.pol, platformDir: platformDir}
+	out := &loaded{platform: p, platforms: newPlatformPool(p, e.workers()), pol: lp.pol}
 	if out.pol == nil {
 		out.pol = &lazyPolicies{}
 	}

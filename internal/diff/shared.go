@@ -2,6 +2,7 @@ package diff
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -288,7 +289,7 @@ func (s sharedEdit) where(name func(string) string) string {
 		objs[k] = true
 		one = k
 	}
-	in := inClusters(sortedKeys(clusters))
+	in := "in " + clusterList(slices.Sorted(maps.Keys(clusters)))
 	switch {
 	case len(objs) == 1:
 		return "on " + name(one.String()) + " " + in
@@ -296,14 +297,6 @@ func (s sharedEdit) where(name func(string) string) string {
 		return fmt.Sprintf("on %d objects × %d clusters", len(objs), len(clusters))
 	}
 	return fmt.Sprintf("on %d objects %s", len(s.on), in)
-}
-
-// inClusters names up to three clusters, else counts them.
-func inClusters(cs []string) string {
-	if len(cs) > 3 {
-		return fmt.Sprintf("in %d clusters", len(cs))
-	}
-	return "in " + strings.Join(cs, ", ")
 }
 
 // lines returns the edit's lines as a diff body.

@@ -3,6 +3,7 @@ package diff
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -226,7 +227,7 @@ func summarize(rep *Report, before, after map[Key]entry, opt Options) []AppSumma
 		for c := range ao[o] {
 			clusters[c] = true
 		}
-		sorted := sortedKeys(clusters)
+		sorted := slices.Sorted(maps.Keys(clusters))
 		for _, c := range sorted {
 			if !pseudo(c) {
 				s.Clusters = append(s.Clusters, c)
@@ -321,15 +322,6 @@ func objectsOf(idx map[Key]entry, keys []Key) []render.Object {
 	return out
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
 // WithFindings returns the summaries with a line per app for its policy
 // findings (waived ones aside) and for its monthly cost where it changed;
 // an app with findings and no change gets a summary of its own.
@@ -390,7 +382,7 @@ func WithFindings(apps []AppSummary, lint *policy.Report, before, after policy.C
 				parts = append(parts, fmt.Sprintf("%d warn (%s)", t.nWarn, strings.Join(t.warn, ", ")))
 			}
 			i := find(o.team, o.app)
-			out[i].Lines = append(out[i].Lines, Line{Text: "policy " + strings.Join(parts, ", "), Clusters: sortedKeys(t.clusters)})
+			out[i].Lines = append(out[i].Lines, Line{Text: "policy " + strings.Join(parts, ", "), Clusters: slices.Sorted(maps.Keys(t.clusters))})
 		}
 	}
 	type envCost struct{ before, after float64 }
@@ -421,7 +413,7 @@ func WithFindings(apps []AppSummary, lint *policy.Report, before, after policy.C
 	addCost(after, true)
 	for _, o := range costOwners {
 		var parts []string
-		for _, env := range sortedKeys(costs[o]) {
+		for _, env := range slices.Sorted(maps.Keys(costs[o])) {
 			v := costs[o][env]
 			if v.before == v.after {
 				continue
@@ -758,7 +750,7 @@ func sizeFact(in factInput) []string {
 
 // resourcesDelta says how requests and limits change ("" if they do not).
 func resourcesDelta(breq, blim, areq, alim map[string]string, sizes map[string]schema.Size) string {
-	if maps(breq, areq) && maps(blim, alim) {
+	if maps.Equal(breq, areq) && maps.Equal(blim, alim) {
 		return ""
 	}
 	if bs, as := sizeName(breq, sizes), sizeName(areq, sizes); bs != "" && as != "" && bs != as {
@@ -774,8 +766,6 @@ func resourcesDelta(breq, blim, areq, alim map[string]string, sizes map[string]s
 	return strings.Join(parts, "; ")
 }
 
-func maps(a, b map[string]string) bool { return reflect.DeepEqual(a, b) }
-
 func quantityDelta(b, a map[string]string) string {
 	keys := map[string]bool{}
 	for k := range b {
@@ -785,7 +775,7 @@ func quantityDelta(b, a map[string]string) string {
 		keys[k] = true
 	}
 	var parts []string
-	for _, k := range sortedKeys(keys) {
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		if b[k] == a[k] {
 			continue
 		}
@@ -808,7 +798,7 @@ func sizeName(req map[string]string, sizes map[string]schema.Size) string {
 	if !ok1 || !ok2 {
 		return ""
 	}
-	for _, name := range sortedKeys(sizes) {
+	for _, name := range slices.Sorted(maps.Keys(sizes)) {
 		if s := sizes[name]; s.CPUMillicores == cpu && s.MemoryMiB == mem {
 			return name
 		}
@@ -946,7 +936,7 @@ func secretFact(in factInput) []string {
 	}
 	// Secret objects: their keys.
 	bs, as := secretKeys(in.before), secretKeys(in.after)
-	for _, name := range sortedKeys(as) {
+	for _, name := range slices.Sorted(maps.Keys(as)) {
 		prev, ok := bs[name]
 		if !ok {
 			continue
@@ -1144,7 +1134,7 @@ func databasesOf(app string, objs []render.Object) map[string]database {
 func databaseFact(in factInput) []string {
 	b, a := databasesOf(in.app, in.before), databasesOf(in.app, in.after)
 	var out []string
-	for _, name := range sortedKeys(a) {
+	for _, name := range slices.Sorted(maps.Keys(a)) {
 		d := a[name]
 		p, ok := b[name]
 		if !ok {
@@ -1169,7 +1159,7 @@ func databaseFact(in factInput) []string {
 			out = append(out, "database "+name+" "+strings.Join(parts, ", "))
 		}
 	}
-	for _, name := range sortedKeys(b) {
+	for _, name := range slices.Sorted(maps.Keys(b)) {
 		if _, ok := a[name]; !ok {
 			out = append(out, "database "+name+" removed")
 		}
@@ -1269,7 +1259,7 @@ func catalogFact(in factInput) []string {
 		for k := range am {
 			keys[k] = true
 		}
-		for _, k := range sortedKeys(keys) {
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
 			if !reflect.DeepEqual(bm[k], am[k]) {
 				fields = append(fields, k)
 			}
@@ -1318,7 +1308,7 @@ func objectsFact(in factInput) []string {
 			}
 		}
 		var out []string
-		for _, k := range sortedKeys(count) {
+		for _, k := range slices.Sorted(maps.Keys(count)) {
 			if count[k] > 1 {
 				out = append(out, fmt.Sprintf("%s ×%d", k, count[k]))
 			} else {

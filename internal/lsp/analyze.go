@@ -21,7 +21,6 @@ import (
 
 // platformEntry is a loaded platform (or why it did not load).
 type platformEntry struct {
-	dir      string
 	p        *schema.Platform // nil when it failed to load
 	err      error
 	policies *policyIDs
@@ -130,7 +129,7 @@ func (s *server) platform(dir string) *platformEntry {
 		return pe
 	}
 	p, err := schema.LoadPlatform(dir)
-	pe = &platformEntry{dir: dir, p: p, err: err}
+	pe = &platformEntry{p: p, err: err}
 	s.mu.Lock()
 	s.platforms[dir] = pe
 	s.mu.Unlock()

@@ -108,7 +108,7 @@ func (s *server) openBench(dir string) {
 	path := filepath.Join(dir, "app.cue")
 	text, _ := os.ReadFile(path)
 	s.mu.Lock()
-	s.docs[path] = &document{path: path, uri: fileURI(path), text: text, version: 1}
+	s.docs[path] = &document{path: path, text: text, version: 1}
 	s.mu.Unlock()
 	s.analyze(dir, false)
 }

@@ -298,12 +298,17 @@ func FuzzCursor(f *testing.F) {
 		if e := tokenEnd(text, off); e < off || e > len(text) {
 			t.Fatalf("tokenEnd(%d) = %d", off, e)
 		}
-		if utf8.Valid(text) {
+		if utf8.Valid(text) && (off == len(text) || utf8.RuneStart(text[off])) {
+			// A position and an offset at a rune's start convert back
+			// and forth exactly; a range never ends before it starts.
 			p := lspPosition(text, off)
-			if back := offsetOf(text, p); back > len(text) {
-				t.Fatalf("offsetOf(%v) = %d past the end", p, back)
+			if back := offsetOf(text, p); back != off {
+				t.Fatalf("offsetOf(lspPosition(%d) = %v) = %d", off, p, back)
 			}
-			_ = lspRange(text, int(p.Line)+1, off-lineStart(text, int(p.Line))+1)
+			r := lspRange(text, int(p.Line)+1, off-lineStart(text, int(p.Line))+1)
+			if r.End.Line < r.Start.Line || r.End.Line == r.Start.Line && r.End.Character < r.Start.Character {
+				t.Fatalf("lspRange at %v: %v", p, r)
+			}
 		}
 	})
 }

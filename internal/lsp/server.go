@@ -116,7 +116,6 @@ type server struct {
 // document is an open buffer.
 type document struct {
 	path    string
-	uri     protocol.DocumentURI
 	text    []byte
 	version int32
 }
@@ -389,7 +388,7 @@ func (s *server) didOpen(p *protocol.DidOpenTextDocumentParams) {
 		return
 	}
 	s.mu.Lock()
-	s.docs[path] = &document{path: path, uri: p.TextDocument.URI, text: []byte(p.TextDocument.Text), version: p.TextDocument.Version}
+	s.docs[path] = &document{path: path, text: []byte(p.TextDocument.Text), version: p.TextDocument.Version}
 	s.mu.Unlock()
 	s.schedule(filepath.Dir(path), 0, false)
 }
@@ -402,7 +401,7 @@ func (s *server) didChange(p *protocol.DidChangeTextDocumentParams) {
 	s.mu.Lock()
 	d := s.docs[path]
 	if d == nil {
-		d = &document{path: path, uri: p.TextDocument.URI}
+		d = &document{path: path}
 		s.docs[path] = d
 	}
 	// Full synchronization (what initialize asks for): the last change

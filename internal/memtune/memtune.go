@@ -34,8 +34,8 @@
 // barriers on for half of that time.
 //
 // The goal is set as GOGC (runtime/debug.SetGCPercent), relative to the
-// live heap, after every collection. A memory limit of max(Limit, 2.5 ×
-// live) holds the process to about 1 GiB while the fleet fits (the heap
+// live heap, after every collection. A memory limit of Limit holds the
+// process to about 1 GiB while the fleet fits, its grace included (the heap
 // goal leaves out what the runtime holds besides live objects: free spans
 // not yet returned, fragmentation); beyond the budget it is a quarter
 // above the goal, never binding: a limit near twice the live heap makes
@@ -60,8 +60,8 @@ const Budget = 768 << 20
 // of up to 281 MiB.
 const Grace = Budget / 10
 
-// Limit is the memory limit while the live heap is within the budget (at
-// most 256 MiB, under 30% of the limit).
+// Limit is the memory limit while the live heap is within the budget or
+// its grace (at most 281 MiB, under a third of the limit).
 const Limit = 900 << 20
 
 // room is the memory the process may use (Room), read by Start.
@@ -116,12 +116,12 @@ func Percent(live uint64, room int64) int {
 	return int(min(max(g, 100), 10000))
 }
 
-// MemoryLimit is the memory limit for a live heap of live bytes.
-// Beyond the budget it is a quarter above the goal, which is at least
-// twice the live heap: never under 2.5 × live.
+// MemoryLimit is the memory limit for a live heap of live bytes: Limit
+// within the budget and its grace; beyond, a quarter above the goal,
+// which is at least twice the live heap: never under 2.5 × live.
 func MemoryLimit(live uint64, room int64) int64 {
 	if withinGrace(live) {
-		return max(Limit, 5*int64(live)/2)
+		return Limit
 	}
 	g := Goal(live, room)
 	return g + g/4
