@@ -29,7 +29,8 @@ func DashboardUID(team, app string) string {
 	return "paved-" + hex.EncodeToString(sum[:])[:20]
 }
 
-// dashboardJSON builds the Grafana dashboard of an app in one cluster with
+// dashboardJSON builds the Grafana dashboard of an app in one environment
+// (its clusters share it: the dashboard selects the cluster) with
 // the Grafana Foundation SDK's typed builders: the golden signals from the
 // metrics the app is scraped for (request rate, errors and latency
 // percentiles of a web app's HTTP server histogram, when its metrics are
@@ -155,19 +156,16 @@ func dashboardJSON(p *schema.Platform, spec schema.Spec) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// fillDashboard puts the app's dashboard into the ConfigMap the blueprint
-// made for it (<app>-dashboard, key <team>-<app>.json).
-func fillDashboard(p *schema.Platform, spec schema.Spec, objs []Object) error {
+// fillDashboard puts the app's dashboard (dashboardJSON) into the
+// ConfigMap the blueprint made for it (<app>-dashboard, key
+// <team>-<app>.json).
+func fillDashboard(spec schema.Spec, objs []Object, js string) error {
 	for _, o := range objs {
 		md, _ := o["metadata"].(map[string]any)
 		if o["kind"] != "ConfigMap" || md["name"] != spec.Name+"-dashboard" {
 			continue
 		}
-		js, err := dashboardJSON(p, spec)
-		if err != nil {
-			return err
-		}
-		o["data"] = map[string]any{spec.Team + "-" + spec.Name + ".json": string(js)}
+		o["data"] = map[string]any{spec.Team + "-" + spec.Name + ".json": js}
 		return nil
 	}
 	return fmt.Errorf("blueprint %s made no ConfigMap %s-dashboard", spec.Kind, spec.Name)

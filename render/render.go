@@ -377,11 +377,12 @@ func renderAppAll(in Input, p *jobPlatform, a *App, clusters []ClusterTarget, sh
 	tree := part.tree
 	var owned, rendered []string
 	objsByCluster := map[string][]Object{}
+	dashboards := map[string]string{} // environment -> the app's dashboard, alike in its clusters
 	for _, ct := range clusters {
 		spec, err := a.Env(ct.Environment)
 		var objs []Object
 		if err == nil {
-			objs, err = renderApp(p, in.Cache, *a, ct, spec)
+			objs, err = renderApp(p, in.Cache, *a, ct, spec, dashboards)
 		}
 		if err != nil {
 			part.errs = append(part.errs, &Error{Where: fmt.Sprintf("%s/%s in %s", a.Base.Team, a.Base.Name, ct.Name), Err: err})
@@ -459,8 +460,10 @@ func digests(tree *Tree, files []string) map[string]string {
 	return out
 }
 
-// renderApp evaluates the app's blueprint for one cluster.
-func renderApp(p *jobPlatform, c *cache.Cache, a App, ct ClusterTarget, spec schema.Spec) ([]Object, error) {
+// renderApp evaluates the app's blueprint for one cluster. dashboards
+// holds the app's dashboard per environment, built by the first cluster
+// of each.
+func renderApp(p *jobPlatform, c *cache.Cache, a App, ct ClusterTarget, spec schema.Spec, dashboards map[string]string) ([]Object, error) {
 	ratio := p.root.Data.Environments[ct.Environment].TracingSampleRatio
 	if spec.Observability.Tracing.SampleRatio != nil {
 		ratio = *spec.Observability.Tracing.SampleRatio
@@ -499,7 +502,16 @@ func renderApp(p *jobPlatform, c *cache.Cache, a App, ct ClusterTarget, spec sch
 		return nil, err
 	}
 	if spec.Observability.Dashboard.Enabled {
-		if err := fillDashboard(p.root, spec, objs); err != nil {
+		js, ok := dashboards[ct.Environment]
+		if !ok {
+			b, err := dashboardJSON(p.root, spec)
+			if err != nil {
+				return nil, err
+			}
+			js = string(b)
+			dashboards[ct.Environment] = js
+		}
+		if err := fillDashboard(spec, objs, js); err != nil {
 			return nil, err
 		}
 	}
