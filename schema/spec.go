@@ -177,12 +177,15 @@ type PlatformData struct {
 		MemoryGiBMonth  float64 `json:"memoryGiBMonth"`
 		StorageGiBMonth float64 `json:"storageGiBMonth"`
 	} `json:"prices"`
-	Teams      map[string]Team `json:"teams"`
-	Registries []string        `json:"registries"`
-	Flux       Flux            `json:"flux"`
-	Policy     PolicySettings  `json:"policy"`
-	Catalog    CatalogSettings `json:"catalog"`
-	Dashboards Dashboards      `json:"dashboards"`
+	Teams map[string]Team `json:"teams"`
+	// SourceAliases: an origin identity (pattern) -> the --source
+	// identities (patterns) it may commit as.
+	SourceAliases map[string][]string `json:"sourceAliases"`
+	Registries    []string            `json:"registries"`
+	Flux          Flux                `json:"flux"`
+	Policy        PolicySettings      `json:"policy"`
+	Catalog       CatalogSettings     `json:"catalog"`
+	Dashboards    Dashboards          `json:"dashboards"`
 }
 
 // CatalogSettings are the platform's settings of the Backstage catalog.
@@ -251,6 +254,7 @@ type Team struct {
 	Owners           []string `json:"owners"`
 	MonthlyBudgetUSD float64  `json:"monthlyBudgetUSD"`
 	CostCenter       string   `json:"costCenter"`
+	Sources          []string `json:"sources"`
 	DisplayName      string   `json:"displayName,omitempty"`
 	Email            string   `json:"email,omitempty"`
 	Chat             string   `json:"chat,omitempty"`

@@ -80,7 +80,7 @@ func TestScripts(t *testing.T) {
 				for i := range n {
 					next := strings.Replace(string(spec), ":1.0.0", fmt.Sprintf(":1.0.%d", i+1), 1)
 					ts.Check(os.WriteFile(ts.MkAbs(filepath.Join(args[1], "app.cue")), []byte(next), 0o644))
-					cmd := exec.Command(paved, "commit", args[1], "--fleet", args[2])
+					cmd := exec.Command(paved, "commit", args[1], "--source", "local", "--fleet", args[2])
 					cmd.Dir = ts.Getenv("WORK")
 					cmd.Env = append(os.Environ(), "HOME="+ts.Getenv("HOME"), "SOURCE_DATE_EPOCH=1700000000")
 					// Its own process group, killed as a whole, as a CI

@@ -93,10 +93,24 @@ edits and refused ownership manifests).`,
 			if err := o.checkFleet(); err != nil {
 				return err
 			}
+			url := fleetLocation(e, o.fleet)
+			// The fleet's platform at the branch's tip is the one the
+			// commit renders with (re-checked on the tip it commits to).
+			stop := e.stage("read fleet platform")
+			fp, err := fleetPlatformAt(url, o.branch)
+			stop()
+			if err != nil {
+				return err
+			}
+			defer fp.close()
+			fp.note(e, "commit", localPlatform(e, o.path(e), args), gitsource.StripCredentials(o.fleet), fp.revision)
 			// With --allow-mass-delete a PATH may hold no app any more:
 			// the commit removes its source's apps there.
-			l, err := loadApps(e, args, o.path(e), loadOptions{policies: true, allowEmpty: o.allowMassDelete, deferValidation: o.changed})
+			l, err := loadApps(e, args, fp.dir, loadOptions{policies: true, allowEmpty: o.allowMassDelete, deferValidation: o.changed, fixedPlatform: true})
 			if err != nil {
+				return err
+			}
+			if err := checkIdentity(e, "commit", args, o.source, l.platform); err != nil {
 				return err
 			}
 			srcDir := e.cwd
@@ -155,19 +169,20 @@ edits and refused ownership manifests).`,
 					Adopt:                 o.adopt,
 					AllowMassDelete:       o.allowMassDelete,
 					AllowDatabaseDelete:   o.allowDBDelete,
-					Newer:                 func(fleetRev, ours string) bool { return gitsource.IsAncestor(srcDir, ours, fleetRev) },
+					Ancestry:              sourceAncestry(e, args, o.source),
+					TeamSources:           teamSources(l.platform),
+					PlatformDigest:        fp.digest,
 					Entry:                 render.EntryKustomization,
 					Catalog:               func(files []string) ([]byte, error) { return render.CatalogLocationFile(l.platform, files) },
 					OverwriteForeignEdits: o.overwrite,
 				}
 				return last.r, nil
 			}
-			url := fleetLocation(e, o.fleet)
 			author, err := commitAuthor()
 			if err != nil {
 				return err
 			}
-			stop := e.stage("commit and push")
+			stop = e.stage("commit and push")
 			res, err := fleet.Commit(context.Background(), prepare, fleet.CommitOptions{
 				URL: url, Branch: o.branch, Author: author, MaxAttempts: o.attempts, Log: e.stderr,
 			})
@@ -183,8 +198,11 @@ edits and refused ownership manifests).`,
 				return &exitError{code: ExitGit, err: fmt.Errorf("commit: %w", err)}
 			}
 			shown := gitsource.StripCredentials(o.fleet)
-			for _, s := range res.Skipped {
-				fmt.Fprintf(e.stdout, "skipped %s: the fleet holds a render of a newer source revision\n", s)
+			if len(res.Stale) > 0 {
+				for _, s := range res.Stale {
+					fmt.Fprintf(e.stdout, "skipped: %s; this run is older, so it writes nothing (its apps, additions and removals alike)\n", s)
+				}
+				return nil
 			}
 			if !res.NoChanges {
 				for _, a := range res.Adopted {

@@ -21,6 +21,7 @@ import (
 	"github.com/paved-dev/paved/internal/diff"
 	"github.com/paved-dev/paved/internal/discover"
 	"github.com/paved-dev/paved/internal/fleet"
+	"github.com/paved-dev/paved/internal/gitsource"
 	"github.com/paved-dev/paved/policy"
 	"github.com/paved-dev/paved/render"
 )
@@ -99,8 +100,22 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 				lo.changed = changedFlag{on: true, ref: cmp.Or(o.base, "HEAD")}
 				lo.deferValidation = true
 			}
-			l, err := loadApps(e, args, o.path(e), lo)
+			// diff renders with the fleet's platform at --ref, as commit
+			// will.
+			stop := e.stage("read fleet platform")
+			fp, err := fleetPlatformAt(fleetLocation(e, o.fleet), o.ref)
+			stop()
 			if err != nil {
+				return err
+			}
+			defer fp.close()
+			fp.note(e, "diff", localPlatform(e, o.path(e), args), gitsource.StripCredentials(o.fleet), fp.revision)
+			lo.fixedPlatform = true
+			l, err := loadApps(e, args, fp.dir, lo)
+			if err != nil {
+				return err
+			}
+			if err := checkIdentity(e, "diff", args, o.source, l.platform); err != nil {
 				return err
 			}
 			// The fleet is read after the render (before it with
@@ -145,11 +160,17 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 					return err
 				}
 			}
-			plan, err := fleet.NewPlan(fleet.PlanInput{Fleet: ms, Apps: planApps(in), Keep: keep, Roots: sourceRoots(e, args, o.source), Adopt: o.adopt})
+			plan, err := fleet.NewPlan(fleet.PlanInput{
+				Fleet: ms, Apps: planApps(in), Keep: keep, Roots: sourceRoots(e, args, o.source), Adopt: o.adopt,
+				TeamSources: teamSources(l.platform), Ancestry: sourceAncestry(e, args, o.source),
+			})
 			if err != nil {
 				return fleetFailure(l, "diff", err)
 			}
-			stop := e.stage("build fleet")
+			for _, s := range plan.Stale {
+				fmt.Fprintf(e.stderr, "note: %s: commit would write nothing for this run\n", s)
+			}
+			stop = e.stage("build fleet")
 			before, err := fleetUnits(snap, ms, plan, in, tree)
 			// Nothing more is read from the fleet: let go of the clone
 			// before the diff and lint, and of the manifests and plan

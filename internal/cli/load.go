@@ -175,6 +175,10 @@ type loadOptions struct {
 	// allowEmpty: PATHs without any app are not an error (commit
 	// --allow-mass-delete removing its source's last apps).
 	allowEmpty bool
+	// fixedPlatform: platformDir is the platform, "" the embedded default;
+	// no paved.platform is looked for (diff and commit render with the
+	// fleet's platform).
+	fixedPlatform bool
 	// deferValidation: discover the apps and load the platform, but
 	// validate no app yet (loaded.found); the caller validates the ones
 	// it renders with validateOnly (diff and commit --changed).
@@ -211,7 +215,7 @@ func loadApps(e *env, paths []string, platformDir string, opts loadOptions) (*lo
 	// is where the apps' own search ends in all but odd layouts (checked
 	// below: a wrong guess loads the right one after discovery).
 	guess := platformDir
-	if guess == "" {
+	if guess == "" && !opts.fixedPlatform {
 		guess = discover.FindPlatform(abs[0])
 	}
 	early := loadPlatform(e, guess, opts.policies)
@@ -222,7 +226,7 @@ func loadApps(e *env, paths []string, platformDir string, opts loadOptions) (*lo
 		<-early
 		return nil, &exitError{code: ExitInvalid, err: fmt.Errorf("no app found below %v (an app directory holds an %s)", paths, discover.AppFile)}
 	}
-	if platformDir == "" && len(found) > 0 {
+	if platformDir == "" && len(found) > 0 && !opts.fixedPlatform {
 		platformDir = discover.FindPlatform(found[0].Dir)
 		for _, a := range found[1:] {
 			if d := discover.FindPlatform(a.Dir); d != platformDir {

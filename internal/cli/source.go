@@ -88,9 +88,9 @@ func sourceRoots(e *env, args []string, override string) []fleet.Root {
 		if !filepath.IsAbs(abs) {
 			abs = filepath.Join(e.cwd, a)
 		}
-		root, source := e.cwd, gitsource.DefaultSource
+		root, source, rev := e.cwd, gitsource.DefaultSource, ""
 		if info, err := gitsource.Describe(abs); err == nil && info.Root != "" {
-			root, source = info.Root, info.Source
+			root, source, rev = info.Root, info.Source, info.Revision
 		}
 		if override != "" {
 			source = override
@@ -98,7 +98,83 @@ func sourceRoots(e *env, args []string, override string) []fleet.Root {
 		if !discover.Within(root, abs) {
 			continue
 		}
-		out = append(out, fleet.Root{Source: source, Path: gitsource.Rel(root, abs)})
+		out = append(out, fleet.Root{Source: source, Path: gitsource.Rel(root, abs), Revision: rev})
+	}
+	return out
+}
+
+// sourceAncestry is fleet.PlanInput.Ancestry for the run's PATHs: a
+// source's revisions are placed in the repository of the first PATH that
+// has that source.
+func sourceAncestry(e *env, args []string, override string) func(source, a, b string) (bool, error) {
+	if len(args) == 0 {
+		args = []string{"."}
+	}
+	dirs := map[string]string{}
+	for _, a := range args {
+		abs := absPath(e, a)
+		source := gitsource.DefaultSource
+		if info, err := gitsource.Describe(abs); err == nil && info.Root != "" {
+			source = info.Source
+		}
+		if override != "" {
+			source = override
+		}
+		if _, ok := dirs[source]; !ok {
+			dirs[source] = abs
+		}
+	}
+	return func(source, a, b string) (bool, error) {
+		dir, ok := dirs[source]
+		if !ok {
+			return false, gitsource.ErrUnknownAncestry
+		}
+		return gitsource.Ancestor(dir, a, b)
+	}
+}
+
+// checkIdentity refuses a run whose source identity the fleet's platform
+// would not recognise: a commit from a source without an identity (no
+// origin remote) and without --source, or a --source other than the
+// origin's own identity that the platform's sourceAliases do not let the
+// origin use. An identity is what binds a team to the sources that may
+// write it, so it is never taken from a flag alone.
+func checkIdentity(e *env, verb string, args []string, override string, p *schema.Platform) error {
+	if len(args) == 0 {
+		args = []string{"."}
+	}
+	for _, a := range args {
+		origin := gitsource.DefaultSource
+		if info, err := gitsource.Describe(absPath(e, a)); err == nil && info.Root != "" {
+			origin = info.Source
+		}
+		switch {
+		case override == "" && origin == gitsource.DefaultSource && verb == "commit":
+			return invalid("commit: %s has no origin remote, so no source identity: the fleet's platform binds teams to sources, and a source without an identity cannot commit; add the repository's origin remote, or pass --source", a)
+		case override == "" || override == origin || origin == gitsource.DefaultSource:
+		case !aliasAllowed(p.Data.SourceAliases, origin, override):
+			return invalid("%s: --source %s: this repository's origin is %s, and the fleet's platform does not let it act as %s (platform.sourceAliases)", verb, override, origin, override)
+		}
+	}
+	return nil
+}
+
+// aliasAllowed reports whether the platform's sourceAliases let origin
+// act as id.
+func aliasAllowed(aliases map[string][]string, origin, id string) bool {
+	for pat, as := range aliases {
+		if fleet.MatchSource([]string{pat}, origin) && fleet.MatchSource(as, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// teamSources are the platform's team bindings, for fleet.PlanInput.
+func teamSources(p *schema.Platform) map[string][]string {
+	out := make(map[string][]string, len(p.Data.Teams))
+	for name, t := range p.Data.Teams {
+		out[name] = t.Sources
 	}
 	return out
 }

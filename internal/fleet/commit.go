@@ -62,10 +62,17 @@ type Render struct {
 	// AllowDatabaseDelete lets a commit remove a database (a CloudNativePG
 	// Cluster the fleet holds for an app in scope), and so its data.
 	AllowDatabaseDelete bool
-	// Newer reports whether the fleet's source revision of an app is newer
-	// than the one rendered now (the stale-source guard); it is asked
-	// only about revisions of the app's own source.
-	Newer func(fleetRevision, ourRevision string) bool
+	// Ancestry places the run's source revisions against the fleet's
+	// (PlanInput.Ancestry): a run of an older revision writes nothing, one
+	// whose revision cannot be placed is a *RevisionError.
+	Ancestry func(source, a, b string) (bool, error)
+	// TeamSources are the fleet platform's team bindings
+	// (PlanInput.TeamSources).
+	TeamSources map[string][]string
+	// PlatformDigest is the PlatformDigest of the fleet platform the
+	// render used ("" for none): a tip whose platform differs is a
+	// *PlatformChangedError.
+	PlatformDigest string
 	// Entry renders clusters/<cluster>/paved/kustomization.yaml.
 	Entry func(resources []string) ([]byte, error)
 	// Catalog renders catalog/all.yaml, the Location of every catalog
@@ -87,12 +94,14 @@ type CommitOptions struct {
 
 // Result is what a commit did.
 type Result struct {
-	Commit    string   // "" when nothing changed
-	Parent    string   // the fleet tip it was made on
-	Attempts  int      // pushes tried
-	Skipped   []string // apps left alone: the fleet holds a newer source revision
-	Written   int      // files added or changed
-	Deleted   int      // files removed
+	Commit   string // "" when nothing changed
+	Parent   string // the fleet tip it was made on
+	Attempts int    // pushes tried
+	// Stale are the run's sources the fleet holds a newer revision of:
+	// the run wrote nothing.
+	Stale     []Stale
+	Written   int // files added or changed
+	Deleted   int // files removed
 	NoChanges bool
 	Removed   []string   // apps pruned
 	Adopted   []Adoption // apps taken over from another source
@@ -122,7 +131,9 @@ func Commit(ctx context.Context, prepare Prepare, o CommitOptions) (*Result, err
 		var pe *PlanError
 		var md *MassDeleteError
 		var dd *DatabaseDeleteError
-		if errors.As(err, &fe) || errors.As(err, &me) || errors.As(err, &pe) || errors.As(err, &md) || errors.As(err, &dd) {
+		var re *RevisionError
+		var pc *PlatformChangedError
+		if errors.As(err, &fe) || errors.As(err, &me) || errors.As(err, &pe) || errors.As(err, &md) || errors.As(err, &dd) || errors.As(err, &re) || errors.As(err, &pc) {
 			return err
 		}
 		msg := strings.ReplaceAll(err.Error(), o.URL, shown)
@@ -146,7 +157,14 @@ func Commit(ctx context.Context, prepare Prepare, o CommitOptions) (*Result, err
 		if err != nil {
 			return nil, wrap(err)
 		}
-		res.Skipped, res.Written, res.Deleted = a.skipped, a.written, a.deleted
+		if len(a.plan.Stale) > 0 {
+			res.Stale, res.NoChanges = a.plan.Stale, true
+			if tip != nil {
+				res.Parent = tip.Hash.String()
+			}
+			return res, nil
+		}
+		res.Written, res.Deleted = a.written, a.deleted
 		res.Removed, res.Adopted = a.plan.Removed, a.plan.Adopted
 		treeHash, err := buildTree(repo.Storer, a.files)
 		if err != nil {
@@ -306,7 +324,6 @@ type applied struct {
 	files            map[string]entry
 	plan             *Plan
 	message          string
-	skipped          []string
 	written, deleted int
 }
 
@@ -344,9 +361,25 @@ func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied,
 	if err != nil {
 		return nil, &PrepareError{Err: err}
 	}
-	plan, err := NewPlan(PlanInput{Fleet: fleetManifests, Apps: r.Apps, Keep: r.Keep, Roots: r.Roots, Adopt: r.Adopt})
+	pd, err := PlatformDigest(slices.Collect(maps.Keys(files)), func(p string) ([]byte, error) {
+		return readBlob(repo.Storer, files[p].hash)
+	})
 	if err != nil {
 		return nil, err
+	}
+	if pd != r.PlatformDigest {
+		var at string
+		if tip != nil {
+			at = tip.Hash.String()
+		}
+		return nil, &PlatformChangedError{Tip: at}
+	}
+	plan, err := NewPlan(PlanInput{Fleet: fleetManifests, Apps: r.Apps, Keep: r.Keep, Roots: r.Roots, Adopt: r.Adopt, TeamSources: r.TeamSources, Ancestry: r.Ancestry})
+	if err != nil {
+		return nil, err
+	}
+	if len(plan.Stale) > 0 {
+		return &applied{plan: plan}, nil
 	}
 	if err := plan.MassDelete(); err != nil && !r.AllowMassDelete {
 		return nil, err
@@ -377,12 +410,6 @@ func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied,
 			continue
 		}
 		fm, om := fleetManifests.Apps[id], ours[id]
-		if om != nil && fm.SourceID() == om.SourceID() && fm.Source != nil && om.Source != nil && fm.Source.Revision != "" &&
-			r.Newer != nil && fm.Source.Revision != om.Source.Revision && r.Newer(fm.Source.Revision, om.Source.Revision) {
-			keepApp[id] = true
-			a.skipped = append(a.skipped, id)
-			continue
-		}
 		edited := editedFiles(fm, read)
 		if om != nil && len(edited) == 0 && fm.SourceID() == om.SourceID() && sameRender(fm, om, read, r.Files) {
 			// The fleet already holds this render of this source but for
@@ -435,6 +462,12 @@ func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied,
 	if err := tenants(repo, files, read, r, fleetManifests, plan, teams, &a.written, &a.deleted); err != nil {
 		return nil, err
 	}
+	// The newest revision of each source the fleet holds a render of.
+	for _, src := range sortedKeys(plan.Revisions) {
+		if err := put(repo, files, SourceRecordPath(src), EncodeSourceRecord(src, plan.Revisions[src]), &a.written); err != nil {
+			return nil, err
+		}
+	}
 	// The catalog's Location lists the entity files now present.
 	var catalog []string
 	for p := range files {
@@ -481,7 +514,6 @@ func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied,
 			return nil, err
 		}
 	}
-	slices.Sort(a.skipped)
 	return a, nil
 }
 

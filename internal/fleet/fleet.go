@@ -23,6 +23,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
@@ -42,7 +43,8 @@ type Snapshot struct {
 	// commit read ("" for a plain directory).
 	Source, Revision string
 	// Paths are the owned files' slash paths, sorted: apps/, tenants/,
-	// catalog/, clusters/<cluster>/paved/ and .paved/.
+	// catalog/, clusters/<cluster>/paved/ and .paved/; and the platform's
+	// files (platform/).
 	Paths []string
 	has   map[string]bool
 	read  func(p string) ([]byte, error)
@@ -112,6 +114,16 @@ type Error struct {
 func (e *Error) Error() string { return fmt.Sprintf("fleet %s: %v", e.Fleet, e.Err) }
 func (e *Error) Unwrap() error { return e.Err }
 
+// ErrNoBranch is a fleet that has no such branch or revision (or no
+// commit at all).
+var ErrNoBranch = errors.New("no such branch or revision")
+
+// noBranch is an ErrNoBranch with its message, credentials removed.
+type noBranch struct{ msg string }
+
+func (e *noBranch) Error() string { return e.msg }
+func (e *noBranch) Unwrap() error { return ErrNoBranch }
+
 // Read reads the owned paths at ref from src: a directory (a git work
 // tree or bare repository is read at ref, any other directory as it is)
 // or a URL (https with a token from PAVED_GIT_TOKEN or GITHUB_TOKEN, ssh
@@ -138,6 +150,9 @@ func ReadWith(ctx context.Context, src, ref string, o ReadOptions) (*Snapshot, e
 		msg := err.Error()
 		if src != shown {
 			msg = strings.ReplaceAll(msg, src, shown)
+		}
+		if errors.Is(err, ErrNoBranch) || errors.Is(err, transport.ErrEmptyRemoteRepository) || isNoBranch(err) {
+			return &Error{Fleet: shown, Err: &noBranch{msg}}
 		}
 		return &Error{Fleet: shown, Err: errors.New(msg)}
 	}
@@ -285,6 +300,14 @@ func readRepo(r *git.Repository, ref string, cloned bool) (*Snapshot, error) {
 		if e.Mode.IsFile() && Owned(name) {
 			blobs[name] = e.Hash
 		}
+		if IsPlatformFile(name) {
+			if e.Mode == filemode.Symlink || e.Mode == filemode.Submodule {
+				return nil, fmt.Errorf("%s: the fleet's platform holds regular files only, not links or submodules", name)
+			}
+			if e.Mode.IsFile() {
+				blobs[name] = e.Hash
+			}
+		}
 	}
 	var mu sync.Mutex // go-git's storage is read by one goroutine at a time
 	s := newSnapshot(slices.Collect(maps.Keys(blobs)), func(p string) ([]byte, error) {
@@ -309,7 +332,7 @@ func resolve(r *git.Repository, ref string, cloned bool) (plumbing.Hash, error) 
 			return *h, nil
 		}
 	}
-	return plumbing.ZeroHash, fmt.Errorf("no branch or revision %q", ref)
+	return plumbing.ZeroHash, &noBranch{fmt.Sprintf("no branch or revision %q", ref)}
 }
 
 // readDir lists the owned files of a plain directory and reads each one
@@ -328,7 +351,7 @@ func readDir(dir string) (*Snapshot, error) {
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() || !Owned(rel) {
+		if !d.Type().IsRegular() || !Owned(rel) && !IsPlatformFile(rel) {
 			return nil
 		}
 		paths = append(paths, path.Clean(rel))

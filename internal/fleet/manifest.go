@@ -2,6 +2,8 @@ package fleet
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"path"
@@ -226,16 +228,81 @@ func TenantCluster(f string) string {
 type Manifests struct {
 	Apps    map[string]*Manifest // by team/app
 	Tenants map[string]*Manifest // by team
+	// Sources are the source records, by source identity.
+	Sources map[string]*SourceRecord
+}
+
+// SourceRecord is .paved/sources/<digest>.json: the newest revision of a
+// source the fleet holds a render of. It outlives the source's apps, so
+// that a late run of an older revision cannot bring back an app the
+// newer one removed.
+type SourceRecord struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Source     string `json:"source"`
+	Revision   string `json:"revision"`
+}
+
+// SourceRecordPath is where the fleet records source id's revision: a
+// digest of the identity names the file, since an identity is any
+// printable text.
+func SourceRecordPath(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return ".paved/sources/" + hex.EncodeToString(sum[:10]) + ".json"
+}
+
+// IsSourceRecord reports whether p is where a source record lives.
+func IsSourceRecord(p string) bool {
+	return strings.HasPrefix(p, ".paved/sources/") && strings.HasSuffix(p, ".json") && strings.Count(p, "/") == 2
+}
+
+var revisionRE = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
+
+// ReadSourceRecord parses and checks the source record at p: it must
+// name a valid identity whose digest is its file name, and a full commit
+// hash. Anything else is a *ManifestError.
+func ReadSourceRecord(p string, data []byte) (*SourceRecord, error) {
+	bad := func(format string, args ...any) error {
+		return &ManifestError{Path: p, Reason: fmt.Sprintf(format, args...)}
+	}
+	if len(data) > 64<<10 {
+		return nil, bad("larger than %d bytes", 64<<10)
+	}
+	var r SourceRecord
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&r); err != nil || d.More() {
+		return nil, bad("does not parse as a source record")
+	}
+	if r.APIVersion != "paved.dev/v1alpha1" || r.Kind != "SourceRecord" {
+		return nil, bad("apiVersion %q, kind %q: want paved.dev/v1alpha1 SourceRecord", r.APIVersion, r.Kind)
+	}
+	if err := gitsource.CheckSourceID(r.Source); err != nil {
+		return nil, bad("source: %v", err)
+	}
+	if SourceRecordPath(r.Source) != p {
+		return nil, bad("records source %s, whose record is %s", r.Source, SourceRecordPath(r.Source))
+	}
+	if !revisionRE.MatchString(r.Revision) {
+		return nil, bad("revision %q is not a full commit hash", r.Revision)
+	}
+	return &r, nil
+}
+
+// EncodeSourceRecord is the file of a source record.
+func EncodeSourceRecord(source, revision string) []byte {
+	data, _ := json.MarshalIndent(SourceRecord{APIVersion: "paved.dev/v1alpha1", Kind: "SourceRecord", Source: source, Revision: revision}, "", "  ")
+	return append(data, '\n')
 }
 
 // ReadManifests reads and checks every ownership manifest among paths:
 // read returns a file's content. The first manifest refused is returned as
 // a *ManifestError, in path order.
 func ReadManifests(paths []string, read func(string) ([]byte, error)) (*Manifests, error) {
-	out := &Manifests{Apps: map[string]*Manifest{}, Tenants: map[string]*Manifest{}}
+	out := &Manifests{Apps: map[string]*Manifest{}, Tenants: map[string]*Manifest{}, Sources: map[string]*SourceRecord{}}
 	var ms []string
 	for _, p := range paths {
-		if IsManifest(p) {
+		if IsManifest(p) || IsSourceRecord(p) {
 			ms = append(ms, p)
 		}
 	}
@@ -244,6 +311,14 @@ func ReadManifests(paths []string, read func(string) ([]byte, error)) (*Manifest
 		data, err := read(p)
 		if err != nil {
 			return nil, err
+		}
+		if IsSourceRecord(p) {
+			r, err := ReadSourceRecord(p, data)
+			if err != nil {
+				return nil, err
+			}
+			out.Sources[r.Source] = r
+			continue
 		}
 		m, err := ReadManifest(p, data)
 		if err != nil {

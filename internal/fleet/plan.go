@@ -1,16 +1,20 @@
 package fleet
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
 	"github.com/paved-dev/paved/schema"
 )
 
-// Root is one PATH of a run, in its source: the source identity and the
-// path below the source's root ("." for the whole source).
-type Root struct{ Source, Path string }
+// Root is one PATH of a run, in its source: the source identity, the
+// path below the source's root ("." for the whole source) and the
+// source's revision ("" outside git).
+type Root struct{ Source, Path, Revision string }
 
 // Covers reports whether an app of source at path p lies below the root.
 func (r Root) Covers(source, p string) bool {
@@ -41,6 +45,16 @@ type PlanInput struct {
 	// Adopt are apps (team/name) the run renders that it may take over
 	// from the source that owns them in the fleet.
 	Adopt []string
+	// TeamSources are, per team, the source identity patterns
+	// (path.Match globs) the platform lets write the team's apps: a
+	// rendered app of a team whose patterns do not match its source is a
+	// problem. nil checks nothing.
+	TeamSources map[string][]string
+	// Ancestry reports whether revision a of source is b or an ancestor
+	// of b (gitsource.Ancestor), or an error when that cannot be
+	// established. nil: no revision is compared (a fleet diff of a
+	// directory of renders).
+	Ancestry func(source, a, b string) (bool, error)
 }
 
 // Adoption is an app moving from another source to this run's.
@@ -108,7 +122,43 @@ type Plan struct {
 	// DeletedTenants are the tenants the fleet holds that no app needs
 	// after the change.
 	DeletedTenants []TenantRef
+	// Stale are the run's sources whose revision is older than one the
+	// fleet holds a render of: a run with any writes nothing.
+	Stale []Stale
+	// Revisions are the run's source revisions to record, by source.
+	Revisions map[string]string
 }
+
+// Stale is a source the run renders an older revision of than the fleet
+// holds.
+type Stale struct{ Source, Fleet, Ours string }
+
+func (s Stale) String() string {
+	return fmt.Sprintf("the fleet holds a render of %s at %s, which is newer than this run's %s", s.Source, short(s.Fleet), short(s.Ours))
+}
+
+// RevisionError is a run whose source revision cannot be placed against
+// the one the fleet holds (exit code 4): a shallow clone, a commit the
+// clone lacks, or a history that diverged. Nothing is written: an older
+// run would roll the fleet back.
+type RevisionError struct {
+	Source, Fleet, Ours string
+	Err                 error
+}
+
+func (e *RevisionError) Error() string {
+	ours := short(e.Ours)
+	if ours == "" {
+		ours = "no revision (not a git checkout)"
+	}
+	return fmt.Sprintf("the fleet holds a render of %s at %s; this run's revision is %s, and whether it is newer cannot be established (%v): "+
+		"nothing is written, since an older run would roll the fleet back; check out the full history (actions/checkout with fetch-depth: 0, GIT_DEPTH: 0 in GitLab, or git fetch --unshallow) and re-run",
+		e.Source, short(e.Fleet), ours, e.Err)
+}
+
+func (e *RevisionError) Unwrap() error { return e.Err }
+
+func short(rev string) string { return rev[:min(len(rev), 12)] }
 
 // Owns reports whether the fleet app team/name is in the run's scope.
 func (p *Plan) Owns(id string) bool { return p.owned[id] }
@@ -127,11 +177,15 @@ func (p *Plan) TenantKeeps(team, f string) bool {
 // dependencies, cycles, apps still depended on) are a *PlanError.
 func NewPlan(in PlanInput) (*Plan, error) {
 	p := &Plan{owned: map[string]bool{}, Tenants: map[string]map[string]bool{}}
+	if err := p.checkRevisions(in); err != nil {
+		return nil, err
+	}
 	var problems []Problem
 	rendered := map[string]*App{}
 	for i := range in.Apps {
 		rendered[in.Apps[i].ID()] = &in.Apps[i]
 	}
+	problems = append(problems, teamSources(in)...)
 	adopt := map[string]bool{}
 	for _, id := range in.Adopt {
 		adopt[id] = true
@@ -272,6 +326,107 @@ func NewPlan(in PlanInput) (*Plan, error) {
 		return nil, &PlanError{Problems: problems}
 	}
 	return p, nil
+}
+
+// checkRevisions places each source revision of the run against every
+// revision of that source the fleet records (its source record and its
+// apps' manifests): older is Stale, unknown or diverged a
+// *RevisionError. Revisions is what the run records after it.
+func (p *Plan) checkRevisions(in PlanInput) error {
+	p.Revisions = map[string]string{}
+	for _, r := range in.Roots {
+		if r.Revision != "" {
+			p.Revisions[r.Source] = r.Revision
+		}
+	}
+	if in.Ancestry == nil {
+		return nil
+	}
+	held := map[string]map[string]bool{} // source -> fleet revisions
+	hold := func(src, rev string) {
+		if rev == "" {
+			return
+		}
+		if held[src] == nil {
+			held[src] = map[string]bool{}
+		}
+		held[src][rev] = true
+	}
+	for _, r := range in.Fleet.Sources {
+		hold(r.Source, r.Revision)
+	}
+	for _, m := range in.Fleet.Apps {
+		if m.Source != nil {
+			hold(m.SourceID(), m.Source.Revision)
+		}
+	}
+	seen := map[string]bool{}
+	for _, root := range in.Roots {
+		if seen[root.Source] {
+			continue
+		}
+		seen[root.Source] = true
+		for _, theirs := range sortedKeys(held[root.Source]) {
+			ours := root.Revision
+			if ours == theirs {
+				continue
+			}
+			newer, err := in.Ancestry(root.Source, theirs, ours)
+			if err == nil && newer {
+				continue
+			}
+			older, err2 := in.Ancestry(root.Source, ours, theirs)
+			if err2 == nil && older {
+				p.Stale = append(p.Stale, Stale{Source: root.Source, Fleet: theirs, Ours: ours})
+				break
+			}
+			cause := cmp.Or(err, err2)
+			if cause == nil {
+				cause = errors.New("the two revisions diverged: a rewritten history, or a run from another branch")
+			}
+			return &RevisionError{Source: root.Source, Fleet: theirs, Ours: ours, Err: cause}
+		}
+	}
+	return nil
+}
+
+// teamSources are the problems of rendered apps whose team the platform
+// does not let their source write.
+func teamSources(in PlanInput) []Problem {
+	if in.TeamSources == nil {
+		return nil
+	}
+	var out []Problem
+	for _, a := range in.Apps {
+		pats := in.TeamSources[a.Team]
+		if MatchSource(pats, a.Source) {
+			continue
+		}
+		allowed := "none"
+		if len(pats) > 0 {
+			allowed = strings.Join(pats, ", ")
+		}
+		out = append(out, Problem{App: a.ID(), Field: "team", Message: fmt.Sprintf(
+			"source %s may not write apps of team %s: the fleet's platform lets %s write them (teams.%s.sources); ask the platform team to add this source",
+			a.Source, a.Team, allowed, a.Team)})
+	}
+	return out
+}
+
+// MatchSource reports whether a source identity matches one of the
+// patterns: path.Match globs (* does not cross a /, so
+// github.com/acme/* is the acme organisation's repositories), and "*"
+// alone, any source (as Argo CD's sourceRepos).
+func MatchSource(patterns []string, source string) bool {
+	for _, pat := range patterns {
+		if pat == "*" {
+			return true
+		}
+		if ok, err := path.Match(pat, source); err == nil && ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Plan) addTenant(team, cluster string) {

@@ -72,7 +72,7 @@ func TestPlanScope(t *testing.T) {
 		fleetApp{id: "payments/old", source: ledger, path: "svc/old"},
 		fleetApp{id: "payments/keep", source: ledger, path: "other/keep"},
 	)
-	p, err := NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(ledger, ".", "payments/ledger")}, Roots: []Root{{ledger, "svc"}}})
+	p, err := NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(ledger, ".", "payments/ledger")}, Roots: []Root{{Source: ledger, Path: "svc"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestPlanScope(t *testing.T) {
 		t.Errorf("removed %v of %d", p.Removed, p.Scope)
 	}
 	// The whole repository: still only its own source.
-	p, err = NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(ledger, ".", "payments/ledger")}, Roots: []Root{{ledger, "."}}})
+	p, err = NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(ledger, ".", "payments/ledger")}, Roots: []Root{{Source: ledger, Path: "."}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestPlanScope(t *testing.T) {
 // named, unless adopted; a Flux name another app holds is refused.
 func TestPlanClaims(t *testing.T) {
 	fl := fleetOf(both, fleetApp{id: "payments/ledger", source: ledger, path: "svc"}, fleetApp{id: "a/b-c", source: ledger, path: "x"})
-	in := PlanInput{Fleet: fl, Apps: []App{rendered(store, ".", "payments/ledger")}, Roots: []Root{{store, "."}}}
+	in := PlanInput{Fleet: fl, Apps: []App{rendered(store, ".", "payments/ledger")}, Roots: []Root{{Source: store, Path: "."}}}
 	_, err := NewPlan(in)
 	got := problems(t, err)
 	if len(got) != 1 || !strings.Contains(got[0], "payments/ledger name app payments/ledger belongs to source github.com/acme/ledger (path svc)") || !strings.Contains(got[0], "--adopt payments/ledger") {
@@ -119,7 +119,7 @@ func TestPlanClaims(t *testing.T) {
 	if got := problems(t, func() error { _, err := NewPlan(in); return err }()); !slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, "--adopt payments/nothere: this run does not render") }) {
 		t.Fatalf("adopting an app not rendered: %q", got)
 	}
-	_, err = NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(store, ".", "a-b/c")}, Roots: []Root{{store, "."}}})
+	_, err = NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(store, ".", "a-b/c")}, Roots: []Root{{Source: store, Path: "."}}})
 	if got := problems(t, err); len(got) != 1 || !strings.Contains(got[0], `needs the Flux Kustomization "a-b-c", which app a/b-c of source github.com/acme/ledger holds`) {
 		t.Fatalf("flux name: %q", got)
 	}
@@ -135,17 +135,17 @@ func TestPlanDependencies(t *testing.T) {
 		fleetApp{id: "search/query", source: indexer, path: "query"},
 		fleetApp{id: "search/loop", source: indexer, path: "loop", deps: []string{"payments/ledger"}},
 	)
-	_, err := NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(store, ".", "payments/storefront", "payments/ledger", "search/gone")}, Roots: []Root{{store, "."}}})
+	_, err := NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(store, ".", "payments/storefront", "payments/ledger", "search/gone")}, Roots: []Root{{Source: store, Path: "."}}})
 	if got := problems(t, err); len(got) != 1 || got[0] != "payments/storefront dependsOn[1] no app search/gone in this run or in the fleet" {
 		t.Fatalf("missing: %q", got)
 	}
 	// indexer drops query (storefront still needs it) and keeps loop.
-	_, err = NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(indexer, "loop", "search/loop", "payments/ledger")}, Roots: []Root{{indexer, "."}}})
+	_, err = NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(indexer, "loop", "search/loop", "payments/ledger")}, Roots: []Root{{Source: indexer, Path: "."}}})
 	if got := problems(t, err); len(got) != 1 || !strings.Contains(got[0], "removing search/query, which app payments/storefront of source github.com/acme/storefront (path .) still depends on") {
 		t.Fatalf("still depended on: %q", got)
 	}
 	// ledger starts depending on loop, which depends on ledger.
-	_, err = NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(ledger, ".", "payments/ledger", "search/loop")}, Roots: []Root{{ledger, "."}}})
+	_, err = NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(ledger, ".", "payments/ledger", "search/loop")}, Roots: []Root{{Source: ledger, Path: "."}}})
 	if got := problems(t, err); len(got) != 1 || got[0] != "payments/ledger dependsOn dependency cycle through the fleet: payments/ledger -> search/loop -> payments/ledger" {
 		t.Fatalf("cycle: %q", got)
 	}
@@ -163,7 +163,7 @@ func TestPlanTenants(t *testing.T) {
 		fleetApp{id: "search/c", source: indexer, path: "c"},
 	)
 	// storefront removes its only app: ledger keeps the tenant.
-	p, err := NewPlan(PlanInput{Fleet: fl, Roots: []Root{{store, "."}}})
+	p, err := NewPlan(PlanInput{Fleet: fl, Roots: []Root{{Source: store, Path: "."}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,16 +178,16 @@ func TestPlanTenants(t *testing.T) {
 		t.Fatalf("1 of 1 removed: %v", p.MassDelete())
 	}
 	// indexer removes one of three: fine; two of three: stopped.
-	p, _ = NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(indexer, "a", "search/a"), rendered(indexer, "b", "search/b")}, Roots: []Root{{indexer, "."}}})
+	p, _ = NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(indexer, "a", "search/a"), rendered(indexer, "b", "search/b")}, Roots: []Root{{Source: indexer, Path: "."}}})
 	if err := p.MassDelete(); err != nil {
 		t.Fatalf("1 of 3: %v", err)
 	}
-	p, _ = NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(indexer, "a", "search/a")}, Roots: []Root{{indexer, "."}}})
+	p, _ = NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(indexer, "a", "search/a")}, Roots: []Root{{Source: indexer, Path: "."}}})
 	if err := p.MassDelete(); err == nil || !strings.Contains(err.Error(), "remove 2 of the 3 apps in its scope (search/b, search/c)") {
 		t.Fatalf("2 of 3: %v", err)
 	}
 	// all three: the search tenant goes in both clusters.
-	p, _ = NewPlan(PlanInput{Fleet: fl, Roots: []Root{{indexer, "."}}})
+	p, _ = NewPlan(PlanInput{Fleet: fl, Roots: []Root{{Source: indexer, Path: "."}}})
 	if !slices.Equal(p.DeletedTenants, []TenantRef{{"search", "c1"}, {"search", "c2"}}) {
 		t.Fatalf("deleted tenants %v", p.DeletedTenants)
 	}
@@ -209,15 +209,101 @@ func TestPlanKeep(t *testing.T) {
 		fleetApp{id: "search/gone", source: indexer, path: "gone"},
 	)
 	keepB := rendered(indexer, "b", "search/b")
-	p, err := NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(indexer, "a", "search/a", "search/b")}, Keep: []App{keepB}, Roots: []Root{{indexer, "."}}})
+	p, err := NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(indexer, "a", "search/a", "search/b")}, Keep: []App{keepB}, Roots: []Root{{Source: indexer, Path: "."}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.Owns("search/b") || !p.Owns("search/a") || !slices.Equal(p.Removed, []string{"search/gone"}) {
 		t.Fatalf("owns b %v, a %v; removed %v", p.Owns("search/b"), p.Owns("search/a"), p.Removed)
 	}
-	_, err = NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(indexer, "c", "search/b")}, Keep: []App{keepB}, Roots: []Root{{indexer, "."}}})
+	_, err = NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(indexer, "c", "search/b")}, Keep: []App{keepB}, Roots: []Root{{Source: indexer, Path: "."}}})
 	if got := problems(t, err); len(got) != 1 || !strings.Contains(got[0], "declared twice: here and at b") {
 		t.Fatalf("twice: %q", got)
+	}
+}
+
+// TestPlanTeamSources: the platform binds each team to the sources that
+// may write its apps; a rendered app of a team that does not list its
+// source is a problem at its team field, whatever the fleet holds.
+func TestPlanTeamSources(t *testing.T) {
+	fl := fleetOf(both)
+	bind := map[string][]string{"payments": {"github.com/acme/ledger", "github.com/acme/pay-*"}, "search": {"*"}, "identity": nil}
+	in := func(source, id string) PlanInput {
+		return PlanInput{Fleet: fl, Apps: []App{rendered(source, ".", id)}, Roots: []Root{{Source: source, Path: "."}}, TeamSources: bind}
+	}
+	for _, ok := range []PlanInput{
+		in(ledger, "payments/ledger"),
+		in("github.com/acme/pay-api", "payments/api"),
+		in("gitlab.com/anyone/x", "search/x"),
+	} {
+		if _, err := NewPlan(ok); err != nil {
+			t.Errorf("%s of %s: %v", ok.Apps[0].ID(), ok.Apps[0].Source, err)
+		}
+	}
+	for _, bad := range []PlanInput{
+		in("github.com/evil/e", "payments/ledger"),
+		in("github.com/acme/pay-api/extra", "payments/api"), // * does not cross a /
+		in(ledger, "identity/auth"),                         // a team without sources
+		in(ledger, "nobody/x"),                              // a team the platform lacks
+	} {
+		_, err := NewPlan(bad)
+		got := problems(t, err)
+		if len(got) != 1 || !strings.Contains(got[0], " team source "+bad.Apps[0].Source+" may not write apps of team") {
+			t.Errorf("%s of %s: %q", bad.Apps[0].ID(), bad.Apps[0].Source, got)
+		}
+	}
+	// nil bindings check nothing (a plan with no platform behind it).
+	if _, err := NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered("github.com/evil/e", ".", "payments/ledger")}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPlanRevisions: a run's source revision is placed against every
+// revision of that source the fleet records: newer or equal goes on,
+// provably older is stale (the run writes nothing), and anything that
+// cannot be placed (a shallow clone, a diverged history, no revision) is a
+// RevisionError, never a write.
+func TestPlanRevisions(t *testing.T) {
+	// History: r1 <- r2 <- r3; x diverged from r1; s is beyond a shallow
+	// boundary.
+	parents := map[string]string{"r2": "r1", "r3": "r2", "x": "r1"}
+	anc := func(_, a, b string) (bool, error) {
+		if a == "s" || b == "s" || a == "" || b == "" {
+			return false, errors.New("unknown: shallow")
+		}
+		for c := b; c != ""; c = parents[c] {
+			if c == a {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	fl := fleetOf(both, fleetApp{id: "payments/ledger", source: ledger, path: "."})
+	fl.Apps["payments/ledger"].Source.Revision = "r1"
+	fl.Sources = map[string]*SourceRecord{ledger: {Source: ledger, Revision: "r2"}}
+	run := func(rev string) (*Plan, error) {
+		return NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(ledger, ".", "payments/ledger")}, Roots: []Root{{Source: ledger, Path: ".", Revision: rev}}, Ancestry: anc})
+	}
+	for _, rev := range []string{"r2", "r3"} {
+		p, err := run(rev)
+		if err != nil || len(p.Stale) != 0 || p.Revisions[ledger] != rev {
+			t.Errorf("%s: %v, stale %v, records %v", rev, err, p.Stale, p.Revisions)
+		}
+	}
+	p, err := run("r1") // the record (r2) is newer, though the app's manifest is r1
+	if err != nil || len(p.Stale) != 1 || p.Stale[0] != (Stale{Source: ledger, Fleet: "r2", Ours: "r1"}) {
+		t.Errorf("r1: %v, stale %v", err, p)
+	}
+	for _, rev := range []string{"x", "s", ""} {
+		_, err := run(rev)
+		var re *RevisionError
+		if !errors.As(err, &re) || re.Source != ledger || !strings.Contains(err.Error(), "fetch-depth: 0") {
+			t.Errorf("%q: want a RevisionError, got %v", rev, err)
+		}
+	}
+	// Another source's revisions are not compared.
+	p, err = NewPlan(PlanInput{Fleet: fl, Apps: []App{rendered(store, "s", "payments/store")}, Roots: []Root{{Source: store, Path: ".", Revision: "s"}}, Ancestry: anc})
+	if err != nil || len(p.Stale) != 0 {
+		t.Errorf("another source: %v", err)
 	}
 }

@@ -196,6 +196,55 @@ func treeOf(r *git.Repository, h plumbing.Hash) (*object.Tree, error) {
 	return c.Tree()
 }
 
+// ErrUnknownAncestry is returned by Ancestor when the repository cannot
+// tell whether one revision precedes another: a revision it does not hold
+// (a shallow clone, a commit of another branch or a rewritten history), a
+// history cut short by a shallow clone, or no repository at all.
+var ErrUnknownAncestry = errors.New("ancestry cannot be established")
+
+// Ancestor reports whether revision a is b or an ancestor of b in the
+// repository holding dir. false means provably not: both commits are
+// there and b's whole history is, and a is not in it. When that cannot be
+// proved the error wraps ErrUnknownAncestry.
+func Ancestor(dir, a, b string) (bool, error) {
+	if a == b && a != "" {
+		return true, nil
+	}
+	unknown := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrUnknownAncestry, fmt.Sprintf(format, args...))
+	}
+	if a == "" || b == "" {
+		return false, unknown("a revision is not known")
+	}
+	r, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	if err != nil {
+		return false, unknown("%v", err)
+	}
+	ca, err := r.CommitObject(plumbing.NewHash(a))
+	if err != nil {
+		return false, unknown("commit %s is not in this clone", short(a))
+	}
+	cb, err := r.CommitObject(plumbing.NewHash(b))
+	if err != nil {
+		return false, unknown("commit %s is not in this clone", short(b))
+	}
+	ok, err := ca.IsAncestor(cb)
+	if err != nil {
+		return false, unknown("the history of %s cannot be read: %v", short(b), err)
+	}
+	if ok {
+		return true, nil
+	}
+	// A shallow clone holds b's history only down to its shallow
+	// commits: a may be below them.
+	if shallow, err := r.Storer.Shallow(); err != nil || len(shallow) > 0 {
+		return false, unknown("the clone is shallow")
+	}
+	return false, nil
+}
+
+func short(rev string) string { return rev[:min(len(rev), 12)] }
+
 // IsAncestor reports whether revision a is an ancestor of b in the
 // repository holding dir; false when either is unknown there.
 func IsAncestor(dir, a, b string) bool {
