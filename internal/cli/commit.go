@@ -169,6 +169,7 @@ edits and refused ownership manifests).`,
 					Adopt:                 o.adopt,
 					AllowMassDelete:       o.allowMassDelete,
 					AllowDatabaseDelete:   o.allowDBDelete,
+					Stateful:              statefulObjects,
 					Ancestry:              sourceAncestry(e, args, o.source),
 					TeamSources:           teamSources(l.platform),
 					PlatformDigest:        fp.digest,
@@ -339,4 +340,25 @@ func commitMessage(subject string, in render.Input, files map[string][]byte, dir
 	fmt.Fprintf(&b, "Render-Tool: paved %s\n", Version())
 	fmt.Fprintf(&b, "Render-Inputs-Digest: sha256:%s\n", hex.EncodeToString(h.Sum(nil)))
 	return b.String()
+}
+
+// statefulObjects builds app directories as Flux would and lists the
+// objects whose deletion loses data (fleet.Render.Stateful): CloudNativePG
+// Clusters, PersistentVolumeClaims and Namespaces.
+func statefulObjects(files map[string][]byte) ([]string, error) {
+	tree := &render.Tree{Files: files}
+	if err := render.BuildAll(tree); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, u := range tree.Units {
+		for _, b := range u.Objects {
+			g, _ := b.Object.GroupVersion()
+			k := b.Object.Kind()
+			if k == "Cluster" && g == "postgresql.cnpg.io" || g == "" && (k == "PersistentVolumeClaim" || k == "Namespace") {
+				out = append(out, fmt.Sprintf("%s %s/%s in %s", strings.TrimPrefix(g+"/"+k, "/"), b.Object.Namespace(), b.Object.Name(), u.Cluster))
+			}
+		}
+	}
+	return out, nil
 }

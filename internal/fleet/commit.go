@@ -22,7 +22,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
-	"sigs.k8s.io/yaml"
 
 	"github.com/paved-dev/paved/internal/gitsource"
 )
@@ -59,9 +58,15 @@ type Render struct {
 	// AllowMassDelete lets a commit remove more than half of the apps in
 	// its scope, or a tenant.
 	AllowMassDelete bool
-	// AllowDatabaseDelete lets a commit remove a database (a CloudNativePG
-	// Cluster the fleet holds for an app in scope), and so its data.
+	// AllowDatabaseDelete lets a commit delete stateful objects (a
+	// CloudNativePG Cluster, a PersistentVolumeClaim, a Namespace the fleet
+	// applies for an app in scope), and so their data.
 	AllowDatabaseDelete bool
+	// Stateful builds app directories' files (apps/<cluster>/<team>/<app>/)
+	// as Flux would and returns the stateful objects they apply, as
+	// "<group>/<Kind> <namespace>/<name> in <cluster>": the delete guard
+	// compares what Flux would apply before and after, patches included.
+	Stateful func(files map[string][]byte) ([]string, error)
 	// Ancestry places the run's source revisions against the fleet's
 	// (PlanInput.Ancestry): a run of an older revision writes nothing, one
 	// whose revision cannot be placed is a *RevisionError.
@@ -429,11 +434,6 @@ func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied,
 		slices.Sort(foreign)
 		return nil, &ForeignEditError{Files: foreign}
 	}
-	if !r.AllowDatabaseDelete {
-		if dbs := deletedDatabases(remove, r.Files, read); len(dbs) > 0 {
-			return nil, &DatabaseDeleteError{Databases: dbs}
-		}
-	}
 	// Write the render's files, except those of apps left alone.
 	write := map[string][]byte{}
 	for id, m := range ours {
@@ -445,6 +445,15 @@ func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied,
 			write[f] = r.Files[f]
 		}
 		write[".paved/apps/"+id+".json"] = r.Files[".paved/apps/"+id+".json"]
+	}
+	if !r.AllowDatabaseDelete && r.Stateful != nil {
+		gone, err := deletedStateful(remove, write, read, r.Stateful)
+		if err != nil {
+			return nil, err
+		}
+		if len(gone) > 0 {
+			return nil, &DatabaseDeleteError{Databases: gone}
+		}
 	}
 	for p := range remove {
 		if _, ok := write[p]; !ok {
@@ -681,44 +690,56 @@ func put(repo *git.Repository, files map[string]entry, p string, data []byte, wr
 	return nil
 }
 
-// DatabaseDeleteError stops a commit that would delete a database (a
-// CloudNativePG Cluster, with its volumes and data) unless
-// --allow-database-delete.
+// DatabaseDeleteError stops a commit that would delete stateful objects
+// (a CloudNativePG Cluster with its volumes and data, a
+// PersistentVolumeClaim, a Namespace) unless --allow-database-delete.
 type DatabaseDeleteError struct {
-	// Databases are "namespace/name in cluster", sorted.
+	// Databases are "<group>/<Kind> namespace/name in cluster", sorted.
 	Databases []string
 }
 
 func (e *DatabaseDeleteError) Error() string {
-	return fmt.Sprintf("this commit would delete %d %s (%s) and %s: if this is intended, re-run with --allow-database-delete",
-		len(e.Databases), plural(len(e.Databases), "database", "databases"), list(e.Databases), plural(len(e.Databases), "its data", "their data"))
+	return fmt.Sprintf("this commit would delete %d stateful %s as Flux applies the fleet, patches included (%s), and %s: if this is intended, re-run with --allow-database-delete",
+		len(e.Databases), plural(len(e.Databases), "object", "objects"), list(e.Databases), plural(len(e.Databases), "its data", "their data"))
 }
 
-// deletedDatabases lists the CloudNativePG Clusters among the fleet files
-// the commit removes and does not write again.
-func deletedDatabases(remove map[string]bool, write map[string][]byte, read func(string) ([]byte, bool)) []string {
-	var out []string
+// deletedStateful lists the stateful objects that the app directories
+// the commit rewrites or removes apply now and will not apply after it:
+// both sides built as Flux builds them, so a patch that deletes or renames
+// a database is a delete like a removed file.
+func deletedStateful(remove map[string]bool, write map[string][]byte, read func(string) ([]byte, bool), stateful func(map[string][]byte) ([]string, error)) ([]string, error) {
+	before, after := map[string][]byte{}, map[string][]byte{}
+	dirs := map[string]bool{}
 	for p := range remove {
-		if _, ok := write[p]; ok || !strings.HasPrefix(p, "apps/") || !strings.HasSuffix(p, ".yaml") {
-			continue
+		if strings.HasPrefix(p, "apps/") {
+			if data, ok := read(p); ok {
+				before[p] = data
+				dirs[path.Dir(p)] = true
+			}
 		}
-		data, ok := read(p)
-		if !ok {
-			continue
+	}
+	if len(before) == 0 {
+		return nil, nil
+	}
+	for p, data := range write {
+		if dirs[path.Dir(p)] {
+			after[p] = data
 		}
-		var o struct {
-			APIVersion string `json:"apiVersion"`
-			Kind       string `json:"kind"`
-			Metadata   struct {
-				Name      string `json:"name"`
-				Namespace string `json:"namespace"`
-			} `json:"metadata"`
+	}
+	was, err := stateful(before)
+	if err != nil {
+		return nil, fmt.Errorf("what the fleet holds does not build: %w", err)
+	}
+	now, err := stateful(after)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, o := range was {
+		if !slices.Contains(now, o) {
+			out = append(out, o)
 		}
-		if yaml.Unmarshal(data, &o) != nil || o.Kind != "Cluster" || !strings.HasPrefix(o.APIVersion, "postgresql.cnpg.io/") {
-			continue
-		}
-		out = append(out, fmt.Sprintf("%s/%s in %s", o.Metadata.Namespace, o.Metadata.Name, strings.Split(p, "/")[1]))
 	}
 	slices.Sort(out)
-	return out
+	return slices.Compact(out), nil
 }
