@@ -83,6 +83,10 @@ type CommitOptions struct {
 	MaxAttempts int
 	// Log receives one line per retry.
 	Log io.Writer
+	// CreateBranch lets a commit start Branch (as a new root commit) when
+	// the fleet does not have it; without it a missing branch is a
+	// *NoBranchError.
+	CreateBranch bool
 }
 
 // Result is what a commit did.
@@ -125,6 +129,9 @@ func Commit(ctx context.Context, prepare Prepare, o CommitOptions) (*Result, err
 		if errors.As(err, &fe) || errors.As(err, &me) || errors.As(err, &pe) || errors.As(err, &md) || errors.As(err, &dd) {
 			return err
 		}
+		if refused(err) {
+			return err
+		}
 		msg := strings.ReplaceAll(err.Error(), o.URL, shown)
 		return &Error{Fleet: shown, Err: errors.New(msg)}
 	}
@@ -141,6 +148,9 @@ func Commit(ctx context.Context, prepare Prepare, o CommitOptions) (*Result, err
 		repo, tip, err := openBranch(ctx, o.URL, o.Branch, auth)
 		if err != nil {
 			return nil, wrap(err)
+		}
+		if tip == nil && !o.CreateBranch {
+			return nil, wrap(&NoBranchError{Fleet: shown, Branch: o.Branch})
 		}
 		a, err := apply(repo, tip, prepare)
 		if err != nil {
@@ -344,6 +354,9 @@ func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied,
 	if err != nil {
 		return nil, &PrepareError{Err: err}
 	}
+	if err := checkIntegrity(repo, files, fleetManifests, r); err != nil {
+		return nil, err
+	}
 	plan, err := NewPlan(PlanInput{Fleet: fleetManifests, Apps: r.Apps, Keep: r.Keep, Roots: r.Roots, Adopt: r.Adopt})
 	if err != nil {
 		return nil, err
@@ -457,6 +470,7 @@ func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied,
 		}
 	}
 	// Each cluster's entry point lists the Flux objects now present.
+	owned := ownedAfter(fleetManifests, r.Files)
 	clusters := map[string]bool{}
 	for p := range files {
 		if c, ok := clusterOf(p); ok {
@@ -465,7 +479,7 @@ func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied,
 	}
 	for c := range clusters {
 		kp := path.Join("clusters", c, "paved", "kustomization.yaml")
-		res := entryKustomization(files, c)
+		res := entryKustomization(files, c, owned)
 		if len(res) == 0 {
 			if _, ok := files[kp]; ok {
 				delete(files, kp)
