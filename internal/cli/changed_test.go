@@ -54,7 +54,7 @@ func TestChangedEqualsFull(t *testing.T) {
 			full, changed := filepath.Join(tmp, "full.git"), filepath.Join(tmp, "changed.git")
 			for _, f := range []string{full, changed} {
 				gitOut(t, tmp, "init", "-q", "--bare", "-b", "main", f)
-				paved(ExitOK, "commit", "--quiet", ".", "--fleet", f)
+				paved(ExitOK, "commit", "--quiet", ".", "--fleet", f, "--create-branch")
 			}
 
 			// Two apps change: new environment variables.

@@ -567,6 +567,16 @@ func TestCITemplatesFleet(t *testing.T) {
 			base := gitOut(t, repo, "rev-parse", "HEAD")
 			fleet := filepath.Join(tmp, "fleet.git")
 			gitOut(t, tmp, "init", "-q", "--bare", "-b", "main", fleet)
+			// The fleet has its main branch (Flux bootstrap makes it): the
+			// templates commit to it, and never start a branch.
+			seed := filepath.Join(tmp, "seed")
+			gitOut(t, tmp, "clone", "-q", fleet, seed)
+			if err := os.WriteFile(filepath.Join(seed, "README.md"), []byte("fleet\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			gitOut(t, seed, "add", "README.md")
+			gitOut(t, seed, "-c", "user.name=ops", "-c", "user.email=ops@acme.dev", "commit", "-q", "-m", "bootstrap")
+			gitOut(t, seed, "push", "-q", "origin", "main")
 			summary := filepath.Join(tmp, "summary.md")
 			env := append(os.Environ(), "CI=true", "PAVED_CACHE_DIR="+filepath.Join(tmp, "cache"),
 				"FLEET_URL=file://"+fleet, "BASE_SHA="+base, "GITHUB_STEP_SUMMARY="+summary)
@@ -580,8 +590,8 @@ func TestCITemplatesFleet(t *testing.T) {
 			}
 			// The default branch: the first commit renders the app.
 			run("commit", s.commit)
-			if n := gitOut(t, tmp, "--git-dir", fleet, "rev-list", "--count", "main"); n != "1" {
-				t.Fatalf("fleet commits after the first commit step: %s, want 1", n)
+			if n := gitOut(t, tmp, "--git-dir", fleet, "rev-list", "--count", "main"); n != "2" {
+				t.Fatalf("fleet commits after the first commit step: %s, want 2 (bootstrap and render)", n)
 			}
 			// A pull request bumps the image.
 			spec, err := os.ReadFile(filepath.Join(repo, "app.cue"))
@@ -610,8 +620,8 @@ func TestCITemplatesFleet(t *testing.T) {
 			// Merged: the commit step writes the change, after which the
 			// pull request's diff has nothing left to show.
 			run("commit", s.commit)
-			if n := gitOut(t, tmp, "--git-dir", fleet, "rev-list", "--count", "main"); n != "2" {
-				t.Fatalf("fleet commits after the second commit step: %s, want 2", n)
+			if n := gitOut(t, tmp, "--git-dir", fleet, "rev-list", "--count", "main"); n != "3" {
+				t.Fatalf("fleet commits after the second commit step: %s, want 3", n)
 			}
 			if img := gitOut(t, tmp, "--git-dir", fleet, "grep", "-h", "image:", "main", "--", "apps/prod-eu-1"); !strings.Contains(img, "shop:0.2.0") {
 				t.Errorf("the fleet's prod image: %s", img)

@@ -64,7 +64,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// killtrials N SRCAPP FLEET: N times, rewrite SRCAPP/app.cue
 			// with a new image tag, start `paved commit SRCAPP --fleet
-			// FLEET`, kill it after a random delay, and require the fleet
+			// FLEET --create-branch`, kill it after a random delay, and require the fleet
 			// repository to stay valid (git fsck --strict).
 			"killtrials": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 3 {
@@ -80,7 +80,7 @@ func TestScripts(t *testing.T) {
 				for i := range n {
 					next := strings.Replace(string(spec), ":1.0.0", fmt.Sprintf(":1.0.%d", i+1), 1)
 					ts.Check(os.WriteFile(ts.MkAbs(filepath.Join(args[1], "app.cue")), []byte(next), 0o644))
-					cmd := exec.Command(paved, "commit", args[1], "--source", "local", "--fleet", args[2])
+					cmd := exec.Command(paved, "commit", args[1], "--source", "local", "--fleet", args[2], "--create-branch")
 					cmd.Dir = ts.Getenv("WORK")
 					cmd.Env = append(os.Environ(), "HOME="+ts.Getenv("HOME"), "SOURCE_DATE_EPOCH=1700000000")
 					// Its own process group, killed as a whole, as a CI

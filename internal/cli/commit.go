@@ -33,6 +33,7 @@ type commitOptions struct {
 	branch          string
 	message         string
 	overwrite       bool
+	createBranch    bool
 	attempts        int
 	today           string
 }
@@ -75,13 +76,27 @@ An app whose fleet render comes from a newer revision of its source is
 skipped, not reverted. Files paved owns that were edited by hand since its
 last commit stop the run unless --overwrite-foreign-edits.
 
+Only files an ownership manifest lists are deployed. A commit stops (exit
+4, nothing pushed) when the fleet holds a file under paved's directories
+(clusters/<cluster>/paved, apps, tenants, catalog, .paved) that no manifest
+lists, a file of an app without its manifest, or an entry kustomization
+edited by hand (diff reports the same); remove such files or restore them
+by a platform-team commit. --overwrite-foreign-edits regenerates an edited
+entry kustomization, never keeps or wires an unowned file. A file where
+paved needs a directory (or the reverse) stops it too.
+
+--branch must exist in the fleet (a typo must not start a new branch):
+--create-branch starts it, and is needed for the first commit to an empty
+fleet.
+
 --fleet is a URL (https with PAVED_GIT_TOKEN or GITHUB_TOKEN, ssh, file://)
 or a local repository directory.
 
 Exit codes: 0 committed or nothing to commit, 1 policy denials, 2 invalid
 input (including a claim on another source's app, a missing dependency and
 a stopped mass or database delete), 3 render error, 4 git error (including foreign
-edits and refused ownership manifests).`,
+edits, refused ownership manifests, unowned files, path clashes and a
+missing branch).`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if o.fleet == "" {
 				return invalid("commit: --fleet URL|DIR is required")
@@ -186,6 +201,7 @@ edits and refused ownership manifests).`,
 			stop = e.stage("commit and push")
 			res, err := fleet.Commit(context.Background(), prepare, fleet.CommitOptions{
 				URL: url, Branch: o.branch, Author: author, MaxAttempts: o.attempts, Log: e.stderr,
+				CreateBranch: o.createBranch,
 			})
 			stop()
 			var pe *fleet.PrepareError
@@ -234,6 +250,7 @@ edits and refused ownership manifests).`,
 	c.Flags().StringVar(&o.branch, "branch", "main", "fleet branch to commit to")
 	c.Flags().StringVar(&o.message, "message", "", "commit subject (default: render(<scope>): <source subject> [<repo>@<sha7>])")
 	c.Flags().BoolVar(&o.overwrite, "overwrite-foreign-edits", false, "replace owned files that were edited by hand")
+	c.Flags().BoolVar(&o.createBranch, "create-branch", false, "start --branch when the fleet does not have it (a new fleet, or a new branch as a root commit)")
 	c.Flags().IntVar(&o.attempts, "max-attempts", 8, "pushes to try when the branch keeps moving")
 	c.Flags().StringVar(&o.today, "today", "", "date exceptions are checked against, YYYY-MM-DD (default: today, UTC)")
 	return c

@@ -67,6 +67,12 @@ Secret values are masked. Objects of a changed app that differ only in
 provenance annotations are counted, not shown; an app that differs only in
 provenance (a new source revision alone) is no change.
 
+The fleet's integrity is checked as commit checks it: a file under paved's
+directories (clusters/<cluster>/paved, apps, tenants, catalog, .paved) that
+no ownership manifest lists, a file of an app without its manifest, and an
+entry kustomization edited by hand are reported in every format (json:
+meta.integrity) and make the exit code 1; commit refuses such a fleet.
+
 The report starts with a summary in words per app, read from the objects
 of both sides: image, replicas or HPA bounds, size, env and secret keys
 (never values), ingress, schedule, rollout, databases, dependencies,
@@ -82,7 +88,7 @@ object's whole diff instead; --out-file always writes the whole report.
 or a plain directory such as render --out output) or a URL: https (token
 from PAVED_GIT_TOKEN or GITHUB_TOKEN), ssh (agent, or PAVED_SSH_KEY), file://.
 
-Exit codes: 0 no changes, 1 changes, 2 invalid input (including a claim on
+Exit codes: 0 no changes, 1 changes or integrity problems, 2 invalid input (including a claim on
 another source's app and a missing dependency), 3 render error (on either
 side), 4 git error (including an ownership manifest paved refuses).`,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -123,6 +129,7 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 			// full diff does not hold the clone while it renders.
 			var snap *fleet.Snapshot
 			var ms *fleet.Manifests
+			var integrity []diff.IntegrityProblem
 			defer func() { snap.Close() }()
 			readFleet := func() error {
 				stop := e.stage("read fleet")
@@ -136,6 +143,13 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 				}
 				if ms, err = fleet.ReadManifests(snap.Paths, snap.ReadFile); err != nil {
 					return fleetFailure(l, "diff", err)
+				}
+				problems, err := fleet.Integrity(snap.Paths, ms, snap.ReadFile, render.EntryKustomization)
+				if err != nil {
+					return &exitError{code: ExitGit, err: fmt.Errorf("diff: fleet %s: %w", revisionOr(snap), err)}
+				}
+				for _, p := range problems {
+					integrity = append(integrity, diff.IntegrityProblem{Kind: string(p.Kind), File: p.File, App: p.App, Message: p.Message})
 				}
 				return nil
 			}
@@ -175,7 +189,7 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 			// Nothing more is read from the fleet: let go of the clone
 			// before the diff and lint, and of the manifests and plan
 			// (they are not read below).
-			meta := diff.Meta{Fleet: snap.Source, FleetRevision: snap.Revision, Ref: o.ref, Version: Version(), Sources: sourcesOf(in)}
+			meta := diff.Meta{Fleet: snap.Source, FleetRevision: snap.Revision, Ref: o.ref, Version: Version(), Sources: sourcesOf(in), Integrity: integrity}
 			for _, a := range plan.Adopted {
 				meta.Adopted = append(meta.Adopted, a.String())
 			}
@@ -240,7 +254,7 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 			if err != nil {
 				return err
 			}
-			if len(rep.Changes) > 0 {
+			if len(rep.Changes) > 0 || len(integrity) > 0 {
 				return &exitError{code: ExitChanges, err: errors.New("")}
 			}
 			return nil

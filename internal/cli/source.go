@@ -199,14 +199,18 @@ func planApps(in render.Input) []fleet.App {
 
 // fleetError maps what the fleet refuses to an exit code: a plan's
 // problems are invalid input (exit 2) and are placed in the apps' files,
-// a mass delete is stopped (exit 2), a tampered manifest or a hand edit
-// is a fleet problem (exit 4). ok is false for any other error.
+// a mass delete is stopped (exit 2), a tampered manifest, a hand edit,
+// an unowned file, a path clash or a missing branch is a fleet problem
+// (exit 4). ok is false for any other error.
 func fleetError(l *loaded, verb string, err error) (_ error, ok bool) {
 	var pe *fleet.PlanError
 	var md *fleet.MassDeleteError
 	var dd *fleet.DatabaseDeleteError
 	var me *fleet.ManifestError
 	var fe *fleet.ForeignEditError
+	var ie *fleet.IntegrityError
+	var ce *fleet.ClashError
+	var nb *fleet.NoBranchError
 	switch {
 	case errors.As(err, &pe):
 		byID := map[string]*schema.App{}
@@ -230,7 +234,7 @@ func fleetError(l *loaded, verb string, err error) (_ error, ok bool) {
 		return &exitError{code: ExitInvalid, err: fmt.Errorf("%s: %w", verb, md)}, true
 	case errors.As(err, &dd):
 		return &exitError{code: ExitInvalid, err: fmt.Errorf("%s: %w", verb, dd)}, true
-	case errors.As(err, &me), errors.As(err, &fe):
+	case errors.As(err, &me), errors.As(err, &fe), errors.As(err, &ie), errors.As(err, &ce), errors.As(err, &nb):
 		return &exitError{code: ExitGit, err: fmt.Errorf("%s: %w", verb, err)}, true
 	}
 	return err, false

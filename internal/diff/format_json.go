@@ -16,6 +16,8 @@ type Meta struct {
 	// (path)").
 	Sources []string `json:"sources,omitempty"`
 	Adopted []string `json:"adopted,omitempty"`
+	// Integrity are the fleet's integrity problems, sorted by file.
+	Integrity []IntegrityProblem `json:"integrity,omitempty"`
 }
 
 type jsonSummary struct {

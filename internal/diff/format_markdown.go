@@ -110,6 +110,7 @@ func Markdown(w io.Writer, r *Report, in MarkdownInput) error {
 	for _, a := range in.Adopted {
 		fmt.Fprintf(&head, "**Adopts** `%s`: its files move to this source.\n\n", code(a))
 	}
+	integrityMarkdown(&head, in.Integrity)
 	if total == 0 && deny+warn == 0 {
 		head.WriteString("No rendered changes.\n")
 		_, err := io.WriteString(w, head.String())

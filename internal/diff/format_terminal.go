@@ -85,6 +85,7 @@ func Terminal(w io.Writer, r *Report, in TerminalInput) error {
 	for _, a := range m.Adopted {
 		yellow.Fprintf(w, "adopts %s\n", a)
 	}
+	integrityTerminal(m.Integrity, func(format string, args ...any) { yellow.Fprintf(w, format, args...) })
 	for _, g := range groupSummaries(WithFindings(r.Apps, in.Lint, in.Before, in.After), r.Environments) {
 		fmt.Fprintln(w)
 		bold.Fprintln(w, g.title(0))

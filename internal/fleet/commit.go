@@ -95,6 +95,10 @@ type CommitOptions struct {
 	MaxAttempts int
 	// Log receives one line per retry.
 	Log io.Writer
+	// CreateBranch lets a commit start Branch (as a new root commit) when
+	// the fleet does not have it; without it a missing branch is a
+	// *NoBranchError.
+	CreateBranch bool
 }
 
 // Result is what a commit did.
@@ -141,6 +145,9 @@ func Commit(ctx context.Context, prepare Prepare, o CommitOptions) (*Result, err
 		if errors.As(err, &fe) || errors.As(err, &me) || errors.As(err, &pe) || errors.As(err, &md) || errors.As(err, &dd) || errors.As(err, &re) || errors.As(err, &pc) {
 			return err
 		}
+		if refused(err) {
+			return err
+		}
 		msg := strings.ReplaceAll(err.Error(), o.URL, shown)
 		return &Error{Fleet: shown, Err: errors.New(msg)}
 	}
@@ -157,6 +164,9 @@ func Commit(ctx context.Context, prepare Prepare, o CommitOptions) (*Result, err
 		repo, tip, err := openBranch(ctx, o.URL, o.Branch, auth)
 		if err != nil {
 			return nil, wrap(err)
+		}
+		if tip == nil && !o.CreateBranch {
+			return nil, wrap(&NoBranchError{Fleet: shown, Branch: o.Branch})
 		}
 		a, err := apply(repo, tip, prepare)
 		if err != nil {
@@ -386,6 +396,9 @@ func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied,
 	if len(plan.Stale) > 0 {
 		return &applied{plan: plan}, nil
 	}
+	if err := checkIntegrity(repo, files, fleetManifests, r); err != nil {
+		return nil, err
+	}
 	if err := plan.MassDelete(); err != nil && !r.AllowMassDelete {
 		return nil, err
 	}
@@ -499,6 +512,7 @@ func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied,
 		}
 	}
 	// Each cluster's entry point lists the Flux objects now present.
+	owned := ownedAfter(fleetManifests, r.Files)
 	clusters := map[string]bool{}
 	for p := range files {
 		if c, ok := clusterOf(p); ok {
@@ -507,7 +521,7 @@ func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied,
 	}
 	for c := range clusters {
 		kp := path.Join("clusters", c, "paved", "kustomization.yaml")
-		res := entryKustomization(files, c)
+		res := entryKustomization(files, c, owned)
 		if len(res) == 0 {
 			if _, ok := files[kp]; ok {
 				delete(files, kp)

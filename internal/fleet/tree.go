@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"path"
 	"sort"
@@ -61,6 +62,19 @@ func writeBlob(s storer.EncodedObjectStorer, data []byte) (plumbing.Hash, error)
 	return s.SetEncodedObject(obj)
 }
 
+// ClashError is a fleet path that is a file where paved needs a
+// directory (or the reverse): no valid tree holds both (exit code 4).
+type ClashError struct {
+	// Paths are the clashing paths, sorted: each is a file in the fleet or
+	// the render and a directory of another file.
+	Paths []string
+}
+
+func (e *ClashError) Error() string {
+	return fmt.Sprintf("%s %s both a file and a directory of other files: refusing to write a tree git would reject (remove or rename %s in the fleet repository)",
+		list(e.Paths), plural(len(e.Paths), "is", "are"), plural(len(e.Paths), "it", "them"))
+}
+
 // buildTree stores the tree objects of a flat file list in one pass and
 // returns the root tree's hash (staging with one tree build, not a
 // work-tree add per file).
@@ -82,6 +96,23 @@ func buildTree(s storer.EncodedObjectStorer, files map[string]entry) (plumbing.H
 			d = next
 		}
 		d.files[parts[len(parts)-1]] = e
+	}
+	// A name that is both a file and a directory would give the tree two
+	// entries of one name: git fsck and every forge refuse such a tree.
+	var clashes []string
+	var find func(d *dir, prefix string)
+	find = func(d *dir, prefix string) {
+		for name, sub := range d.dirs {
+			if _, ok := d.files[name]; ok {
+				clashes = append(clashes, prefix+name)
+			}
+			find(sub, prefix+name+"/")
+		}
+	}
+	find(root, "")
+	if len(clashes) > 0 {
+		sort.Strings(clashes)
+		return plumbing.ZeroHash, &ClashError{Paths: clashes}
 	}
 	var write func(d *dir) (plumbing.Hash, error)
 	write = func(d *dir) (plumbing.Hash, error) {
@@ -135,12 +166,13 @@ func readBlob(s storer.EncodedObjectStorer, h plumbing.Hash) ([]byte, error) {
 }
 
 // entryKustomization lists a cluster's Flux objects for its paved entry
-// point, from the files under clusters/<cluster>/paved.
-func entryKustomization(files map[string]entry, cluster string) []string {
+// point: the files under clusters/<cluster>/paved that an ownership
+// manifest lists (a file pushed there by hand is never wired in).
+func entryKustomization(files map[string]entry, cluster string, owned map[string]bool) []string {
 	prefix := path.Join("clusters", cluster, "paved") + "/"
 	var res []string
 	for p := range files {
-		if rel, ok := strings.CutPrefix(p, prefix); ok && rel != "kustomization.yaml" && strings.HasSuffix(rel, ".yaml") {
+		if rel, ok := strings.CutPrefix(p, prefix); ok && owned[p] && rel != "kustomization.yaml" && strings.HasSuffix(rel, ".yaml") {
 			res = append(res, rel)
 		}
 	}
