@@ -64,6 +64,19 @@ databases entry, or an app with databases removed) stops unless
 app, name another app than their file, or do not parse stop the run (exit
 4): they are never followed.
 
+commit renders with the fleet's platform (platform/ at the branch's tip;
+the embedded default when the fleet has none), never with the source's
+own: a local paved.platform is for offline vet, lint and lsp, and commit
+says when it differs. The platform binds each team to the sources that may
+write it (teams.<team>.sources): an app of a team that does not list this
+source is refused (exit 2). --source must be the origin's identity unless
+the platform's sourceAliases allow it; a repository without an origin needs
+--source. The fleet records each source's newest revision: a run of an
+older revision writes nothing (exit 0), and one whose ancestry cannot be
+established (a shallow clone) is exit 4. Deletes are judged on the objects
+as Flux builds them, patches included: a CloudNativePG Cluster,
+PersistentVolumeClaim or Namespace that goes needs --allow-database-delete.
+
 The message names the source and carries the trailers Render-Source,
 Render-Source-Repo, Render-Source-Revision, Render-Tool and
 Render-Inputs-Digest (and Render-Adopted per adopted app);
@@ -72,8 +85,7 @@ reproducible.
 
 The push is never forced: when the branch moved meanwhile, commit fetches the
 new tip, applies the same render on it and retries with backoff and jitter.
-An app whose fleet render comes from a newer revision of its source is
-skipped, not reverted. Files paved owns that were edited by hand since its
+Files paved owns that were edited by hand since its
 last commit stop the run unless --overwrite-foreign-edits.
 
 Only files an ownership manifest lists are deployed. A commit stops (exit
