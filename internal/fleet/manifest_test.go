@@ -179,3 +179,39 @@ func FuzzReadManifest(f *testing.F) {
 		}
 	})
 }
+
+// TestSourceRecord: a source record is untrusted input like a manifest: it
+// must name a valid identity whose digest is its file name and a full
+// commit hash; what paved writes reads back.
+func TestSourceRecord(t *testing.T) {
+	const id, rev = "github.com/acme/shop", "0123456789abcdef0123456789abcdef01234567"
+	p := SourceRecordPath(id)
+	if !IsSourceRecord(p) || IsManifest(p) {
+		t.Fatalf("%s: not a source record path", p)
+	}
+	r, err := ReadSourceRecord(p, EncodeSourceRecord(id, rev))
+	if err != nil || r.Source != id || r.Revision != rev {
+		t.Fatalf("round trip: %v %+v", err, r)
+	}
+	for name, c := range map[string]struct{ p, data string }{
+		"another source's file": {SourceRecordPath("github.com/evil/e"), string(EncodeSourceRecord(id, rev))},
+		"short revision":        {p, string(EncodeSourceRecord(id, "abc123"))},
+		"newline in source":     {SourceRecordPath("a\nb"), string(EncodeSourceRecord("a\nb", rev))},
+		"unknown field":         {p, `{"apiVersion":"paved.dev/v1alpha1","kind":"SourceRecord","source":"` + id + `","revision":"` + rev + `","x":1}`},
+		"wrong kind":            {p, `{"apiVersion":"paved.dev/v1alpha1","kind":"Ownership","source":"` + id + `","revision":"` + rev + `"}`},
+		"trailing data":         {p, string(EncodeSourceRecord(id, rev)) + "{}"},
+	} {
+		var me *ManifestError
+		if _, err := ReadSourceRecord(c.p, []byte(c.data)); !errors.As(err, &me) || me.Path != c.p {
+			t.Errorf("%s: want a ManifestError naming %s, got %v", name, c.p, err)
+		}
+	}
+	// ReadManifests refuses a fleet whose record is bad, as it refuses a
+	// bad manifest.
+	files := map[string]string{p: string(EncodeSourceRecord(id, "abc"))}
+	_, err = ReadManifests([]string{p}, func(q string) ([]byte, error) { return []byte(files[q]), nil })
+	var me *ManifestError
+	if !errors.As(err, &me) {
+		t.Fatalf("ReadManifests: want a ManifestError, got %v", err)
+	}
+}
