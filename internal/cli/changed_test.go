@@ -52,9 +52,21 @@ func TestChangedEqualsFull(t *testing.T) {
 				return stdout.String()
 			}
 			full, changed := filepath.Join(tmp, "full.git"), filepath.Join(tmp, "changed.git")
+			// The platform team puts the platform into both fleets: commit
+			// renders with the fleet's, not the source's.
+			seed := filepath.Join(tmp, "seed")
+			gitOut(t, tmp, "init", "-q", "-b", "main", seed)
+			if plat := filepath.Join(src, "paved.platform"); dirExists(plat) {
+				if err := os.CopyFS(filepath.Join(seed, "platform"), os.DirFS(plat)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			gitOut(t, seed, "add", "-A")
+			gitOut(t, seed, "commit", "-q", "--allow-empty", "-m", "platform")
 			for _, f := range []string{full, changed} {
 				gitOut(t, tmp, "init", "-q", "--bare", "-b", "main", f)
-				paved(ExitOK, "commit", "--quiet", ".", "--fleet", f, "--create-branch")
+				gitOut(t, seed, "push", "-q", f, "main")
+				paved(ExitOK, "commit", "--quiet", ".", "--fleet", f)
 			}
 
 			// Two apps change: new environment variables.
@@ -90,4 +102,9 @@ func TestChangedEqualsFull(t *testing.T) {
 			}
 		})
 	}
+}
+
+func dirExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }

@@ -562,6 +562,8 @@ func TestCITemplatesFleet(t *testing.T) {
 				t.Fatalf("paved init: exit %d\n%s", code, out.String())
 			}
 			gitOut(t, repo, "init", "-q", "-b", "main")
+			// A CI checkout has its origin: the source identity commit needs.
+			gitOut(t, repo, "remote", "add", "origin", "https://github.com/acme/shop.git")
 			gitOut(t, repo, "add", "-A")
 			gitOut(t, repo, "commit", "-q", "-m", "scaffold")
 			base := gitOut(t, repo, "rev-parse", "HEAD")
