@@ -153,6 +153,9 @@ func TestFleetReconcilesWithFlux(t *testing.T) {
 	src := filepath.Join(work, "src")
 	copyDir(t, filepath.Join(repoRoot(t), "examples"), filepath.Join(src, "examples"))
 	git(t, work, "init", "-q", "-b", "main", src)
+	// Its origin is its source identity: a source without one cannot
+	// commit (issue 26).
+	git(t, src, "remote", "add", "origin", "https://github.com/acme/shop.git")
 	git(t, src, "add", "-A")
 	git(t, src, "commit", "-q", "-m", "Add the examples")
 
