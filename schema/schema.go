@@ -488,6 +488,7 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 	}
 	unknown := unknownFields(shape, raw, nil)
 	diags = append(diags, unknown...)
+	diags = append(diags, literalSecrets(raw)...)
 	diags = append(diags, p.missingRequired(shape, raw, raw, nil, da.Dir)...)
 	if len(diags) > 0 {
 		diags = dropBelowUnknown(dropEchoes(dedupPaths(diags)), unknown)
