@@ -21,10 +21,16 @@ var secretValue = regexp.MustCompile(`` +
 	`-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----|` +
 	`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`)
 
-// secretName matches variable names that name a secret: the name ends in
-// one of these words, so that DB_PASSWORD and GITHUB_TOKEN match but
-// TOKEN_TTL and PASSWORD_MIN_LENGTH, which hold settings, do not.
-var secretName = regexp.MustCompile(`(?i)(?:^|_)(?:PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_KEY|CREDENTIALS?)$`)
+// secretName matches variable names that name a secret: one of these
+// words as a part of the name, parts separated by _ - or . (DB_PASSWORD,
+// stripe-api-key, APIKEY), in any case; a name ending in _FILE or _PATH
+// points to a mounted file, not a value (fileName). The same rule as the
+// built-in policy deny_secret_in_env (policy/bundle/k8s/env.rego), which
+// catches what patches add; this one stops the spec at vet.
+var (
+	secretName = regexp.MustCompile(`(?i)(^|[_.-])(passwd|password|secrets?|tokens?|api[_.-]?key|private[_.-]?key|credentials?)($|[_.-])`)
+	fileName   = regexp.MustCompile(`(?i)[_.-](file|path)$`)
+)
 
 // literalSecrets reports every env entry of the app's own value (base and
 // per environment) that holds a secret value: one in a known token format,
@@ -47,7 +53,7 @@ func literalSecrets(raw cue.Value) diag.List {
 			switch {
 			case secretValue.MatchString(v):
 				why = "holds a literal secret (a known token or key format)"
-			case secretName.MatchString(name):
+			case secretName.MatchString(name) && !fileName.MatchString(name):
 				why = fmt.Sprintf("%s names a secret and holds a literal value", name)
 			default:
 				continue
