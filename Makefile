@@ -92,6 +92,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzSharedMarkdown -fuzztime $(FUZZTIME) ./internal/diff
 	$(GO) test -run '^$$' -fuzz FuzzReadManifest -fuzztime $(FUZZTIME) ./internal/fleet
 	$(GO) test -run '^$$' -fuzz FuzzSourceID -fuzztime $(FUZZTIME) ./internal/gitsource
+	$(GO) test -run '^$$' -fuzz FuzzSanitizeOrigin -fuzztime $(FUZZTIME) ./internal/gitsource
 	$(GO) test -run '^$$' -fuzz FuzzCursor -fuzztime $(FUZZTIME) ./internal/lsp
 
 # Score every rendered cluster (apps + tenants) with kube-score; fails on

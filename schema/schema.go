@@ -167,11 +167,11 @@ func LoadPlatform(dir string) (*Platform, error) {
 	}
 	p.val = p.ctx.BuildInstance(inst)
 	if err := p.val.Err(); err != nil {
-		return nil, fromCUE(err, "", nil).Sanitize()
+		return nil, p.platformPositions(fromCUE(err, "", nil)).Sanitize()
 	}
 	pv := p.val.LookupPath(cue.ParsePath("platform"))
 	if err := pv.Validate(cue.Concrete(true)); err != nil {
-		return nil, fromCUE(err, "", nil).Sanitize()
+		return nil, p.platformPositions(fromCUE(err, "", nil)).Sanitize()
 	}
 	if err := pv.Decode(&p.Data); err != nil {
 		return nil, diag.List{{Path: "platform", Message: err.Error()}}
@@ -488,6 +488,7 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 	}
 	unknown := unknownFields(shape, raw, nil)
 	diags = append(diags, unknown...)
+	diags = append(diags, literalSecrets(raw)...)
 	diags = append(diags, p.missingRequired(shape, raw, raw, nil, da.Dir)...)
 	if len(diags) > 0 {
 		diags = dropBelowUnknown(dropEchoes(dedupPaths(diags)), unknown)
@@ -785,6 +786,37 @@ func fromCUE(err error, appDir string, raw *cue.Value) diag.List {
 		out = append(out, diag.Diagnostic{Path: pth, Message: explain(sel, msg), Positions: ps})
 	}
 	return out
+}
+
+// platformPositions gives each diagnostic without a position the position
+// in the platform directory of the deepest existing prefix of its path, so
+// that an error the schema raises (such as a reserved team name) names the
+// platform file:line:col that declared the value.
+func (p *Platform) platformPositions(l diag.List) diag.List {
+	if p.Dir == "" {
+		return l
+	}
+	for i, d := range l {
+		if len(d.Positions) > 0 || d.Path == "" {
+			continue
+		}
+		sels := cue.ParsePath(d.Path).Selectors()
+	prefixes:
+		for n := len(sels); n > 0; n-- {
+			v := p.val.LookupPath(cue.MakePath(sels[:n]...))
+			if !v.Exists() {
+				continue
+			}
+			_, conj := v.Expr()
+			for _, c := range append([]cue.Value{v}, conj...) {
+				if pp := position(c.Pos()); pp.Filename != "" && !strings.HasPrefix(pp.Filename, EmbeddedPrefix) {
+					l[i].Positions = []diag.Position{pp}
+					break prefixes
+				}
+			}
+		}
+	}
+	return l
 }
 
 func position(p token.Pos) diag.Position {

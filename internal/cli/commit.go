@@ -113,6 +113,9 @@ missing branch).`,
 			if o.fleet == "" {
 				return invalid("commit: --fleet URL|DIR is required")
 			}
+			if o.message != "" && gitsource.Subject(o.message) != o.message {
+				return invalid("commit: --message is one line of text without control characters (it is the commit subject; the trailers follow it)")
+			}
 			today, err := parseToday(o.today)
 			if err != nil {
 				return err
@@ -130,7 +133,7 @@ missing branch).`,
 				return err
 			}
 			defer fp.close()
-			fp.note(e, "commit", localPlatform(e, o.path(e), args), gitsource.StripCredentials(o.fleet), fp.revision)
+			fp.note(e, "commit", localPlatform(e, o.path(e), args), gitsource.SanitizeOrigin(o.fleet), fp.revision)
 			// With --allow-mass-delete a PATH may hold no app any more:
 			// the commit removes its source's apps there.
 			l, err := loadApps(e, args, fp.dir, loadOptions{policies: true, allowEmpty: o.allowMassDelete, deferValidation: o.changed, fixedPlatform: true})
@@ -226,7 +229,7 @@ missing branch).`,
 				}
 				return &exitError{code: ExitGit, err: fmt.Errorf("commit: %w", err)}
 			}
-			shown := gitsource.StripCredentials(o.fleet)
+			shown := gitsource.SanitizeOrigin(o.fleet)
 			if len(res.Stale) > 0 {
 				for _, s := range res.Stale {
 					fmt.Fprintf(e.stdout, "skipped: %s; this run is older, so it writes nothing (its apps, additions and removals alike)\n", s)
@@ -352,22 +355,25 @@ func commitMessage(subject string, in render.Input, files map[string][]byte, dir
 	for _, d := range digests {
 		fmt.Fprintf(h, "%s\x00", d)
 	}
+	// The subject and every trailer are one line each, whatever the
+	// source repository holds: a value is never written with a line break
+	// (fleet.Trailer encodes control characters).
 	var b strings.Builder
-	b.WriteString(subject + "\n\n")
+	b.WriteString(gitsource.Subject(subject) + "\n\n")
 	for _, id := range sources {
-		fmt.Fprintf(&b, "Render-Source: %s\n", id)
+		b.WriteString(fleet.Trailer("Render-Source", id))
 	}
 	if repo != "" {
-		fmt.Fprintf(&b, "Render-Source-Repo: %s\n", repo)
+		b.WriteString(fleet.Trailer("Render-Source-Repo", repo))
 	}
 	if rev != "" {
 		if branch == "" {
 			branch = "HEAD"
 		}
-		fmt.Fprintf(&b, "Render-Source-Revision: %s@sha1:%s\n", branch, rev)
+		b.WriteString(fleet.Trailer("Render-Source-Revision", branch+"@sha1:"+rev))
 	}
-	fmt.Fprintf(&b, "Render-Tool: paved %s\n", Version())
-	fmt.Fprintf(&b, "Render-Inputs-Digest: sha256:%s\n", hex.EncodeToString(h.Sum(nil)))
+	b.WriteString(fleet.Trailer("Render-Tool", "paved "+Version()))
+	b.WriteString(fleet.Trailer("Render-Inputs-Digest", "sha256:"+hex.EncodeToString(h.Sum(nil))))
 	return b.String()
 }
 

@@ -115,7 +115,7 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 				return err
 			}
 			defer fp.close()
-			fp.note(e, "diff", localPlatform(e, o.path(e), args), gitsource.StripCredentials(o.fleet), fp.revision)
+			fp.note(e, "diff", localPlatform(e, o.path(e), args), gitsource.SanitizeOrigin(o.fleet), fp.revision)
 			lo.fixedPlatform = true
 			l, err := loadApps(e, args, fp.dir, lo)
 			if err != nil {

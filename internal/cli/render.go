@@ -29,7 +29,9 @@ func newRenderCmd(e *env) *cobra.Command {
 cluster of the platform with the golden-path defaults, builds every
 kustomization directory as Flux's kustomize-controller does, and writes the
 fleet layout into DIR atomically (a temporary directory renamed into place).
-DIR must be new, empty or an earlier render. Nothing is written on error.
+DIR must be new, empty or an earlier render --out, which leaves its mark in
+DIR/.paved-render-out; any other directory (a clone of the fleet, say) is
+refused (exit 2) and left untouched. Nothing is written on error.
 
 Exit codes: 0 rendered, 2 invalid input, 3 render error.`,
 		RunE: func(c *cobra.Command, args []string) error {

@@ -81,19 +81,28 @@ func Apps(roots []string) ([]App, diag.List) {
 			diags.Add("", err.Error(), diag.Position{Filename: abs})
 			continue
 		}
-		err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
+		// The walk runs below the root's real directory, so that a root
+		// reached through a symbolic link (a symlinked checkout, or a
+		// working directory inside one) is walked; paths keep the form
+		// the root was given in. Links below the root are still never
+		// followed.
+		err = filepath.WalkDir(realRoot, func(rp string, d fs.DirEntry, err error) error {
+			p := abs
+			if rel, rerr := filepath.Rel(realRoot, rp); rerr == nil && rel != "." {
+				p = filepath.Join(abs, rel)
+			}
 			if err != nil {
 				diags.Add("", fmt.Sprintf("cannot read: %v", unwrapPathError(err)), diag.Position{Filename: p})
 				return nil
 			}
 			if d.Type()&fs.ModeSymlink != 0 {
-				if msg := checkLink(realRoot, p); msg != "" {
+				if msg := checkLink(realRoot, rp); msg != "" {
 					diags.Add("", msg, diag.Position{Filename: p})
 				}
 				return nil
 			}
 			if d.IsDir() {
-				if p != abs && (skipDirs[d.Name()] || strings.HasPrefix(d.Name(), ".")) {
+				if rp != realRoot && (skipDirs[d.Name()] || strings.HasPrefix(d.Name(), ".")) {
 					return filepath.SkipDir
 				}
 				return nil

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -129,7 +131,7 @@ func (e *ForeignEditError) Error() string {
 // moved (judged by the remote ref, not the error text) is retried on the
 // new tip with backoff and jitter; nothing is ever force-pushed.
 func Commit(ctx context.Context, prepare Prepare, o CommitOptions) (*Result, error) {
-	shown := gitsource.StripCredentials(o.URL)
+	shown := gitsource.SanitizeOrigin(o.URL)
 	wrap := func(err error) error {
 		var pr *PrepareError
 		if errors.As(err, &pr) {
@@ -329,9 +331,35 @@ func withAdoptions(msg string, adopted []Adoption) string {
 		b.WriteByte('\n')
 	}
 	for _, a := range adopted {
-		fmt.Fprintf(&b, "Render-Adopted: %s\n", a)
+		b.WriteString(Trailer("Render-Adopted", a.String()))
 	}
 	return b.String()
+}
+
+// Trailer is the commit message trailer "key: value" and its newline. The
+// value is always one line: a control character in it (a line feed, a
+// carriage return, a Unicode line separator, an invalid byte) is
+// percent-encoded, so that no value, whatever a source repository or a
+// fleet manifest holds, can end the trailer and forge another one.
+func Trailer(key, value string) string {
+	var b strings.Builder
+	b.WriteString(key)
+	b.WriteString(": ")
+	for _, r := range value {
+		if controlRune(r) {
+			for _, c := range []byte(string(r)) {
+				fmt.Fprintf(&b, "%%%02X", c)
+			}
+			continue
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+func controlRune(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError
 }
 
 // applied is the fleet's new file list and what apply did.

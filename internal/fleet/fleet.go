@@ -145,7 +145,7 @@ type ReadOptions struct {
 
 // ReadWith is Read with options.
 func ReadWith(ctx context.Context, src, ref string, o ReadOptions) (*Snapshot, error) {
-	shown := gitsource.StripCredentials(src)
+	shown := gitsource.SanitizeOrigin(src)
 	fail := func(err error) error {
 		msg := err.Error()
 		if src != shown {

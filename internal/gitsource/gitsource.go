@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-git/go-git/v5"
 )
@@ -44,16 +45,16 @@ func Describe(dir string) (Info, error) {
 	if head, err := r.Head(); err == nil {
 		info.Revision = head.Hash().String()
 		if head.Name().IsBranch() {
-			info.Branch = head.Name().Short()
+			info.Branch = OneLine(head.Name().Short())
 		}
 		if c, err := r.CommitObject(head.Hash()); err == nil {
-			info.Subject, _, _ = strings.Cut(strings.TrimSpace(c.Message), "\n")
+			info.Subject = Subject(c.Message)
 		}
 	}
 	info.Source = DefaultSource
 	if rem, err := r.Remote("origin"); err == nil && len(rem.Config().URLs) > 0 {
-		u := rem.Config().URLs[0]
-		info.Repo = StripCredentials(u)
+		u := SanitizeOrigin(rem.Config().URLs[0])
+		info.Repo = u
 		if isLocalPath(u) && !filepath.IsAbs(u) && info.Root != "" {
 			u = filepath.Join(info.Root, u)
 		}
@@ -62,19 +63,100 @@ func Describe(dir string) (Info, error) {
 	return info, nil
 }
 
-// StripCredentials removes a user and password from a URL; other forms
-// (scp-like git@host:path) are returned unchanged.
-func StripCredentials(u string) string {
-	p, err := url.Parse(u)
-	if err != nil || p.Scheme == "" || p.User == nil {
+// SanitizeOrigin is a remote URL as paved may record or show it: without
+// any user or password (user[:pass]@ before the host, in URL and scp-like
+// forms alike, whether or not the URL parses: git accepts origins such as
+// https://ci:s3cr%t@host/x that url.Parse rejects), and without spaces or
+// control characters, which are percent-encoded so that the result is one
+// line. Every origin paved reads goes through it. It is idempotent.
+func SanitizeOrigin(u string) string {
+	return OneLine(stripUserinfo(strings.TrimSpace(u)))
+}
+
+// stripUserinfo removes everything up to the last '@' of the authority of
+// a URL (scheme://authority/...) or of the host part of an scp-like
+// remote ([user@]host:path, the part before the first slash); a local
+// path is returned unchanged.
+func stripUserinfo(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		rest := u[i+3:]
+		end := strings.IndexAny(rest, "/?#\\")
+		if end < 0 {
+			end = len(rest)
+		}
+		if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
+			return u[:i+3] + rest[at+1:]
+		}
 		return u
 	}
-	if p.Scheme == "ssh" {
-		p.User = url.User(p.User.Username())
-	} else {
-		p.User = nil
+	// scp-like when a colon comes before any slash (a Windows drive
+	// letter, "C:\\...", holds no '@' before its first backslash).
+	colon := strings.Index(u, ":")
+	if colon < 0 || strings.ContainsAny(u[:colon], "/\\") {
+		return u
 	}
-	return p.String()
+	end := strings.IndexAny(u, "/\\")
+	if end < 0 {
+		end = len(u)
+	}
+	if at := strings.LastIndex(u[:end], "@"); at >= 0 {
+		return u[at+1:]
+	}
+	return u
+}
+
+// OneLine percent-encodes the spaces and control characters of s (and
+// the other non-printable runes and invalid bytes), so that s is one line
+// of text that can be recorded in a manifest or a commit trailer. A '%' is
+// kept: OneLine(OneLine(s)) == OneLine(s).
+func OneLine(s string) string {
+	clean := true
+	for _, r := range s {
+		if !printable(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, n := utf8.DecodeRuneInString(s[i:]); n == 1 {
+				fmt.Fprintf(&b, "%%%02X", s[i])
+				continue
+			}
+		}
+		if !printable(r) {
+			for _, c := range []byte(string(r)) {
+				fmt.Fprintf(&b, "%%%02X", c)
+			}
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Subject is the first line of a commit message with its control
+// characters (a carriage return, a tab, a Unicode line separator) turned
+// into spaces: text to show or to put on one line of a commit message.
+func Subject(msg string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(msg), "\n")
+	line = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, line)
+	return strings.TrimSpace(line)
+}
+
+// printable reports whether r may stand in a one-line record: printable,
+// not a space.
+func printable(r rune) bool {
+	return r > ' ' && r != 0x7f && r != utf8.RuneError && unicode.IsPrint(r)
 }
 
 // Rel returns dir relative to root in slash form, or dir's slash form when
@@ -99,7 +181,7 @@ const DefaultSource = "local"
 // or a local path is its cleaned absolute path without ".git". An empty
 // origin is DefaultSource.
 func SourceID(origin string) string {
-	origin = strings.TrimSpace(origin)
+	origin = SanitizeOrigin(origin)
 	if origin == "" {
 		return DefaultSource
 	}
@@ -132,6 +214,26 @@ func sourceID(origin string) string {
 	}
 	if strings.HasPrefix(origin, "file://") {
 		return "/" + trim(strings.TrimPrefix(origin, "file://"))
+	}
+	if i := strings.Index(origin, "://"); i > 1 {
+		// A URL that url.Parse refuses (a stray '%', say) but git may
+		// accept: host and path by the same rules, as text.
+		rest := origin[i+3:]
+		end := strings.IndexAny(rest, "/?#")
+		if end < 0 {
+			end = len(rest)
+		}
+		host, p := rest[:end], rest[end:]
+		if q := strings.IndexAny(p, "?#"); q >= 0 {
+			p = p[:q]
+		}
+		if c := strings.LastIndex(host, ":"); c >= 0 && !strings.Contains(host[c:], "]") {
+			host = host[:c]
+		}
+		host = strings.Trim(host, "[]")
+		if host != "" {
+			return strings.ToLower(host) + "/" + trim(p)
+		}
 	}
 	// scp-like [user@]host:path; a path with a colon before any slash.
 	if colon := strings.Index(origin, ":"); colon > 0 && !strings.Contains(origin[:colon], "/") && !isWindowsDrive(origin) {

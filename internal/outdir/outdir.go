@@ -16,15 +16,21 @@ import (
 	"github.com/paved-dev/paved/internal/workpool"
 )
 
-// Marker is the directory whose presence shows that paved rendered a
-// directory; Write replaces only such directories (or empty ones).
-const Marker = ".paved"
+// Marker is the file Write leaves at the root of every directory it
+// writes; Write replaces only a directory holding it (or an empty or
+// missing one). It is not .paved/: every fleet clone has that, and a fleet
+// commit never writes Marker.
+const Marker = ".paved-render-out"
+
+// markerText is Marker's content.
+const markerText = "This directory was written by paved render --out, which replaces it as a whole.\n"
 
 // ErrForeign is returned when the target holds files paved did not render.
-var ErrForeign = errors.New("the directory exists and was not rendered by paved (no .paved inside): refusing to replace it")
+var ErrForeign = errors.New("the directory exists and was not written by paved render --out (no " + Marker + " inside, or a .git): refusing to replace it; choose a new or empty directory")
 
 // Write replaces dir with exactly files (slash-separated relative paths to
-// content). dir must be missing, empty or a previous paved render.
+// content) and Marker. dir must be missing, empty or a previous Write's
+// (holding Marker and no .git); anything else is ErrForeign, untouched.
 func Write(dir string, files map[string][]byte) (err error) {
 	dir = filepath.Clean(dir)
 	if fi, err := os.Stat(dir); err == nil {
@@ -36,7 +42,12 @@ func Write(dir string, files map[string][]byte) (err error) {
 			return err
 		}
 		if len(entries) > 0 {
-			if fi, err := os.Stat(filepath.Join(dir, Marker)); err != nil || !fi.IsDir() {
+			// A git work tree (a fleet clone) is never replaced, whatever
+			// it holds: its Marker could have been committed by anyone.
+			if _, err := os.Lstat(filepath.Join(dir, ".git")); !errors.Is(err, os.ErrNotExist) {
+				return ErrForeign
+			}
+			if fi, err := os.Lstat(filepath.Join(dir, Marker)); err != nil || !fi.Mode().IsRegular() {
 				return ErrForeign
 			}
 		}
@@ -59,7 +70,7 @@ func Write(dir string, files map[string][]byte) (err error) {
 	names := make([]string, 0, len(files))
 	dirs := map[string]bool{}
 	for name := range files {
-		if !Safe(name) {
+		if !Safe(name) || name == Marker {
 			return fmt.Errorf("refusing to write %q: not a relative path inside the output directory", name)
 		}
 		names = append(names, name)
@@ -77,6 +88,9 @@ func Write(dir string, files map[string][]byte) (err error) {
 		errs[i] = os.WriteFile(filepath.Join(tmp, filepath.FromSlash(names[i])), files[names[i]], 0o644)
 	})
 	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, Marker), []byte(markerText), 0o644); err != nil {
 		return err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
