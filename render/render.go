@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -146,6 +147,17 @@ type ownership struct {
 	// Digests are the sha256 of each file as paved wrote it, so commit
 	// can tell a hand edit from its own output.
 	Digests map[string]string `json:"digests"`
+	// Inputs are what the app was rendered from, besides the platform and
+	// paved: its spec files and whether its directory holds TechDocs.
+	// paved verify and rerender render it again from them.
+	Inputs *ownershipInputs `json:"inputs,omitempty"`
+}
+
+// ownershipInputs are an app's recorded inputs.
+type ownershipInputs struct {
+	// Files are the spec's files by name (their directory's base names).
+	Files map[string]string `json:"files"`
+	Docs  bool              `json:"docs,omitempty"`
 }
 
 type ownershipSrc struct {
@@ -440,6 +452,10 @@ func renderAppAll(in Input, p *jobPlatform, a *App, clusters []ClusterTarget, sh
 		Clusters:     rendered,
 		Files:        owned,
 		Digests:      digests(tree, owned),
+		Inputs:       &ownershipInputs{Files: map[string]string{}, Docs: a.Docs},
+	}
+	for _, f := range a.Files {
+		own.Inputs.Files[path.Base(filepath.ToSlash(f))] = string(a.Data[f])
 	}
 	b, err := canonicalJSON(own)
 	if err != nil {

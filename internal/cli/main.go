@@ -194,6 +194,8 @@ func newRootCmd(e *env) *cobra.Command {
 		newLintCmd(e),
 		newDiffCmd(e),
 		newCommitCmd(e),
+		newVerifyCmd(e),
+		newRerenderCmd(e),
 		newCommentCmd(e),
 		newPolicyCmd(e),
 		newExplainCmd(e),

@@ -214,8 +214,10 @@ func fleetError(l *loaded, verb string, err error) (_ error, ok bool) {
 	switch {
 	case errors.As(err, &pe):
 		byID := map[string]*schema.App{}
-		for _, a := range l.apps {
-			byID[a.Base.Team+"/"+a.Base.Name] = a
+		if l != nil {
+			for _, a := range l.apps {
+				byID[a.Base.Team+"/"+a.Base.Name] = a
+			}
 		}
 		var ds diag.List
 		for _, p := range pe.Problems {

@@ -320,6 +320,11 @@ func readRepo(r *git.Repository, ref string, cloned bool) (*Snapshot, error) {
 }
 
 func resolve(r *git.Repository, ref string, cloned bool) (plumbing.Hash, error) {
+	if ref == "HEAD" && !cloned {
+		if h, err := r.Head(); err == nil {
+			return h.Hash(), nil
+		}
+	}
 	for _, name := range []plumbing.ReferenceName{
 		plumbing.NewBranchReferenceName(ref), plumbing.NewRemoteReferenceName("origin", ref),
 	} {

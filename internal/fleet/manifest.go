@@ -35,7 +35,22 @@ type Manifest struct {
 	Clusters     []string          `json:"clusters"`
 	Files        []string          `json:"files"`
 	Digests      map[string]string `json:"digests"`
+	// Inputs are the app's recorded inputs (nil in manifests written
+	// before paved recorded them, and in tenant manifests).
+	Inputs *ManifestInputs `json:"inputs"`
 }
+
+// ManifestInputs are what an app was rendered from besides the platform
+// and paved: its spec files by name, and whether its directory holds
+// TechDocs. paved verify and rerender render the app again from them.
+type ManifestInputs struct {
+	Files map[string]string `json:"files"`
+	Docs  bool              `json:"docs"`
+}
+
+// inputName is a recorded spec file's name: a CUE file of the app's
+// directory.
+var inputName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*\.cue$`)
 
 // ManifestSource says where an app's spec came from.
 type ManifestSource struct {
@@ -155,6 +170,19 @@ func ReadManifest(p string, data []byte) (*Manifest, error) {
 		t, a, ok := strings.Cut(dep, "/")
 		if !ok || !dnsLabel.MatchString(t) || !dnsLabel.MatchString(a) {
 			return nil, bad("dependsOn %q is not team/app", dep)
+		}
+	}
+	if m.Inputs != nil {
+		if app == "" {
+			return nil, bad("a tenant has no inputs")
+		}
+		if len(m.Inputs.Files) == 0 {
+			return nil, bad("records no input file")
+		}
+		for name := range m.Inputs.Files {
+			if !inputName.MatchString(name) {
+				return nil, bad("input %q is not the name of a CUE file", name)
+			}
 		}
 	}
 	listed := make(map[string]bool, len(m.Files))

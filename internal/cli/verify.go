@@ -1,0 +1,355 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/paved-dev/paved/internal/diag"
+	"github.com/paved-dev/paved/internal/fleet"
+	"github.com/paved-dev/paved/policy"
+	"github.com/paved-dev/paved/render"
+)
+
+type verifyOptions struct {
+	ref   string
+	today string
+}
+
+func newVerifyCmd(e *env) *cobra.Command {
+	o := &verifyOptions{}
+	c := &cobra.Command{
+		Use:   "verify [FLEET] [--ref HEAD]",
+		Short: "Check a fleet against itself: re-render every app from its recorded inputs, require byte equality, lint",
+		Long: `verify is the fleet repository's own required check. Whatever a token
+holder pushes, a fleet that does not pass it is not what paved renders.
+
+For the fleet at FLEET (a directory, default ., or a URL) and --ref, verify
+re-renders every app from the inputs its ownership manifest records (its
+spec files, source and revision) with the fleet's platform (platform/, the
+embedded default without one), and requires every file under paved's
+directories (apps/, tenants/, catalog/, clusters/<cluster>/paved/, .paved/)
+to be byte for byte what that render writes: a hand edit of a rendered
+object, a file nobody owns, an app without its manifest, a hand-edited
+entry kustomization or an app rendered with an older platform are each
+reported with the file and the app. Then it lints the render with the
+fleet's policies.
+
+Exit codes: 0 the fleet is what paved renders and lint finds no denial, 1
+problems or denials (each listed), 2 invalid input (flags, a platform or a
+recorded spec that does not load), 3 render error, 4 git error.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			today, err := parseToday(o.today)
+			if err != nil {
+				return err
+			}
+			src := "."
+			if len(args) > 0 {
+				src = args[0]
+			}
+			snap, err := fleet.Read(context.Background(), fleetLocation(e, src), o.ref)
+			if err != nil {
+				return &exitError{code: ExitGit, err: fmt.Errorf("verify: %w", err)}
+			}
+			defer snap.Close()
+			rec, err := renderRecorded(e, snap)
+			if err != nil {
+				return err
+			}
+			defer rec.close()
+			problems := rec.problems
+			stop := e.stage("compare")
+			problems = append(problems, compareFleet(snap, rec)...)
+			stop()
+			rep, err := lintTree(e, rec.l, rec.tree, today)
+			if err != nil {
+				return err
+			}
+			for _, p := range problems {
+				fmt.Fprintln(e.stdout, p)
+			}
+			deny, _, _ := rep.Count()
+			if deny > 0 || len(rep.Findings) > 0 {
+				_ = policy.FormatText(e.stdout, rep, policy.FormatOptions{Cwd: e.cwd, Apps: len(rec.l.apps), Clusters: len(render.Clusters(rec.l.platform))})
+			}
+			at := snap.Source
+			if snap.Revision != "" {
+				at += "@" + snap.Revision[:12]
+			}
+			if len(problems) > 0 || deny > 0 {
+				return &exitError{code: ExitChanges, err: fmt.Errorf("verify: %s is not what paved renders from its recorded inputs: %d %s, %d policy %s",
+					at, len(problems), plural(len(problems), "problem", "problems"), deny, plural(deny, "denial", "denials"))}
+			}
+			fmt.Fprintf(e.stdout, "verified %s: %d %s re-rendered from their recorded inputs with the fleet's platform, every file as rendered, no policy denial\n",
+				at, len(rec.l.apps), plural(len(rec.l.apps), "app", "apps"))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&o.ref, "ref", "HEAD", "fleet branch or revision to verify")
+	c.Flags().StringVar(&o.today, "today", "", "date exceptions are checked against, YYYY-MM-DD (default: today, UTC)")
+	return c
+}
+
+// verifyProblem is one file of the fleet that is not what paved renders.
+type verifyProblem struct {
+	File, App, Message string
+}
+
+func (p verifyProblem) String() string {
+	s := p.File + ": " + p.Message
+	if p.App != "" {
+		s += " (app " + p.App + ")"
+	}
+	return s
+}
+
+// recorded is a render of a fleet's apps from their recorded inputs.
+type recorded struct {
+	l        *loaded
+	in       render.Input
+	tree     *render.Tree
+	ms       *fleet.Manifests
+	fp       *fleetPlatform
+	tmp      string
+	problems []verifyProblem
+}
+
+func (r *recorded) close() {
+	r.fp.close()
+	if r.tmp != "" {
+		os.RemoveAll(r.tmp)
+	}
+}
+
+// renderRecorded renders every app of the fleet snapshot from the inputs
+// its manifest records, with the fleet's platform: what verify compares
+// the fleet with and what rerender commits. An app whose manifest records
+// no inputs is a problem, not rendered.
+func renderRecorded(e *env, snap *fleet.Snapshot) (*recorded, error) {
+	ms, err := fleet.ReadManifests(snap.Paths, snap.ReadFile)
+	if err != nil {
+		return nil, fleetFailure(nil, "verify", err)
+	}
+	fp, err := readFleetPlatform(snap)
+	if err != nil {
+		return nil, &exitError{code: ExitGit, err: fmt.Errorf("fleet %s: %w", snap.Source, err)}
+	}
+	rec, err := renderRecordedWith(e, ms, fp)
+	if err != nil {
+		fp.close()
+		return nil, err
+	}
+	return rec, nil
+}
+
+// renderRecordedWith renders the apps of the manifests from their
+// recorded inputs with the platform fp; rec.close removes fp too.
+func renderRecordedWith(e *env, ms *fleet.Manifests, fp *fleetPlatform) (_ *recorded, err error) {
+	rec := &recorded{ms: ms, fp: fp}
+	// The recorded specs are written out as <tmp>/<team>/<app>/, where
+	// discovery and validation read them as from a source.
+	if rec.tmp, err = os.MkdirTemp("", "paved-recorded-"); err != nil {
+		rec.close()
+		return nil, err
+	}
+	byDir := map[string]*fleet.Manifest{}
+	for _, id := range slices.Sorted(maps.Keys(ms.Apps)) {
+		m := ms.Apps[id]
+		if m.Inputs == nil {
+			rec.problems = append(rec.problems, verifyProblem{File: ".paved/apps/" + id + ".json", App: id,
+				Message: "records no inputs (committed by a paved before they were recorded): commit it again from its source"})
+			continue
+		}
+		dir := filepath.Join(rec.tmp, m.Team, m.App)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			rec.close()
+			return nil, err
+		}
+		for name, data := range m.Inputs.Files {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+				rec.close()
+				return nil, err
+			}
+		}
+		byDir[dir] = m
+	}
+	rec.l = &loaded{}
+	if len(byDir) == 0 {
+		p, err := loadPlatformNow(e, fp.dir)
+		if err != nil {
+			rec.close()
+			return nil, err
+		}
+		rec.l = p
+	} else {
+		l, err := loadApps(e, []string{rec.tmp}, fp.dir, loadOptions{policies: true, fixedPlatform: true})
+		if err != nil {
+			rec.close()
+			var dl diag.List
+			if errors.As(err, &dl) {
+				return nil, &exitError{code: ExitInvalid, err: fmt.Errorf("verify: the recorded inputs (written out below %s) do not load with the fleet's platform:\n%s", rec.tmp, strings.TrimSpace(dl.Error()))}
+			}
+			return nil, err
+		}
+		rec.l = l
+	}
+	rec.in = render.Input{
+		Platform: rec.l.platform, Version: Version(),
+		Workers: rec.l.platforms.size(), Fork: rec.l.platforms.get,
+		Cache: e.cacheDir(), Stage: e.stage, Use: render.WriteAndRead,
+	}
+	for _, a := range rec.l.apps {
+		m := byDir[a.Dir]
+		if m == nil {
+			continue
+		}
+		src := render.Source{ID: m.SourceID(), Path: m.SourcePath()}
+		if m.Source != nil {
+			src.Repo, src.Revision = m.Source.Repo, m.Source.Revision
+		}
+		rec.in.Apps = append(rec.in.Apps, render.App{App: a, Source: src, Docs: m.Inputs.Docs})
+	}
+	rec.tree, err = render.Render(rec.in)
+	if err != nil {
+		rec.close()
+		return nil, &exitError{code: ExitRender, err: fmt.Errorf("verify: %w", err)}
+	}
+	return rec, nil
+}
+
+// loadPlatformNow loads a platform alone (a fleet without apps).
+func loadPlatformNow(e *env, dir string) (*loaded, error) {
+	lp := <-loadPlatform(e, dir, true)
+	if lp.err != nil {
+		return nil, &exitError{code: ExitInvalid, err: fmt.Errorf("platform: %w", lp.err)}
+	}
+	return &loaded{platform: lp.p, platforms: newPlatformPool(lp.p, e.workers()), pol: lp.pol}, nil
+}
+
+// compareFleet lists every file under paved's directories that is not
+// byte for byte what the recorded render writes, and every rendered file
+// the fleet lacks. Source records are the fleet's own; tenant manifests
+// are compared by the files they list (a commit that keeps another
+// source's tenant clusters rewrites them with sorted keys).
+func compareFleet(snap *fleet.Snapshot, rec *recorded) []verifyProblem {
+	owner := map[string]string{} // file -> team/app, or "tenant team"
+	for id, m := range rec.ms.Apps {
+		for _, f := range m.Files {
+			owner[f] = id
+		}
+		owner[".paved/apps/"+id+".json"] = id
+	}
+	for team, m := range rec.ms.Tenants {
+		for _, f := range m.Files {
+			owner[f] = "tenant " + team
+		}
+	}
+	unrendered := map[string]bool{} // apps verify could not render
+	for _, p := range rec.problems {
+		unrendered[p.App] = true
+	}
+	var out []verifyProblem
+	add := func(f, msg string) {
+		o := owner[f]
+		if unrendered[o] {
+			return
+		}
+		p := verifyProblem{File: f, Message: msg}
+		if o != "" && !strings.HasPrefix(o, "tenant ") {
+			p.App = o
+		} else if o != "" {
+			p.Message += " (" + o + ")"
+		}
+		out = append(out, p)
+	}
+	have := map[string]bool{}
+	for _, f := range snap.Paths {
+		if !fleet.Owned(f) || fleet.IsSourceRecord(f) {
+			continue
+		}
+		have[f] = true
+		want, ok := rec.tree.File(f)
+		if !ok {
+			switch {
+			case owner[f] == "":
+				add(f, "no ownership manifest lists it: paved would not render it, and Flux must not apply it (remove it)")
+			default:
+				add(f, "its manifest lists it, but its recorded inputs do not render it")
+			}
+			continue
+		}
+		got, err := snap.ReadFile(f)
+		if err != nil {
+			add(f, "cannot be read: "+err.Error())
+			continue
+		}
+		if strings.HasPrefix(f, ".paved/tenants/") {
+			if !sameTenantFiles(f, got, want) {
+				add(f, "lists other files than the render of its team's apps")
+			}
+			continue
+		}
+		if strings.HasPrefix(f, ".paved/apps/") {
+			if !sameAppManifest(f, got, want) {
+				add(f, "records other files, digests, inputs or source than the render of its inputs")
+			}
+			continue
+		}
+		if !bytes.Equal(got, want) {
+			add(f, "differs from what its recorded inputs render with the fleet's platform (edited by hand, or rendered with another platform or paved: run paved rerender)")
+		}
+	}
+	for _, f := range rec.tree.Paths() {
+		if have[f] || !fleet.Owned(f) {
+			continue
+		}
+		o := ""
+		if strings.HasPrefix(f, ".paved/apps/") {
+			o = strings.TrimSuffix(strings.TrimPrefix(f, ".paved/apps/"), ".json")
+		} else if parts := strings.Split(f, "/"); parts[0] == "apps" && len(parts) > 4 {
+			o = parts[2] + "/" + parts[3]
+		}
+		if unrendered[o] {
+			continue
+		}
+		out = append(out, verifyProblem{File: f, App: o, Message: "rendered, but missing from the fleet (deleted by hand)"})
+	}
+	slices.SortFunc(out, func(a, b verifyProblem) int { return strings.Compare(a.File, b.File) })
+	return out
+}
+
+// sameAppManifest reports whether two versions of the app manifest at f
+// record the same source, inputs, dependencies, clusters, files and
+// digests. The inputs digest and paved's version are left out: a commit
+// that renders an app to the very files the fleet holds keeps its
+// manifest as it was, and the files are compared on their own.
+func sameAppManifest(f string, a, b []byte) bool {
+	ma, err1 := fleet.ReadManifest(f, a)
+	mb, err2 := fleet.ReadManifest(f, b)
+	if err1 != nil || err2 != nil {
+		return bytes.Equal(a, b)
+	}
+	ma.InputsDigest, mb.InputsDigest = "", ""
+	return reflect.DeepEqual(ma, mb)
+}
+
+// sameTenantFiles reports whether two versions of the tenant manifest at
+// f list the same files with the same digests.
+func sameTenantFiles(f string, a, b []byte) bool {
+	ma, err1 := fleet.ReadManifest(f, a)
+	mb, err2 := fleet.ReadManifest(f, b)
+	if err1 != nil || err2 != nil {
+		return bytes.Equal(a, b)
+	}
+	return slices.Equal(slices.Sorted(slices.Values(ma.Files)), slices.Sorted(slices.Values(mb.Files))) && maps.Equal(ma.Digests, mb.Digests)
+}
