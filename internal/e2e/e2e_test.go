@@ -269,6 +269,17 @@ func TestFleetReconcilesWithFlux(t *testing.T) {
 	c.assertDependsOn(ctx, crossRepos[1].flux, crossRepos[0].flux)
 	figure("reconcile (3): two sources to Ready", time.Since(phase).Round(100*time.Millisecond).String())
 	figure("objects reconciled (3) "+fluxCluster, strconv.Itoa(len(objs3)))
+
+	// The fleet Flux reconciled checks itself (issue 26): paved verify
+	// re-renders every app, from three sources, from its recorded inputs
+	// and finds every file as Flux applied it.
+	phase = time.Now()
+	out = run(t, work, pavedEnv(1_700_010_000), paved, "verify", bare, "--ref", "main")
+	if !strings.HasPrefix(out, "verified ") || !strings.Contains(out, "@"+sha3[:12]+": ") {
+		t.Fatalf("paved verify of the reconciled fleet: %s", out)
+	}
+	t.Logf("paved verify: %s", strings.TrimSpace(out))
+	figure("paved verify", time.Since(phase).Round(100*time.Millisecond).String())
 	figure("scenario total", time.Since(begin).Round(100*time.Millisecond).String())
 }
 
