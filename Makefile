@@ -80,7 +80,7 @@ actionlint: build
 		if [ -n "$$CI" ] && [ "$$CI" != false ]; then echo "actionlint: shellcheck is not installed (.ci/run installs it)"; exit 1; fi; \
 		echo "actionlint: shellcheck is not installed: run: scripts go unchecked (apt-get install shellcheck)"; }
 	@rm -rf out/actionlint && $(BIN) init out/actionlint/shop >/dev/null
-	$(GO) run $(ACTIONLINT) examples/ci/github-actions.yaml out/actionlint/shop/.github/workflows/paved.yaml
+	$(GO) run $(ACTIONLINT) examples/ci/github-actions.yaml examples/ci/fleet-github-actions.yaml out/actionlint/shop/.github/workflows/paved.yaml
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoadApp -fuzztime $(FUZZTIME) ./schema

@@ -441,7 +441,13 @@ func TestGitLabScripts(t *testing.T) {
 		}
 		t.Skip("shellcheck is not installed (apt-get install shellcheck); CI runs this test")
 	}
-	data, err := os.ReadFile(filepath.Join("..", "..", "examples", "ci", "gitlab-ci.yaml"))
+	for _, name := range []string{"gitlab-ci.yaml", "fleet-gitlab-ci.yaml"} {
+		t.Run(name, func(t *testing.T) { shellcheckGitLab(t, shellcheck, name) })
+	}
+}
+
+func shellcheckGitLab(t *testing.T, shellcheck, name string) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "examples", "ci", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -637,5 +643,106 @@ func TestCITemplatesFleet(t *testing.T) {
 				t.Errorf("the diff after the commit still shows a change:\n%s", comment)
 			}
 		})
+	}
+}
+
+// TestFleetTemplates runs the verify step of the fleet repository's CI
+// templates (examples/ci/fleet-github-actions.yaml and
+// fleet-gitlab-ci.yaml) as their runners do, in a checkout of a fleet that
+// paved commit wrote: it passes, and fails once a rendered Deployment is
+// edited by hand.
+func TestFleetTemplates(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("bash not installed")
+	}
+	steps := map[string]string{}
+	{
+		data, err := os.ReadFile(filepath.Join("..", "..", "examples", "ci", "fleet-github-actions.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wf struct {
+			Jobs map[string]struct {
+				Steps []ghStep `json:"steps"`
+			} `json:"jobs"`
+		}
+		if err := yaml.Unmarshal(data, &wf); err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range wf.Jobs["verify"].Steps {
+			if strings.Contains(st.Run, "paved verify") {
+				steps["github"] = "set -e\n" + st.Run
+			}
+		}
+	}
+	{
+		data, err := os.ReadFile(filepath.Join("..", "..", "examples", "ci", "fleet-gitlab-ci.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var top map[string]json.RawMessage
+		if err := yaml.Unmarshal(data, &top); err != nil {
+			t.Fatal(err)
+		}
+		var j struct {
+			Script []string `json:"script"`
+		}
+		if err := json.Unmarshal(top["fleet:verify"], &j); err != nil {
+			t.Fatal(err)
+		}
+		steps["gitlab"] = "set -eo pipefail\n" + strings.Join(j.Script, "\n") + "\n"
+	}
+	for _, name := range []string{"github", "gitlab"} {
+		if !strings.Contains(steps[name], "paved verify") {
+			t.Fatalf("%s: no paved verify step", name)
+		}
+	}
+	tmp := t.TempDir()
+	t.Setenv("PAVED_CACHE_DIR", filepath.Join(tmp, "cache"))
+	src := filepath.Join(tmp, "shop")
+	var out bytes.Buffer
+	if code := Run([]string{"init", src}, &env{stdout: &out, stderr: &out, cwd: src}); code != ExitOK {
+		t.Fatalf("paved init: exit %d\n%s", code, out.String())
+	}
+	gitOut(t, src, "init", "-q", "-b", "main")
+	gitOut(t, src, "remote", "add", "origin", "https://github.com/acme/shop.git")
+	gitOut(t, src, "add", "-A")
+	gitOut(t, src, "commit", "-q", "-m", "shop")
+	bare := filepath.Join(tmp, "fleet.git")
+	gitOut(t, tmp, "init", "-q", "--bare", "-b", "main", bare)
+	if code := Run([]string{"commit", ".", "--fleet", bare, "--create-branch"}, &env{stdout: &out, stderr: &out, cwd: src}); code != ExitOK {
+		t.Fatalf("paved commit: exit %d\n%s", code, out.String())
+	}
+	checkout := filepath.Join(tmp, "fleet")
+	gitOut(t, tmp, "clone", "-q", bare, checkout)
+	run := func(script string) error {
+		cmd := exec.Command("bash", "-c", script)
+		cmd.Dir = checkout
+		cmd.Env = append(os.Environ(), "CI=true")
+		b, err := cmd.CombinedOutput()
+		t.Logf("%s", b)
+		return err
+	}
+	for name, script := range steps {
+		if err := run(script); err != nil {
+			t.Fatalf("%s: verify of the fleet paved wrote failed: %v", name, err)
+		}
+	}
+	dep, err := filepath.Glob(filepath.Join(checkout, "apps", "prod-eu-1", "*", "shop", "apps_v1_deployment_shop.yaml"))
+	if err != nil || len(dep) != 1 {
+		t.Fatalf("the Deployment: %v %v", dep, err)
+	}
+	data, err := os.ReadFile(dep[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dep[0], append(data, []byte("# edited by hand\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitOut(t, checkout, "commit", "-q", "-am", "hand edit")
+	for name, script := range steps {
+		if err := run(script); err == nil {
+			t.Fatalf("%s: verify passed a hand-edited fleet", name)
+		}
 	}
 }
