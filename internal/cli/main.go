@@ -196,6 +196,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newCommitCmd(e),
 		newVerifyCmd(e),
 		newRerenderCmd(e),
+		newPlatformCmd(e),
 		newCommentCmd(e),
 		newPolicyCmd(e),
 		newExplainCmd(e),
