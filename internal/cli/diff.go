@@ -106,14 +106,22 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 				lo.changed = changedFlag{on: true, ref: cmp.Or(o.base, "HEAD")}
 				lo.deferValidation = true
 			}
-			// diff renders with the fleet's platform at --ref, as commit
-			// will.
-			stop := e.stage("read fleet platform")
-			fp, err := fleetPlatformAt(fleetLocation(e, o.fleet), o.ref)
+			// The fleet is read first: diff renders with the platform it
+			// holds at --ref, as commit will. A full diff reads the whole
+			// scope while it holds the render: the clone stays compressed
+			// on disk.
+			stop := e.stage("read fleet")
+			snap, err := fleet.ReadWith(context.Background(), fleetLocation(e, o.fleet), o.ref, fleet.ReadOptions{OnDisk: !o.changed})
 			stop()
 			if err != nil {
-				return err
+				return &exitError{code: ExitGit, err: err}
 			}
+			defer func() { snap.Close() }()
+			fp, err := readFleetPlatform(snap)
+			if err != nil {
+				return &exitError{code: ExitGit, err: fmt.Errorf("diff: fleet %s: %w", snap.Source, err)}
+			}
+			fp.revision = snap.Revision
 			defer fp.close()
 			fp.note(e, "diff", localPlatform(e, o.path(e), args), gitsource.SanitizeOrigin(o.fleet), fp.revision)
 			lo.fixedPlatform = true
@@ -124,23 +132,14 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 			if err := checkIdentity(e, "diff", args, o.source, l.platform); err != nil {
 				return err
 			}
-			// The fleet is read after the render (before it with
-			// --changed, which renders what differs from it), so that a
-			// full diff does not hold the clone while it renders.
-			var snap *fleet.Snapshot
+			// The manifests are read after the render (before it with
+			// --changed, which renders what differs from them).
 			var ms *fleet.Manifests
 			var integrity []diff.IntegrityProblem
-			defer func() { snap.Close() }()
 			readFleet := func() error {
-				stop := e.stage("read fleet")
+				stop := e.stage("read manifests")
 				defer stop()
 				var err error
-				// A full diff reads the whole scope while it holds the
-				// render: the clone stays compressed on disk.
-				ro := fleet.ReadOptions{OnDisk: !o.changed}
-				if snap, err = fleet.ReadWith(context.Background(), fleetLocation(e, o.fleet), o.ref, ro); err != nil {
-					return &exitError{code: ExitGit, err: err}
-				}
 				if ms, err = fleet.ReadManifests(snap.Paths, snap.ReadFile); err != nil {
 					return fleetFailure(l, "diff", err)
 				}
