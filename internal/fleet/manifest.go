@@ -165,6 +165,16 @@ func ReadManifest(p string, data []byte) (*Manifest, error) {
 				return nil, bad("source id: %v", err)
 			}
 		}
+		// What a manifest records reaches commit messages, catalogs and
+		// PR comments: one line of printable text, a commit hash.
+		for field, v := range map[string]string{"repo": m.Source.Repo, "path": m.Source.Path} {
+			if strings.IndexFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f || r == 0x2028 || r == 0x2029 }) >= 0 {
+				return nil, bad("source %s holds control characters", field)
+			}
+		}
+		if m.Source.Revision != "" && !revisionRE.MatchString(m.Source.Revision) {
+			return nil, bad("source revision %q is not a full commit hash", m.Source.Revision)
+		}
 	}
 	for _, dep := range m.DependsOn {
 		t, a, ok := strings.Cut(dep, "/")

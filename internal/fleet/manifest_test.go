@@ -215,3 +215,26 @@ func TestSourceRecord(t *testing.T) {
 		t.Fatalf("ReadManifests: want a ManifestError, got %v", err)
 	}
 }
+
+// TestManifestSourceFields: the source a manifest records is one line of
+// text and a full commit hash; anything else is refused before it can
+// reach a commit message, a catalog or a PR comment.
+func TestManifestSourceFields(t *testing.T) {
+	const p = ".paved/apps/payments/ledger.json"
+	for name, src := range map[string]string{
+		"newline in path":  `{"id":"github.com/acme/a","path":"svc\nRender-Adopted: x","revision":"0123456789abcdef0123456789abcdef01234567"}`,
+		"newline in repo":  `{"id":"github.com/acme/a","repo":"https://x\r\nRender-Source: y","path":"."}`,
+		"short revision":   `{"id":"github.com/acme/a","path":".","revision":"abc"}`,
+		"revision garbage": `{"id":"github.com/acme/a","path":".","revision":"HEAD~1"}`,
+	} {
+		data := `{"apiVersion":"paved.dev/v1alpha1","kind":"Ownership","app":"ledger","team":"payments","source":` + src + `,"files":[]}`
+		var me *ManifestError
+		if _, err := ReadManifest(p, []byte(data)); !errors.As(err, &me) {
+			t.Errorf("%s: accepted (%v)", name, err)
+		}
+	}
+	ok := `{"apiVersion":"paved.dev/v1alpha1","kind":"Ownership","app":"ledger","team":"payments","source":{"id":"github.com/acme/a","path":"svc","revision":"0123456789abcdef0123456789abcdef01234567"},"files":[]}`
+	if _, err := ReadManifest(p, []byte(ok)); err != nil {
+		t.Fatal(err)
+	}
+}
