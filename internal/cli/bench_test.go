@@ -61,6 +61,7 @@ func syntheticRepo(b *testing.B, n int) string {
 		b.Fatal(err)
 	}
 	gitRun(b, root, "init", "-q", "-b", "main")
+	gitRun(b, root, "remote", "add", "origin", "https://github.com/acme/monorepo.git")
 	gitRun(b, root, "add", "-A")
 	gitRun(b, root, "-c", "user.name=bench", "-c", "user.email=bench@paved.dev", "commit", "-q", "-m", "synthetic apps")
 	fleets[n] = root
@@ -170,6 +171,7 @@ func BenchmarkDiff(b *testing.B) {
 	benchEach(b, func(b *testing.B, root string, n int) {
 		fleet := filepath.Join(b.TempDir(), "fleet")
 		runPaved(b, root, ExitOK, "render", "--quiet", ".", "--out", fleet)
+		copyPlatform(b, root, fleet) // diff renders with the fleet's platform
 		changed := filepath.Join(b.TempDir(), "apps")
 		if err := os.CopyFS(changed, os.DirFS(root)); err != nil {
 			b.Fatal(err)
@@ -201,7 +203,7 @@ func BenchmarkCommit(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
 			bare := filepath.Join(tmp, fmt.Sprintf("fleet-%d.git", i))
-			seedFleet(b, tmp, bare)
+			seedFleet(b, tmp, bare, root)
 			i++
 			b.StartTimer()
 			runPaved(b, root, ExitOK, "commit", "--quiet", ".", "--fleet", bare)
@@ -209,8 +211,26 @@ func BenchmarkCommit(b *testing.B) {
 	})
 }
 
-// seedFleet creates a bare fleet repository with one commit on main.
-func seedFleet(b *testing.B, tmp, bare string) {
+// BenchmarkVerify runs the fleet's own check (paved verify) on a fleet
+// paved commit wrote from N apps: every app re-rendered from its recorded
+// inputs, every file compared, the render linted. Cold cache, as a fleet
+// repository's CI runner has.
+func BenchmarkVerify(b *testing.B) {
+	b.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	benchEach(b, func(b *testing.B, root string, n int) {
+		tmp := b.TempDir()
+		bare := filepath.Join(tmp, "fleet.git")
+		seedFleet(b, tmp, bare, root)
+		runPaved(b, root, ExitOK, "commit", "--quiet", ".", "--fleet", bare)
+		for b.Loop() {
+			runPaved(b, tmp, ExitOK, "verify", "--quiet", bare, "--ref", "main")
+		}
+	})
+}
+
+// seedFleet creates a bare fleet repository with one commit on main: a
+// README and the synthetic monorepo's platform as the fleet's.
+func seedFleet(b *testing.B, tmp, bare, root string) {
 	b.Helper()
 	gitRun(b, tmp, "init", "-q", "--bare", "-b", "main", bare)
 	work := bare + ".work"
@@ -218,7 +238,8 @@ func seedFleet(b *testing.B, tmp, bare string) {
 	if err := os.WriteFile(filepath.Join(work, "README.md"), []byte("fleet\n"), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	gitRun(b, work, "add", "README.md")
+	copyPlatform(b, root, work)
+	gitRun(b, work, "add", "-A")
 	gitRun(b, work, "-c", "user.name=bench", "-c", "user.email=bench@paved.dev", "commit", "-q", "-m", "init")
 	gitRun(b, work, "push", "-q", "origin", "main")
 }
@@ -287,7 +308,7 @@ func BenchmarkPR(b *testing.B) {
 			gitRun(b, work, "remote", "set-url", "origin", "https://github.com/acme/monorepo.git")
 			gitRoot := filepath.Join(tmp, "git")
 			bare := filepath.Join(gitRoot, "fleet.git")
-			seedFleet(b, tmp, bare)
+			seedFleet(b, tmp, bare, root)
 			gitRun(b, bare, "config", "http.receivepack", "true")
 			b.Setenv("PAVED_CACHE_DIR", filepath.Join(tmp, "setup-cache"))
 			runPaved(b, work, ExitOK, "commit", "--quiet", ".", "--fleet", bare)
@@ -339,4 +360,13 @@ func serveGitHTTP(b *testing.B, root string) string {
 	})
 	b.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// copyPlatform copies a synthetic monorepo's paved.platform into a fleet
+// as its platform/.
+func copyPlatform(tb testing.TB, root, fleet string) {
+	tb.Helper()
+	if err := os.CopyFS(filepath.Join(fleet, "platform"), os.DirFS(filepath.Join(root, "paved.platform"))); err != nil {
+		tb.Fatal(err)
+	}
 }

@@ -497,21 +497,10 @@ func TestCITemplatesFleet(t *testing.T) {
 	}
 	type step struct{ diff, commit string }
 	github := func(t *testing.T) step {
-		data, err := os.ReadFile(filepath.Join("..", "..", "examples", "ci", "github-actions.yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var wf struct {
-			Jobs map[string]struct {
-				Steps []ghStep `json:"steps"`
-			} `json:"jobs"`
-		}
-		if err := yaml.Unmarshal(data, &wf); err != nil {
-			t.Fatal(err)
-		}
+		jobs := workflowJobs(t, "github-actions.yaml")
 		var s step
-		for _, id := range sortedJobIDs(wf.Jobs) {
-			for _, st := range wf.Jobs[id].Steps {
+		for _, id := range sortedJobIDs(jobs) {
+			for _, st := range jobs[id] {
 				switch {
 				case strings.Contains(st.Run, "paved diff"):
 					s.diff = st.Run
@@ -656,23 +645,9 @@ func TestFleetTemplates(t *testing.T) {
 		t.Skip("bash not installed")
 	}
 	steps := map[string]string{}
-	{
-		data, err := os.ReadFile(filepath.Join("..", "..", "examples", "ci", "fleet-github-actions.yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var wf struct {
-			Jobs map[string]struct {
-				Steps []ghStep `json:"steps"`
-			} `json:"jobs"`
-		}
-		if err := yaml.Unmarshal(data, &wf); err != nil {
-			t.Fatal(err)
-		}
-		for _, st := range wf.Jobs["verify"].Steps {
-			if strings.Contains(st.Run, "paved verify") {
-				steps["github"] = "set -e\n" + st.Run
-			}
+	for _, st := range workflowJobs(t, "fleet-github-actions.yaml")["verify"] {
+		if strings.Contains(st.Run, "paved verify") {
+			steps["github"] = "set -e\n" + st.Run
 		}
 	}
 	{
@@ -745,4 +720,26 @@ func TestFleetTemplates(t *testing.T) {
 			t.Fatalf("%s: verify passed a hand-edited fleet", name)
 		}
 	}
+}
+
+// workflowJobs reads a GitHub workflow of examples/ci: each job's steps.
+func workflowJobs(t *testing.T, name string) map[string][]ghStep {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "examples", "ci", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		Jobs map[string]struct {
+			Steps []ghStep `json:"steps"`
+		} `json:"jobs"`
+	}
+	if err := yaml.Unmarshal(data, &wf); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]ghStep{}
+	for id, j := range wf.Jobs {
+		out[id] = j.Steps
+	}
+	return out
 }
