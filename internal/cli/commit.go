@@ -199,7 +199,7 @@ missing branch).`,
 					Adopt:                 o.adopt,
 					AllowMassDelete:       o.allowMassDelete,
 					AllowDatabaseDelete:   o.allowDBDelete,
-					Stateful:              statefulObjects,
+					Built:                 builtObjects,
 					Ancestry:              sourceAncestry(e, args, o.source),
 					TeamSources:           teamSources(l.platform),
 					PlatformDigest:        fp.digest,
@@ -377,22 +377,24 @@ func commitMessage(subject string, in render.Input, files map[string][]byte, dir
 	return b.String()
 }
 
-// statefulObjects builds app directories as Flux would and lists the
-// objects whose deletion loses data (fleet.Render.Stateful): CloudNativePG
-// Clusters, PersistentVolumeClaims and Namespaces.
-func statefulObjects(files map[string][]byte) ([]string, error) {
+// builtObjects builds app directories as Flux would and lists the
+// objects they apply (fleet.Render.Built); those whose deletion loses data
+// are stateful: CloudNativePG Clusters, PersistentVolumeClaims and
+// Namespaces.
+func builtObjects(files map[string][]byte) ([]fleet.BuiltObject, error) {
 	tree := &render.Tree{Files: files}
 	if err := render.BuildAll(tree); err != nil {
 		return nil, err
 	}
-	var out []string
+	var out []fleet.BuiltObject
 	for _, u := range tree.Units {
 		for _, b := range u.Objects {
 			g, _ := b.Object.GroupVersion()
 			k := b.Object.Kind()
-			if k == "Cluster" && g == "postgresql.cnpg.io" || g == "" && (k == "PersistentVolumeClaim" || k == "Namespace") {
-				out = append(out, fmt.Sprintf("%s %s/%s in %s", strings.TrimPrefix(g+"/"+k, "/"), b.Object.Namespace(), b.Object.Name(), u.Cluster))
-			}
+			out = append(out, fleet.BuiltObject{
+				ID:       fmt.Sprintf("%s %s/%s in %s", strings.TrimPrefix(g+"/"+k, "/"), b.Object.Namespace(), b.Object.Name(), u.Cluster),
+				Stateful: k == "Cluster" && g == "postgresql.cnpg.io" || g == "" && (k == "PersistentVolumeClaim" || k == "Namespace"),
+			})
 		}
 	}
 	return out, nil

@@ -64,11 +64,10 @@ type Render struct {
 	// CloudNativePG Cluster, a PersistentVolumeClaim, a Namespace the fleet
 	// applies for an app in scope), and so their data.
 	AllowDatabaseDelete bool
-	// Stateful builds app directories' files (apps/<cluster>/<team>/<app>/)
-	// as Flux would and returns the stateful objects they apply, as
-	// "<group>/<Kind> <namespace>/<name> in <cluster>": the delete guard
-	// compares what Flux would apply before and after, patches included.
-	Stateful func(files map[string][]byte) ([]string, error)
+	// Built builds app directories' files (apps/<cluster>/<team>/<app>/)
+	// as Flux would and returns the objects they apply: the delete guards
+	// compare what Flux would apply before and after, patches included.
+	Built func(files map[string][]byte) ([]BuiltObject, error)
 	// Ancestry places the run's source revisions against the fleet's
 	// (PlanInput.Ancestry): a run of an older revision writes nothing, one
 	// whose revision cannot be placed is a *RevisionError.
@@ -487,13 +486,35 @@ func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied,
 		}
 		write[".paved/apps/"+id+".json"] = r.Files[".paved/apps/"+id+".json"]
 	}
-	if !r.AllowDatabaseDelete && r.Stateful != nil {
-		gone, err := deletedStateful(remove, write, read, r.Stateful)
+	if (!r.AllowDatabaseDelete || !r.AllowMassDelete) && r.Built != nil {
+		gone, shrunk, touched, err := deletedObjects(remove, write, read, r.Built)
 		if err != nil {
 			return nil, err
 		}
-		if len(gone) > 0 {
-			return nil, &DatabaseDeleteError{Databases: gone}
+		var stateful []string
+		for _, o := range gone {
+			if o.Stateful {
+				stateful = append(stateful, o.ID)
+			}
+		}
+		if len(stateful) > 0 && !r.AllowDatabaseDelete {
+			return nil, &DatabaseDeleteError{Databases: stateful}
+		}
+		// The objects of the apps that stay in scope: those built of the
+		// directories rewritten, one per object file of the apps left
+		// alone.
+		scope := touched
+		for id := range keepApp {
+			if m := fleetManifests.Apps[id]; m != nil && plan.Owns(id) {
+				for _, f := range m.Files {
+					if strings.HasPrefix(f, "apps/") && path.Base(f) != "kustomization.yaml" {
+						scope++
+					}
+				}
+			}
+		}
+		if 2*shrunk > scope && !r.AllowMassDelete {
+			return nil, &MassDeleteError{Objects: shrunk, ScopeObjects: scope}
 		}
 	}
 	for p := range remove {
@@ -745,43 +766,78 @@ func (e *DatabaseDeleteError) Error() string {
 		len(e.Databases), plural(len(e.Databases), "object", "objects"), list(e.Databases), plural(len(e.Databases), "its data", "their data"))
 }
 
-// deletedStateful lists the stateful objects that the app directories
-// the commit rewrites or removes apply now and will not apply after it:
-// both sides built as Flux builds them, so a patch that deletes or renames
-// a database is a delete like a removed file.
-func deletedStateful(remove map[string]bool, write map[string][]byte, read func(string) ([]byte, bool), stateful func(map[string][]byte) ([]string, error)) ([]string, error) {
-	before, after := map[string][]byte{}, map[string][]byte{}
-	dirs := map[string]bool{}
+// BuiltObject is an object an app directory applies, as Flux builds it.
+type BuiltObject struct {
+	// ID is "<group>/<Kind> <namespace>/<name> in <cluster>".
+	ID string
+	// Stateful objects lose data when deleted: CloudNativePG Clusters,
+	// PersistentVolumeClaims, Namespaces.
+	Stateful bool
+}
+
+// deletedObjects lists the objects that the app directories the commit
+// rewrites or removes apply now and will not apply after it, both sides
+// built as Flux builds them (so a patch that deletes or renames an object
+// deletes it like a removed file). Of those, shrunk are the objects that
+// rewritten directories lose, of the before objects they applied: a
+// removed app is judged by the plan's count of apps, an app that stays by
+// what it still applies.
+func deletedObjects(remove map[string]bool, write map[string][]byte, read func(string) ([]byte, bool), build func(map[string][]byte) ([]BuiltObject, error)) (gone []BuiltObject, shrunk, before int, err error) {
+	written := map[string]bool{}
+	for p := range write {
+		written[path.Dir(p)] = true
+	}
+	was := [2]map[string][]byte{{}, {}} // [0] removed directories, [1] rewritten ones
+	now := map[string][]byte{}
 	for p := range remove {
 		if strings.HasPrefix(p, "apps/") {
 			if data, ok := read(p); ok {
-				before[p] = data
-				dirs[path.Dir(p)] = true
+				k := 0
+				if written[path.Dir(p)] {
+					k = 1
+				}
+				was[k][p] = data
 			}
 		}
 	}
-	if len(before) == 0 {
-		return nil, nil
+	if len(was[0])+len(was[1]) == 0 {
+		return nil, 0, 0, nil
 	}
 	for p, data := range write {
-		if dirs[path.Dir(p)] {
-			after[p] = data
+		if strings.HasPrefix(p, "apps/") {
+			now[p] = data
 		}
 	}
-	was, err := stateful(before)
-	if err != nil {
-		return nil, fmt.Errorf("what the fleet holds does not build: %w", err)
-	}
-	now, err := stateful(after)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, o := range was {
-		if !slices.Contains(now, o) {
-			out = append(out, o)
+	after := map[string]bool{}
+	if len(was[1]) > 0 {
+		nowObjs, err := build(now)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		for _, o := range nowObjs {
+			after[o.ID] = true
 		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
+	for k := range was {
+		if len(was[k]) == 0 {
+			continue
+		}
+		objs, err := build(was[k])
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("what the fleet holds does not build: %w", err)
+		}
+		if k == 1 {
+			before = len(objs)
+		}
+		for _, o := range objs {
+			if !after[o.ID] {
+				gone = append(gone, o)
+				if k == 1 {
+					shrunk++
+				}
+			}
+		}
+	}
+	slices.SortFunc(gone, func(a, b BuiltObject) int { return strings.Compare(a.ID, b.ID) })
+	return slices.CompactFunc(gone, func(a, b BuiltObject) bool { return a.ID == b.ID }), shrunk, before, nil
 }

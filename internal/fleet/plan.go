@@ -490,6 +490,10 @@ type MassDeleteError struct {
 	Removed []string
 	Scope   int
 	Tenants []TenantRef
+	// Objects of the ScopeObjects objects the apps that stay in scope
+	// apply would go (as Flux builds them: a patch that deletes objects
+	// counts).
+	Objects, ScopeObjects int
 }
 
 func (e *MassDeleteError) Error() string {
@@ -503,6 +507,9 @@ func (e *MassDeleteError) Error() string {
 			ts = append(ts, t.Team+" in "+t.Cluster)
 		}
 		what = append(what, fmt.Sprintf("remove %d %s (%s)", len(e.Tenants), plural(len(e.Tenants), "tenant", "tenants"), list(ts)))
+	}
+	if e.Objects > 0 {
+		what = append(what, fmt.Sprintf("delete %d of the %d objects the apps that stay in its scope apply, as Flux builds them (patches included)", e.Objects, e.ScopeObjects))
 	}
 	return "this commit would " + strings.Join(what, " and ") +
 		": a wrong PATH or an empty checkout must not empty the fleet; if this is intended, re-run with --allow-mass-delete"
