@@ -71,7 +71,7 @@ database delete), 3 render error, 4 git error.`,
 					rec.close()
 				}
 				var err error
-				if rec, err = renderRecordedWith(e, ms, fp); err != nil {
+				if rec, err = renderRecordedWith(e, ms, fp, nil); err != nil {
 					return nil, err
 				}
 				rep, err := lintTree(e, rec.l, rec.tree, today)

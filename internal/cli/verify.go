@@ -21,8 +21,9 @@ import (
 )
 
 type verifyOptions struct {
-	ref   string
-	today string
+	ref, base string
+	changed   bool
+	today     string
 }
 
 func newVerifyCmd(e *env) *cobra.Command {
@@ -57,19 +58,52 @@ recorded spec that does not load), 3 render error, 4 git error.`,
 			if len(args) > 0 {
 				src = args[0]
 			}
-			snap, err := fleet.Read(context.Background(), fleetLocation(e, src), o.ref)
+			if o.changed && o.base == "" {
+				return invalid("verify: --changed needs --base REV (the revision before the push)")
+			}
+			loc := fleetLocation(e, src)
+			snap, err := fleet.Read(context.Background(), loc, o.ref)
 			if err != nil {
 				return &exitError{code: ExitGit, err: fmt.Errorf("verify: %w", err)}
 			}
 			defer snap.Close()
-			rec, err := renderRecorded(e, snap)
+			ms, err := fleet.ReadManifests(snap.Paths, snap.ReadFile)
+			if err != nil {
+				return fleetFailure(nil, "verify", err)
+			}
+			var scope *verifyScope
+			if o.changed {
+				changed, err := fleet.Changed(loc, o.base, o.ref)
+				if err != nil {
+					return &exitError{code: ExitGit, err: fmt.Errorf("verify --changed: %w", err)}
+				}
+				scope = changedScope(ms, changed)
+			}
+			rec, err := renderRecorded(e, snap, ms, scope)
 			if err != nil {
 				return err
 			}
 			defer rec.close()
 			problems := rec.problems
 			stop := e.stage("compare")
-			problems = append(problems, compareFleet(snap, rec)...)
+			problems = append(problems, compareFleet(snap, rec, scope)...)
+			if scope != nil {
+				// What the render of a part cannot judge: files nobody
+				// owns anywhere, entry kustomizations.
+				found, err := fleet.Integrity(snap.Paths, ms, snap.ReadFile, render.EntryKustomization)
+				if err != nil {
+					return &exitError{code: ExitGit, err: fmt.Errorf("verify: %w", err)}
+				}
+				for _, p := range found {
+					if !slices.ContainsFunc(problems, func(q verifyProblem) bool { return q.File == p.File }) {
+						problems = append(problems, verifyProblem{File: p.File, App: p.App, Message: p.Message})
+					}
+				}
+				if p := catalogLocation(snap, rec.l); p != nil {
+					problems = append(problems, *p)
+				}
+				slices.SortFunc(problems, func(a, b verifyProblem) int { return strings.Compare(a.File, b.File) })
+			}
 			stop()
 			rep, err := lintTree(e, rec.l, rec.tree, today)
 			if err != nil {
@@ -90,12 +124,18 @@ recorded spec that does not load), 3 render error, 4 git error.`,
 				return &exitError{code: ExitChanges, err: fmt.Errorf("verify: %s is not what paved renders from its recorded inputs: %d %s, %d policy %s",
 					at, len(problems), plural(len(problems), "problem", "problems"), deny, plural(deny, "denial", "denials"))}
 			}
-			fmt.Fprintf(e.stdout, "verified %s: %d %s re-rendered from their recorded inputs with the fleet's platform, every file as rendered, no policy denial\n",
-				at, len(rec.l.apps), plural(len(rec.l.apps), "app", "apps"))
+			what := ""
+			if scope != nil {
+				what = fmt.Sprintf(" (--changed since %s, of %d)", o.base, len(ms.Apps))
+			}
+			fmt.Fprintf(e.stdout, "verified %s: %d %s%s re-rendered from their recorded inputs with the fleet's platform, every file as rendered, no policy denial\n",
+				at, len(rec.l.apps), plural(len(rec.l.apps), "app", "apps"), what)
 			return nil
 		},
 	}
 	c.Flags().StringVar(&o.ref, "ref", "HEAD", "fleet branch or revision to verify")
+	c.Flags().BoolVar(&o.changed, "changed", false, "verify only what the commits since --base touch: their apps, the teams whose tenants they touch, every file they add or change (a platform change is every app's); files nobody owns are looked for everywhere")
+	c.Flags().StringVar(&o.base, "base", "", "with --changed: the revision before the push (a local fleet repository)")
 	c.Flags().StringVar(&o.today, "today", "", "date exceptions are checked against, YYYY-MM-DD (default: today, UTC)")
 	return c
 }
@@ -135,16 +175,12 @@ func (r *recorded) close() {
 // its manifest records, with the fleet's platform: what verify compares
 // the fleet with and what rerender commits. An app whose manifest records
 // no inputs is a problem, not rendered.
-func renderRecorded(e *env, snap *fleet.Snapshot) (*recorded, error) {
-	ms, err := fleet.ReadManifests(snap.Paths, snap.ReadFile)
-	if err != nil {
-		return nil, fleetFailure(nil, "verify", err)
-	}
+func renderRecorded(e *env, snap *fleet.Snapshot, ms *fleet.Manifests, scope *verifyScope) (*recorded, error) {
 	fp, err := readFleetPlatform(snap)
 	if err != nil {
 		return nil, &exitError{code: ExitGit, err: fmt.Errorf("fleet %s: %w", snap.Source, err)}
 	}
-	rec, err := renderRecordedWith(e, ms, fp)
+	rec, err := renderRecordedWith(e, ms, fp, scope)
 	if err != nil {
 		fp.close()
 		return nil, err
@@ -154,7 +190,7 @@ func renderRecorded(e *env, snap *fleet.Snapshot) (*recorded, error) {
 
 // renderRecordedWith renders the apps of the manifests from their
 // recorded inputs with the platform fp; rec.close removes fp too.
-func renderRecordedWith(e *env, ms *fleet.Manifests, fp *fleetPlatform) (_ *recorded, err error) {
+func renderRecordedWith(e *env, ms *fleet.Manifests, fp *fleetPlatform, scope *verifyScope) (_ *recorded, err error) {
 	rec := &recorded{ms: ms, fp: fp}
 	// The recorded specs are written out as <tmp>/<team>/<app>/, where
 	// discovery and validation read them as from a source.
@@ -165,6 +201,9 @@ func renderRecordedWith(e *env, ms *fleet.Manifests, fp *fleetPlatform) (_ *reco
 	byDir := map[string]*fleet.Manifest{}
 	for _, id := range slices.Sorted(maps.Keys(ms.Apps)) {
 		m := ms.Apps[id]
+		if scope != nil && !scope.apps[id] {
+			continue
+		}
 		if m.Inputs == nil {
 			rec.problems = append(rec.problems, verifyProblem{File: ".paved/apps/" + id + ".json", App: id,
 				Message: "records no inputs (committed by a paved before they were recorded): commit it again from its source"})
@@ -241,7 +280,7 @@ func loadPlatformNow(e *env, dir string) (*loaded, error) {
 // the fleet lacks. Source records are the fleet's own; tenant manifests
 // are compared by the files they list (a commit that keeps another
 // source's tenant clusters rewrites them with sorted keys).
-func compareFleet(snap *fleet.Snapshot, rec *recorded) []verifyProblem {
+func compareFleet(snap *fleet.Snapshot, rec *recorded, scope *verifyScope) []verifyProblem {
 	owner := map[string]string{} // file -> team/app, or "tenant team"
 	for id, m := range rec.ms.Apps {
 		for _, f := range m.Files {
@@ -274,7 +313,7 @@ func compareFleet(snap *fleet.Snapshot, rec *recorded) []verifyProblem {
 	}
 	have := map[string]bool{}
 	for _, f := range snap.Paths {
-		if !fleet.Owned(f) || fleet.IsSourceRecord(f) {
+		if !fleet.Owned(f) || fleet.IsSourceRecord(f) || !scope.covers(f, owner[f]) {
 			continue
 		}
 		have[f] = true
@@ -310,7 +349,7 @@ func compareFleet(snap *fleet.Snapshot, rec *recorded) []verifyProblem {
 		}
 	}
 	for _, f := range rec.tree.Paths() {
-		if have[f] || !fleet.Owned(f) {
+		if have[f] || !fleet.Owned(f) || !scope.covers(f, "") && !scope.rendered(f) {
 			continue
 		}
 		o := ""
@@ -352,4 +391,125 @@ func sameTenantFiles(f string, a, b []byte) bool {
 		return bytes.Equal(a, b)
 	}
 	return slices.Equal(slices.Sorted(slices.Values(ma.Files)), slices.Sorted(slices.Values(mb.Files))) && maps.Equal(ma.Digests, mb.Digests)
+}
+
+// verifyScope is what verify --changed judges: the apps it renders, the
+// teams all of whose apps it renders (so their tenants too), and the paths
+// the push changed.
+type verifyScope struct {
+	apps, teams, paths map[string]bool
+}
+
+// changedScope is the scope of a push that changed the given paths, nil
+// for the whole fleet (a platform change).
+func changedScope(ms *fleet.Manifests, changed []string) *verifyScope {
+	s := &verifyScope{apps: map[string]bool{}, teams: map[string]bool{}, paths: map[string]bool{}}
+	owner := map[string]string{}
+	for id, m := range ms.Apps {
+		for _, f := range m.Files {
+			owner[f] = id
+		}
+		owner[".paved/apps/"+id+".json"] = id
+	}
+	for team, m := range ms.Tenants {
+		for _, f := range m.Files {
+			owner[f] = "tenant " + team
+		}
+		owner[".paved/tenants/"+team+".json"] = "tenant " + team
+	}
+	for _, p := range changed {
+		if fleet.IsPlatformFile(p) {
+			return nil
+		}
+		s.paths[p] = true
+		parts := strings.Split(p, "/")
+		switch o := owner[p]; {
+		case strings.HasPrefix(o, "tenant "):
+			s.teams[strings.TrimPrefix(o, "tenant ")] = true
+		case o != "":
+			s.apps[o] = true
+		case len(parts) > 3 && parts[0] == "apps" && ms.Apps[parts[2]+"/"+parts[3]] != nil:
+			s.apps[parts[2]+"/"+parts[3]] = true
+		case len(parts) > 2 && parts[0] == "tenants":
+			s.teams[parts[2]] = true
+		}
+	}
+	for id, m := range ms.Apps {
+		if s.teams[m.Team] {
+			s.apps[id] = true
+		}
+	}
+	return s
+}
+
+// covers reports whether verify compares fleet file f, owned by owner
+// (team/app, "tenant <team>" or ""): everything without a scope; else a
+// changed path, a file of an app rendered, a file of a tenant whose team
+// is rendered whole. Entry kustomizations are left to fleet.Integrity.
+func (s *verifyScope) covers(f, owner string) bool {
+	switch {
+	case s == nil:
+		return true
+	case isEntryKustomization(f), f == fleet.CatalogLocation:
+		return false // checked on their own (fleet.Integrity, catalogLocation)
+	case s.paths[f]:
+		return true
+	case strings.HasPrefix(owner, "tenant "):
+		return s.teams[strings.TrimPrefix(owner, "tenant ")]
+	}
+	return s.apps[owner]
+}
+
+// rendered reports whether a file the scoped render wrote is one verify
+// expects in the fleet: a file of an app in scope, or of a tenant whose
+// team is rendered whole.
+func (s *verifyScope) rendered(f string) bool {
+	if s == nil {
+		return true
+	}
+	if isEntryKustomization(f) || f == fleet.CatalogLocation {
+		return false
+	}
+	parts := strings.Split(f, "/")
+	switch {
+	case len(parts) > 3 && parts[0] == "apps":
+		return s.apps[parts[2]+"/"+parts[3]]
+	case len(parts) == 4 && parts[0] == ".paved" && parts[1] == "apps":
+		return s.apps[parts[2]+"/"+strings.TrimSuffix(parts[3], ".json")]
+	case len(parts) > 2 && parts[0] == "tenants":
+		return s.teams[parts[2]]
+	case len(parts) == 3 && parts[0] == ".paved" && parts[1] == "tenants":
+		return s.teams[strings.TrimSuffix(parts[2], ".json")]
+	}
+	return false
+}
+
+func isEntryKustomization(f string) bool {
+	parts := strings.Split(f, "/")
+	return len(parts) == 4 && parts[0] == "clusters" && parts[2] == "paved" && parts[3] == "kustomization.yaml"
+}
+
+// catalogLocation checks the catalog's Location against the catalog
+// entity files the fleet holds, as commit writes it: a problem, or nil.
+func catalogLocation(snap *fleet.Snapshot, l *loaded) *verifyProblem {
+	var entities []string
+	for _, p := range snap.Paths {
+		if strings.HasPrefix(p, "catalog/") && p != fleet.CatalogLocation {
+			entities = append(entities, p)
+		}
+	}
+	have, err := snap.ReadFile(fleet.CatalogLocation)
+	switch {
+	case len(entities) == 0 && err != nil:
+		return nil
+	case len(entities) == 0:
+		return &verifyProblem{File: fleet.CatalogLocation, Message: "the fleet holds no catalog entity for it to list (remove it)"}
+	case err != nil:
+		return &verifyProblem{File: fleet.CatalogLocation, Message: "missing: it lists the catalog's entities"}
+	}
+	want, err := render.CatalogLocationFile(l.platform, entities)
+	if err != nil || !bytes.Equal(have, want) {
+		return &verifyProblem{File: fleet.CatalogLocation, Message: "is not the Location of the catalog entities the fleet holds (edited by hand)"}
+	}
+	return nil
 }

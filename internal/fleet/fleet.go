@@ -369,3 +369,45 @@ func readDir(dir string) (*Snapshot, error) {
 		return os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
 	}), nil
 }
+
+// Changed lists the paths whose content differs between revisions base
+// and ref of the fleet repository at src (a local repository: a work tree
+// or a bare one), sorted: what a push changed, for verify --changed.
+func Changed(src, base, ref string) ([]string, error) {
+	r, err := git.PlainOpenWithOptions(src, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", src, err)
+	}
+	tree := func(rev string) (*object.Tree, error) {
+		h, err := resolve(r, rev, false)
+		if err != nil {
+			return nil, err
+		}
+		c, err := r.CommitObject(h)
+		if err != nil {
+			return nil, err
+		}
+		return c.Tree()
+	}
+	from, err := tree(base)
+	if err != nil {
+		return nil, err
+	}
+	to, err := tree(ref)
+	if err != nil {
+		return nil, err
+	}
+	changes, err := object.DiffTree(from, to)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, c := range changes {
+		for _, n := range []string{c.From.Name, c.To.Name} {
+			if n != "" {
+				seen[n] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen)), nil
+}
