@@ -10,7 +10,7 @@ KUBESCORE   := github.com/zegl/kube-score/cmd/kube-score@v1.20.0
 ACTIONLINT  := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 FUZZTIME    ?= 20s
 
-.PHONY: build test demo bench lint actionlint fuzz kube-score policy-doc catalog-check clean
+.PHONY: build test demo demo-shared bench lint actionlint fuzz kube-score policy-doc catalog-check clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/paved
@@ -56,6 +56,15 @@ demo: build
 	@sed -i 's#checkout:1.4.2#checkout:1.5.0#' out/change/payments/checkout/app.cue
 	@sed -i 's#max: 12#max: 15#' out/change/payments/checkout/prod.cue
 	@$(BIN) diff out/change --fleet out/fleet; test $$? -eq 1
+
+# A fleet many teams share (README "Sharing one fleet"): the platform team
+# puts a platform into a fleet repository (paved platform init), a service
+# repository commits, another organisation's repository is refused, the
+# fleet verifies, a hand edit fails verify, paved rerender follows a
+# platform change. Everything under out/shared.
+.PHONY: demo-shared
+demo-shared: build
+	@bash internal/synth/demo-shared.sh $(BIN)
 
 # Go benchmarks: the fleet benchmarks (internal/cli/bench_test.go: vet,
 # render, lint, diff, commit and --changed on synthetic monorepos of
