@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"cuelang.org/go/cue"
 	"embed"
 	"errors"
 	"fmt"
@@ -437,11 +438,33 @@ func platformData(p *schema.Platform) map[string]any {
 			"allowExternalIPs":    d.Policy.AllowExternalIPs,
 			"kubernetesVersion":   d.Policy.KubernetesVersion,
 		},
+		"secretStore": map[string]any{
+			"grants":       orEmptyGrants(d.SecretStore.Grants),
+			"platformKeys": platformSecretKeys(p),
+		},
 		"dashboards": map[string]any{
 			"label":        map[string]any{"key": d.Dashboards.Label.Key, "value": d.Dashboards.Label.Value},
 			"httpDuration": d.Dashboards.HTTPDuration,
 		},
 	}
+}
+
+func orEmptyGrants(g map[string][]string) map[string]any {
+	out := make(map[string]any, len(g))
+	for team, globs := range g {
+		out[team] = orEmpty(globs)
+	}
+	return out
+}
+
+// platformSecretKeys are the secret store keys the platform's own objects
+// read (the database backups' credentials), which no team owns.
+func platformSecretKeys(p *schema.Platform) []string {
+	v := p.Value().LookupPath(cue.ParsePath("platform.databases.backup.credentials.key"))
+	if s, err := v.String(); err == nil && s != "" {
+		return []string{s}
+	}
+	return []string{}
 }
 
 func orEmpty(s []string) []string {

@@ -65,6 +65,7 @@ func CheckFleet(p *Platform, apps []*App) diag.List {
 			}
 			listed[id] = i
 		}
+		diags = append(diags, secretsOutsideTeam(p, a)...)
 		seen := map[string]string{}
 		for _, k := range SortedKeys(a.Base.Secrets) {
 			n := SecretObjectName(a.Base.Name, k)
@@ -183,4 +184,39 @@ func AppFluxName(team, app string) string { return team + "-" + app }
 // secret env var key of app. The blueprint computes the same name.
 func SecretObjectName(app, key string) string {
 	return app + "-" + strings.Trim(strings.ReplaceAll(strings.ToLower(key), "_", "-"), "-")
+}
+
+// secretsOutsideTeam reports each secret reference of an app, in its base
+// spec or an environment's, that lies outside its team's part of the store
+// (<team>/...) and that the platform does not grant the team: one team's
+// app must never read another team's secrets through the shared store.
+func secretsOutsideTeam(p *Platform, a *App) diag.List {
+	var diags diag.List
+	team := a.Base.Team
+	report := func(at, ref string) {
+		pos, ok := a.FieldPos(at)
+		if !ok {
+			pos = a.Pos("secrets")
+		}
+		diags.Add(at, fmt.Sprintf("secret reference %q is outside team %s's part of the secret store (%s/...): an app reads only its own team's secrets; ask the platform team for a grant (secretStore.grants.%s) if it must", ref, team, team, team), pos)
+	}
+	for _, k := range SortedKeys(a.Base.Secrets) {
+		if ref := a.Base.Secrets[k]; !p.SecretAllowed(team, ref) {
+			report("secrets."+k, ref)
+		}
+	}
+	envs, err := a.Envs()
+	if err != nil {
+		return diags
+	}
+	for _, env := range SortedKeys(envs) {
+		for _, k := range SortedKeys(envs[env].Secrets) {
+			ref := envs[env].Secrets[k]
+			if p.SecretAllowed(team, ref) || a.Base.Secrets[k] == ref {
+				continue // allowed, or the base's, reported once above
+			}
+			report("environments."+env+".secrets."+k, ref)
+		}
+	}
+	return diags
 }

@@ -1,5 +1,10 @@
 package schema
 
+import (
+	"path"
+	"strings"
+)
+
 // Spec is a validated app spec with every default applied, for one
 // environment (or the base spec, before environment overrides).
 type Spec struct {
@@ -181,6 +186,7 @@ type PlatformData struct {
 	// SourceAliases: an origin identity (pattern) -> the --source
 	// identities (patterns) it may commit as.
 	SourceAliases map[string][]string `json:"sourceAliases"`
+	SecretStore   SecretStore         `json:"secretStore"`
 	Registries    []string            `json:"registries"`
 	Flux          Flux                `json:"flux"`
 	Policy        PolicySettings      `json:"policy"`
@@ -247,6 +253,29 @@ type Cluster struct {
 type Size struct {
 	CPUMillicores int `json:"cpuMillicores"`
 	MemoryMiB     int `json:"memoryMiB"`
+}
+
+// SecretStore is the store every ExternalSecret reads from.
+type SecretStore struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// Grants: per team, key globs outside <team>/ the team may read.
+	Grants map[string][]string `json:"grants"`
+}
+
+// SecretAllowed reports whether an app of team may reference ref
+// (key#property): a key under <team>/, or one the platform grants it.
+func (p *Platform) SecretAllowed(team, ref string) bool {
+	key, _, _ := strings.Cut(ref, "#")
+	if strings.HasPrefix(key, team+"/") && !strings.Contains(key, "..") {
+		return true
+	}
+	for _, g := range p.Data.SecretStore.Grants[team] {
+		if ok, err := path.Match(g, key); err == nil && ok {
+			return true
+		}
+	}
+	return false
 }
 
 // Team is a team known to the platform.

@@ -2,6 +2,7 @@
 package paved.k8s
 
 import data.paved.lib.k8s
+import data.paved.lib.platform
 
 # Secret-looking names: one of these words as a part of the name, parts being
 # separated by _ - or . (DB_PASSWORD, stripe-api-key, APIKEY), in any case.
@@ -108,4 +109,36 @@ _logs_json(container) if {
 _logs_json(container) if {
 	some env in _envs(container, "LOG_FORMAT")
 	env.valueFrom
+}
+
+# METADATA
+# title: ExternalSecrets read only their team's part of the secret store
+# description: Every team's ExternalSecrets go through one shared store; without this rule one team's app could read another team's secrets by naming their key.
+# custom:
+#   security-severity: "9.0"
+#   tags: [security]
+#   remediation: Reference keys under your team's part of the store (<team>/...) in secrets; a key another team owns needs a grant in the platform (secretStore.grants).
+deny_secret_outside_team contains result if {
+	input.kind == "ExternalSecret"
+	team := k8s.get(input.metadata, "namespace", "")
+	some i, d in k8s.get(input.spec, "data", [])
+	key := k8s.get(d, ["remoteRef", "key"], "")
+	not platform.secret_allowed(team, key)
+	result := k8s.result(sprintf("ExternalSecret %s in namespace %q reads key %q, outside team %s's part of the secret store", [input.metadata.name, team, key, team]), ["spec", "data", i, "remoteRef", "key"])
+}
+
+deny_secret_outside_team contains result if {
+	input.kind == "ExternalSecret"
+	team := k8s.get(input.metadata, "namespace", "")
+	some i, d in k8s.get(input.spec, "dataFrom", [])
+	key := k8s.get(d, ["extract", "key"], "")
+	not platform.secret_allowed(team, key)
+	result := k8s.result(sprintf("ExternalSecret %s in namespace %q extracts key %q, outside team %s's part of the secret store", [input.metadata.name, team, key, team]), ["spec", "dataFrom", i, "extract", "key"])
+}
+
+deny_secret_outside_team contains result if {
+	input.kind == "ExternalSecret"
+	some i, d in k8s.get(input.spec, "dataFrom", [])
+	k8s.get(d, "find", null) != null
+	result := k8s.result(sprintf("ExternalSecret %s finds keys by pattern across the secret store: name each key of the team's part instead", [input.metadata.name]), ["spec", "dataFrom", i, "find"])
 }

@@ -42,3 +42,34 @@ kubernetes_version := v if {
 
 # The strings of a list (anything else is ignored).
 _strings(list) := [s | some s in list; is_string(s)] if is_array(list)
+
+# Key globs outside <team>/ each team may read from the secret store.
+default secret_grants := {}
+
+secret_grants := g if {
+	g := _platform.secretStore.grants
+	is_object(g)
+}
+
+# Keys the platform's own objects read (database backup credentials).
+default platform_secret_keys := []
+
+platform_secret_keys := k if {
+	k := _strings(_platform.secretStore.platformKeys)
+}
+
+# secret_allowed holds when team may read key: its own part of the store
+# (<team>/...), a grant, or a key the platform's own objects read.
+secret_allowed(team, key) if {
+	startswith(key, concat("", [team, "/"]))
+	not contains(key, "..")
+}
+
+secret_allowed(team, key) if {
+	some g in object.get(secret_grants, team, [])
+	glob.match(g, ["/"], key)
+}
+
+secret_allowed(_, key) if {
+	key in platform_secret_keys
+}
