@@ -18,6 +18,7 @@ import (
 	"github.com/paved-dev/paved/internal/fleet"
 	"github.com/paved-dev/paved/policy"
 	"github.com/paved-dev/paved/render"
+	"github.com/paved-dev/paved/schema"
 )
 
 type verifyOptions struct {
@@ -84,7 +85,7 @@ recorded spec that does not load), 3 render error, 4 git error.`,
 				return err
 			}
 			defer rec.close()
-			problems := rec.problems
+			problems := append(rec.problems, unboundApps(ms, rec.l.platform)...)
 			stop := e.stage("compare")
 			problems = append(problems, compareFleet(snap, rec, scope)...)
 			if scope != nil {
@@ -512,4 +513,19 @@ func catalogLocation(snap *fleet.Snapshot, l *loaded) *verifyProblem {
 		return &verifyProblem{File: fleet.CatalogLocation, Message: "is not the Location of the catalog entities the fleet holds (edited by hand)"}
 	}
 	return nil
+}
+
+// unboundApps are the fleet's apps whose recorded source the platform does
+// not let write their team (teams.<team>.sources): a commit would refuse
+// them, so a fleet that holds one was written around paved.
+func unboundApps(ms *fleet.Manifests, p *schema.Platform) []verifyProblem {
+	var out []verifyProblem
+	for _, id := range slices.Sorted(maps.Keys(ms.Apps)) {
+		m := ms.Apps[id]
+		if !fleet.MatchSource(p.Data.Teams[m.Team].Sources, m.SourceID()) {
+			out = append(out, verifyProblem{File: ".paved/apps/" + id + ".json", App: id,
+				Message: fmt.Sprintf("records source %s, which the fleet's platform does not let write team %s (teams.%s.sources)", m.SourceID(), m.Team, m.Team)})
+		}
+	}
+	return out
 }
