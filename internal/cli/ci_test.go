@@ -552,16 +552,7 @@ func TestCITemplatesFleet(t *testing.T) {
 			}
 			tmp := t.TempDir()
 			repo := filepath.Join(tmp, "shop")
-			var out bytes.Buffer
-			if code := Run([]string{"init", repo}, &env{stdout: &out, stderr: &out, cwd: repo}); code != ExitOK {
-				t.Fatalf("paved init: exit %d\n%s", code, out.String())
-			}
-			gitOut(t, repo, "init", "-q", "-b", "main")
-			// A CI checkout has its origin: the source identity commit needs.
-			gitOut(t, repo, "remote", "add", "origin", "https://github.com/acme/shop.git")
-			gitOut(t, repo, "add", "-A")
-			gitOut(t, repo, "commit", "-q", "-m", "scaffold")
-			base := gitOut(t, repo, "rev-parse", "HEAD")
+			base := scaffoldRepo(t, repo)
 			fleet := filepath.Join(tmp, "fleet.git")
 			gitOut(t, tmp, "init", "-q", "--bare", "-b", "main", fleet)
 			// The fleet has its main branch (Flux bootstrap makes it): the
@@ -675,14 +666,8 @@ func TestFleetTemplates(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("PAVED_CACHE_DIR", filepath.Join(tmp, "cache"))
 	src := filepath.Join(tmp, "shop")
+	scaffoldRepo(t, src)
 	var out bytes.Buffer
-	if code := Run([]string{"init", src}, &env{stdout: &out, stderr: &out, cwd: src}); code != ExitOK {
-		t.Fatalf("paved init: exit %d\n%s", code, out.String())
-	}
-	gitOut(t, src, "init", "-q", "-b", "main")
-	gitOut(t, src, "remote", "add", "origin", "https://github.com/acme/shop.git")
-	gitOut(t, src, "add", "-A")
-	gitOut(t, src, "commit", "-q", "-m", "shop")
 	bare := filepath.Join(tmp, "fleet.git")
 	gitOut(t, tmp, "init", "-q", "--bare", "-b", "main", bare)
 	if code := Run([]string{"commit", ".", "--fleet", bare, "--create-branch"}, &env{stdout: &out, stderr: &out, cwd: src}); code != ExitOK {
@@ -742,4 +727,20 @@ func workflowJobs(t *testing.T, name string) map[string][]ghStep {
 		out[id] = j.Steps
 	}
 	return out
+}
+
+// scaffoldRepo makes a service repository as CI checks it out: paved init
+// in dir, a git repository with its origin (the source identity commit
+// needs) and one commit, whose hash it returns.
+func scaffoldRepo(t *testing.T, dir string) string {
+	t.Helper()
+	var out bytes.Buffer
+	if code := Run([]string{"init", dir}, &env{stdout: &out, stderr: &out, cwd: dir}); code != ExitOK {
+		t.Fatalf("paved init: exit %d\n%s", code, out.String())
+	}
+	gitOut(t, dir, "init", "-q", "-b", "main")
+	gitOut(t, dir, "remote", "add", "origin", "https://github.com/acme/shop.git")
+	gitOut(t, dir, "add", "-A")
+	gitOut(t, dir, "commit", "-q", "-m", "scaffold")
+	return gitOut(t, dir, "rev-parse", "HEAD")
 }

@@ -282,18 +282,7 @@ func loadPlatformNow(e *env, dir string) (*loaded, error) {
 // are compared by the files they list (a commit that keeps another
 // source's tenant clusters rewrites them with sorted keys).
 func compareFleet(snap *fleet.Snapshot, rec *recorded, scope *verifyScope) []verifyProblem {
-	owner := map[string]string{} // file -> team/app, or "tenant team"
-	for id, m := range rec.ms.Apps {
-		for _, f := range m.Files {
-			owner[f] = id
-		}
-		owner[".paved/apps/"+id+".json"] = id
-	}
-	for team, m := range rec.ms.Tenants {
-		for _, f := range m.Files {
-			owner[f] = "tenant " + team
-		}
-	}
+	owner := fileOwners(rec.ms)
 	unrendered := map[string]bool{} // apps verify could not render
 	for _, p := range rec.problems {
 		unrendered[p.App] = true
@@ -405,19 +394,7 @@ type verifyScope struct {
 // for the whole fleet (a platform change).
 func changedScope(ms *fleet.Manifests, changed []string) *verifyScope {
 	s := &verifyScope{apps: map[string]bool{}, teams: map[string]bool{}, paths: map[string]bool{}}
-	owner := map[string]string{}
-	for id, m := range ms.Apps {
-		for _, f := range m.Files {
-			owner[f] = id
-		}
-		owner[".paved/apps/"+id+".json"] = id
-	}
-	for team, m := range ms.Tenants {
-		for _, f := range m.Files {
-			owner[f] = "tenant " + team
-		}
-		owner[".paved/tenants/"+team+".json"] = "tenant " + team
-	}
+	owner := fileOwners(ms)
 	for _, p := range changed {
 		if fleet.IsPlatformFile(p) {
 			return nil
@@ -528,4 +505,23 @@ func unboundApps(ms *fleet.Manifests, p *schema.Platform) []verifyProblem {
 		}
 	}
 	return out
+}
+
+// fileOwners maps each file the manifests list, and each manifest, to its
+// owner: team/app, or "tenant <team>".
+func fileOwners(ms *fleet.Manifests) map[string]string {
+	owner := map[string]string{}
+	for id, m := range ms.Apps {
+		for _, f := range m.Files {
+			owner[f] = id
+		}
+		owner[".paved/apps/"+id+".json"] = id
+	}
+	for team, m := range ms.Tenants {
+		for _, f := range m.Files {
+			owner[f] = "tenant " + team
+		}
+		owner[".paved/tenants/"+team+".json"] = "tenant " + team
+	}
+	return owner
 }
