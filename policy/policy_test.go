@@ -501,3 +501,45 @@ func TestLintSharesIdenticalObjectsOnly(t *testing.T) {
 		t.Fatalf("one broken Service: findings per cluster %v, want one in prod-us-1", n)
 	}
 }
+
+// TestSecretOutsideTeam: each way an ExternalSecret can read outside its
+// namespace's team is caught on its own (the fixture needs only one hit):
+// another team's key, a ../ escape, a dataFrom extract, a dataFrom find;
+// the team's own key and the platform's backup key are not.
+func TestSecretOutsideTeam(t *testing.T) {
+	p := defaultPlatform(t)
+	e := load(t, p)
+	es := func(ns, spec string) []byte {
+		return []byte("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: x\n  namespace: " + ns + "\nspec:\n" + spec)
+	}
+	data := func(key string) string {
+		return "  data:\n  - secretKey: value\n    remoteRef:\n      key: " + key + "\n      property: p\n"
+	}
+	for name, c := range map[string]struct {
+		doc  []byte
+		hits int
+	}{
+		"own key":            {es("search", data("search/indexer")), 0},
+		"platform key":       {es("search", data("platform/postgres-backups")), 0},
+		"another team's key": {es("search", data("payments/checkout")), 1},
+		"../ escape":         {es("search", data("search/../payments/checkout")), 1},
+		"prefix lookalike":   {es("search", data("search-evil/checkout")), 1},
+		"extract":            {es("search", "  dataFrom:\n  - extract:\n      key: identity/auth\n"), 1},
+		"own extract":        {es("search", "  dataFrom:\n  - extract:\n      key: search/indexer\n"), 0},
+		"find":               {es("search", "  dataFrom:\n  - find:\n      name:\n        regexp: \".*\"\n"), 1},
+	} {
+		rep, err := e.Lint(context.Background(), p, unitTree(t, c.doc, "prod"), policy.LintOptions{Today: today})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hits := 0
+		for _, f := range rep.Findings {
+			if f.Policy == "secret-outside-team" {
+				hits++
+			}
+		}
+		if hits != c.hits {
+			t.Errorf("%s: %d findings, want %d", name, hits, c.hits)
+		}
+	}
+}

@@ -131,6 +131,7 @@ deny_secret_outside_team contains result if {
 	input.kind == "ExternalSecret"
 	team := k8s.get(input.metadata, "namespace", "")
 	some i, d in k8s.get(input.spec, "dataFrom", [])
+	k8s.get(d, "extract", null) != null
 	key := k8s.get(d, ["extract", "key"], "")
 	not platform.secret_allowed(team, key)
 	result := k8s.result(sprintf("ExternalSecret %s in namespace %q extracts key %q, outside team %s's part of the secret store", [input.metadata.name, team, key, team]), ["spec", "dataFrom", i, "extract", "key"])
