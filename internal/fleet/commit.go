@@ -803,9 +803,13 @@ func deletedObjects(remove map[string]bool, write map[string][]byte, read func(s
 	if len(was[0])+len(was[1]) == 0 {
 		return nil, 0, 0, nil
 	}
+	rewritten := map[string]bool{}
+	for p := range was[1] {
+		rewritten[path.Dir(p)] = true
+	}
 	for p, data := range write {
-		if strings.HasPrefix(p, "apps/") {
-			now[p] = data
+		if rewritten[path.Dir(p)] {
+			now[p] = data // only what is compared: new apps are not built
 		}
 	}
 	after := map[string]bool{}
