@@ -297,7 +297,7 @@ func Render(in Input) (*Tree, error) {
 		}
 		tree.merge(j.part)
 		ksFile := path.Join("clusters", j.cluster, "paved", "tenants", j.team+".yaml")
-		ks, err := fluxKustomization(in.Platform, schema.TenantFluxName(j.team), "./"+path.Join("tenants", j.cluster, j.team), nil, map[string]string{"paved.dev/team": j.team})
+		ks, err := fluxKustomization(in.Platform, schema.TenantFluxName(j.team), "./"+path.Join("tenants", j.cluster, j.team), in.Platform.Data.Tenancy.ControllerServiceAccount, nil, map[string]string{"paved.dev/team": j.team})
 		if err == nil {
 			err = tree.addObject(ksFile, ks)
 		}
@@ -415,7 +415,7 @@ func renderAppAll(in Input, p *jobPlatform, a *App, clusters []ClusterTarget, sh
 			team, name, _ := strings.Cut(id, "/")
 			deps = append(deps, schema.AppFluxName(team, name))
 		}
-		ks, err := fluxKustomization(p.root, schema.AppFluxName(spec.Team, spec.Name), "./"+dir, deps, map[string]string{
+		ks, err := fluxKustomization(p.root, schema.AppFluxName(spec.Team, spec.Name), "./"+dir, schema.TenantApplier(spec.Team), deps, map[string]string{
 			"paved.dev/team": spec.Team, "paved.dev/app": spec.Name,
 		})
 		if err == nil {
@@ -573,9 +573,17 @@ func renderTenant(p *jobPlatform, c *cache.Cache, team, cluster string) ([]Objec
 	units := t.MonthlyBudgetUSD / unit
 	// Storage (the databases' volumes) is bounded by what the whole
 	// budget buys of it, as CPU and memory are.
+	env := ""
+	for e, E := range p.root.Data.Environments {
+		if _, ok := E.Clusters[cluster]; ok {
+			env = e
+		}
+	}
 	input := map[string]any{
-		"team":    team,
-		"cluster": cluster,
+		"team":        team,
+		"cluster":     cluster,
+		"environment": env,
+		"ownerRole":   p.root.Data.OwnerRoleIn(env),
 		"quota": map[string]any{
 			"cpuMillicores": int64(math.Floor(units * 1000)),
 			"memoryMiB":     int64(math.Floor(units * 1024)),
@@ -726,8 +734,11 @@ func kustomizationFile(resources []string, patches []schema.Patch) ([]byte, erro
 }
 
 // fluxKustomization renders a Flux Kustomization with the
-// kustomize-controller v1 API types.
-func fluxKustomization(p *schema.Platform, name, dir string, dependsOn []string, labels map[string]string) (Object, error) {
+// kustomize-controller v1 API types. With the platform's
+// tenancy.impersonate, it applies as serviceAccount (in its own
+// namespace, the Flux namespace): a team's applier for an app, the
+// controller's own account for a tenant.
+func fluxKustomization(p *schema.Platform, name, dir, serviceAccount string, dependsOn []string, labels map[string]string) (Object, error) {
 	f := p.Data.Flux
 	dur := func(s string) (metav1.Duration, error) {
 		d, err := time.ParseDuration(s)
@@ -765,6 +776,9 @@ func fluxKustomization(p *schema.Platform, name, dir string, dependsOn []string,
 				Namespace: f.SourceRef.Namespace,
 			},
 		},
+	}
+	if p.Data.Tenancy.Impersonate {
+		ks.Spec.ServiceAccountName = serviceAccount
 	}
 	for _, d := range dependsOn {
 		ks.Spec.DependsOn = append(ks.Spec.DependsOn, meta.DependencyReference{Name: d})

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
@@ -21,6 +22,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	k8sschema "k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
@@ -108,7 +111,7 @@ func TestExamplesGoldenPath(t *testing.T) {
 		kinds[meta.Kind]++
 		checkObject(t, tree, p, meta.APIVersion+"/"+meta.Kind, data)
 	}
-	for _, k := range []string{"Deployment", "CronJob", "Service", "ServiceAccount", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "ServiceMonitor", "PrometheusRule", "ExternalSecret", "Namespace", "ResourceQuota", "LimitRange", "RoleBinding", "Kustomization"} {
+	for _, k := range []string{"Deployment", "CronJob", "Service", "ServiceAccount", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "ServiceMonitor", "PrometheusRule", "ExternalSecret", "Namespace", "ResourceQuota", "LimitRange", "RoleBinding", "Role", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "Kustomization"} {
 		if kinds[k] == 0 {
 			t.Errorf("the examples render no %s: every kind of the golden path should be exercised", k)
 		}
@@ -240,10 +243,43 @@ func checkObject(t *testing.T, tree *render.Tree, p, gvk string, data []byte) {
 		strict[corev1.LimitRange](t, p, data)
 	case "rbac.authorization.k8s.io/v1/RoleBinding":
 		strict[rbacv1.RoleBinding](t, p, data)
+	case "rbac.authorization.k8s.io/v1/Role":
+		// A team's applier: only in a tenant, never a wildcard or a verb
+		// that grants more rights (escalate, bind, impersonate).
+		r := strict[rbacv1.Role](t, p, data)
+		if !strings.HasPrefix(p, "tenants/") {
+			t.Errorf("%s: a Role outside a tenant", p)
+		}
+		for _, rule := range r.Rules {
+			for _, v := range slices.Concat(rule.Resources, rule.Verbs) {
+				if v == "*" || v == "escalate" || v == "bind" || v == "impersonate" {
+					t.Errorf("%s: the applier's Role grants %q", p, v)
+				}
+			}
+		}
+	case "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy":
+		v := strict[admissionv1.ValidatingAdmissionPolicy](t, p, data)
+		if v.Spec.FailurePolicy == nil || *v.Spec.FailurePolicy != admissionv1.Fail || len(v.Spec.Validations) == 0 || !strings.HasPrefix(p, "tenants/") {
+			t.Errorf("%s: a tenant's admission policy fails closed and validates something", p)
+		}
+	case "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding":
+		b := strict[admissionv1.ValidatingAdmissionPolicyBinding](t, p, data)
+		if !slices.Equal(b.Spec.ValidationActions, []admissionv1.ValidationAction{admissionv1.Deny}) || b.Spec.PolicyName != b.Name || !hasFile(tree, dir, "admissionregistration.k8s.io_v1_validatingadmissionpolicy_"+b.Name+".yaml") {
+			t.Errorf("%s: a binding denies with its tenant's policy of the same name", p)
+		}
 	case "kustomize.toolkit.fluxcd.io/v1/Kustomization":
 		k := strict[kustomizev1.Kustomization](t, p, data)
 		if k.Spec.SourceRef.Name != "flux-system" || !strings.HasPrefix(k.Spec.Path, "./") {
 			t.Errorf("%s: unexpected source or path", p)
+		}
+		// An app applies as its team's applier; a tenant as the
+		// controller (issue 27).
+		parts := strings.Split(strings.TrimPrefix(k.Spec.Path, "./"), "/")
+		switch {
+		case parts[0] == "apps" && k.Spec.ServiceAccountName != schema.TenantApplier(parts[2]):
+			t.Errorf("%s: an app's Kustomization applies as %q, not as its team's applier", p, k.Spec.ServiceAccountName)
+		case parts[0] == "tenants" && k.Spec.ServiceAccountName != "kustomize-controller":
+			t.Errorf("%s: a tenant's Kustomization applies as %q, not as the controller", p, k.Spec.ServiceAccountName)
 		}
 	case "v1/ConfigMap":
 		cm := strict[corev1.ConfigMap](t, p, data)
@@ -695,4 +731,65 @@ func TestRenderLocality(t *testing.T) {
 	if picked == 0 {
 		t.Fatal("no app of the synthetic fleet has both dependencies and dependents")
 	}
+}
+
+// TestApplierCoversApps: what Flux applies for an app, as its team's
+// applier (issue 27), is what the applier's Role allows: every object of
+// every app directory is in the team's namespace, of a resource the
+// platform's tenancy.applyRules name (the plural the API server would
+// serve for its kind). A kind the blueprints start rendering without a
+// rule would be refused by the API server; this says so first.
+func TestApplierCoversApps(t *testing.T) {
+	in := loadExamples(t)
+	tree, err := render.Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := map[k8sschema.GroupResource]bool{}
+	for _, p := range tree.Paths() {
+		if !strings.HasPrefix(p, "tenants/") || !strings.Contains(p, "_role_") {
+			continue
+		}
+		r := strict[rbacv1.Role](t, p, tree.Files[p])
+		for _, rule := range r.Rules {
+			for _, g := range rule.APIGroups {
+				for _, res := range rule.Resources {
+					allowed[k8sschema.GroupResource{Group: g, Resource: res}] = true
+				}
+			}
+		}
+	}
+	if len(allowed) == 0 {
+		t.Fatal("no applier Role in the tenants")
+	}
+	n := 0
+	for _, p := range tree.Paths() {
+		parts := strings.Split(p, "/")
+		if parts[0] != "apps" || !strings.HasSuffix(p, ".yaml") || path.Base(p) == "kustomization.yaml" {
+			continue
+		}
+		var obj struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+			Metadata   struct {
+				Namespace string `json:"namespace"`
+			} `json:"metadata"`
+		}
+		if err := yaml.Unmarshal(tree.Files[p], &obj); err != nil {
+			t.Fatal(err)
+		}
+		gv, err := k8sschema.ParseGroupVersion(obj.APIVersion)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plural, _ := apimeta.UnsafeGuessKindToResource(gv.WithKind(obj.Kind))
+		if !allowed[plural.GroupResource()] {
+			t.Errorf("%s: its team's applier may not write %s (platform tenancy.applyRules)", p, plural.GroupResource())
+		}
+		if team := parts[2]; obj.Metadata.Namespace != team {
+			t.Errorf("%s: in namespace %q, not its team's (%s)", p, obj.Metadata.Namespace, team)
+		}
+		n++
+	}
+	t.Logf("%d app objects, each of a resource the applier's Role allows", n)
 }

@@ -192,6 +192,31 @@ type PlatformData struct {
 	Policy        PolicySettings      `json:"policy"`
 	Catalog       CatalogSettings     `json:"catalog"`
 	Dashboards    Dashboards          `json:"dashboards"`
+	OwnerRole     string              `json:"ownerRole"`
+	Tenancy       Tenancy             `json:"tenancy"`
+}
+
+// Tenancy is how the platform confines each team in the clusters.
+type Tenancy struct {
+	Impersonate              bool   `json:"impersonate"`
+	ControllerServiceAccount string `json:"controllerServiceAccount"`
+	OwnerKind                string `json:"ownerKind"`
+	Admission                struct {
+		Enabled bool `json:"enabled"`
+	} `json:"admission"`
+}
+
+// TenantApplier is the ServiceAccount, in the Flux namespace, that the
+// Flux Kustomizations of team's apps apply as (tenancy.impersonate). The
+// tenant blueprint renders it and its Role under the same name.
+func TenantApplier(team string) string { return "paved-" + team }
+
+// OwnerRoleIn is the ClusterRole a team's owners get in environment env.
+func (d *PlatformData) OwnerRoleIn(env string) string {
+	if r := d.Environments[env].OwnerRole; r != "" {
+		return r
+	}
+	return d.OwnerRole
 }
 
 // CatalogSettings are the platform's settings of the Backstage catalog.
@@ -232,6 +257,7 @@ type PolicySettings struct {
 // Environment is one environment and its clusters.
 type Environment struct {
 	Clusters           map[string]Cluster `json:"clusters"`
+	OwnerRole          string             `json:"ownerRole,omitempty"`
 	TracingSampleRatio float64            `json:"tracingSampleRatio"`
 	Databases          struct {
 		Instances int  `json:"instances"`

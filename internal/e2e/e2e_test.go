@@ -37,6 +37,8 @@ const (
 	fluxCluster = "prod-eu-1"
 	fluxNS      = "flux-system"
 	entryName   = "paved-entry"
+	// controllerSA is kustomize-controller's own ServiceAccount.
+	controllerSA = "kustomize-controller"
 
 	// The change the scenario makes: one app's image, and one app removed.
 	changedApp   = "payments/checkout"
@@ -47,9 +49,12 @@ const (
 )
 
 var (
-	gitRepositoryGVR = schema.GroupVersionResource{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "gitrepositories"}
-	kustomizationGVR = schema.GroupVersionResource{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"}
-	namespaceGVR     = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	gitRepositoryGVR      = schema.GroupVersionResource{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "gitrepositories"}
+	kustomizationGVR      = schema.GroupVersionResource{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"}
+	namespaceGVR          = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	serviceAccountGVR     = schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}
+	clusterRoleBindingGVR = schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"}
+	deploymentGVR         = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
 )
 
 // cluster is the API server, the Flux controllers and the clients the
@@ -174,7 +179,7 @@ func TestFleetReconcilesWithFlux(t *testing.T) {
 
 	c.applyFlux(ctx, fleetURL)
 	phase = time.Now()
-	c.waitReconciled(ctx, tree1, sha1)
+	c.waitReconciled(ctx, tree1, sha1, nil)
 	figure("reconcile (1) to Ready", time.Since(phase).Round(100*time.Millisecond).String())
 	objs := clusterObjects(t, tree1, fluxCluster)
 	c.assertApplied(ctx, tree1, objs)
@@ -186,6 +191,11 @@ func TestFleetReconcilesWithFlux(t *testing.T) {
 	n := c.dryRunAll(ctx, tree1)
 	figure("objects dry-run (all clusters)", strconv.Itoa(n))
 	figure("dry run", time.Since(phase).Round(100*time.Millisecond).String())
+
+	// The tenants' admission policies hold in the API server (issue 27).
+	phase = time.Now()
+	c.assertAdmission(ctx, tree1)
+	figure("admission policies", time.Since(phase).Round(100*time.Millisecond).String())
 
 	// Second commit: one app changed, one removed.
 	appFile := filepath.Join(src, "examples", filepath.FromSlash(changedApp), "app.cue")
@@ -216,7 +226,7 @@ func TestFleetReconcilesWithFlux(t *testing.T) {
 
 	phase = time.Now()
 	c.requestReconcile(ctx)
-	c.waitReconciled(ctx, tree2, sha2)
+	c.waitReconciled(ctx, tree2, sha2, nil)
 	objs2 := clusterObjects(t, tree2, fluxCluster)
 	c.assertApplied(ctx, tree2, objs2)
 	c.assertChanged(ctx, objs2)
@@ -263,7 +273,7 @@ func TestFleetReconcilesWithFlux(t *testing.T) {
 	}
 	phase = time.Now()
 	c.requestReconcile(ctx)
-	c.waitReconciled(ctx, tree3, sha3)
+	c.waitReconciled(ctx, tree3, sha3, nil)
 	objs3 := clusterObjects(t, tree3, fluxCluster)
 	c.assertApplied(ctx, tree3, objs3)
 	c.assertDependsOn(ctx, crossRepos[1].flux, crossRepos[0].flux)
@@ -280,6 +290,11 @@ func TestFleetReconcilesWithFlux(t *testing.T) {
 	}
 	t.Logf("paved verify: %s", strings.TrimSpace(out))
 	figure("paved verify", time.Since(phase).Round(100*time.Millisecond).String())
+
+	// A token holder's push past paved meets the API server (issue 27).
+	phase = time.Now()
+	c.hostileEdit(ctx, bare, work, paved)
+	figure("hostile push refused", time.Since(phase).Round(100*time.Millisecond).String())
 	figure("scenario total", time.Since(begin).Round(100*time.Millisecond).String())
 }
 
@@ -431,6 +446,23 @@ func startCluster(ctx context.Context, t *testing.T, bins binaries, work string)
 		t.Fatal(err)
 	}
 
+	// kustomize-controller's own ServiceAccount, bound to cluster-admin as
+	// a standard Flux install binds it (cluster-reconciler): what the
+	// fleet's own Kustomizations (the entry, the tenants) apply as.
+	if _, err := c.dyn.Resource(serviceAccountGVR).Namespace(fluxNS).Create(ctx, &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "ServiceAccount", "metadata": map[string]any{"name": controllerSA, "namespace": fluxNS},
+	}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.dyn.Resource(clusterRoleBindingGVR).Create(ctx, &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+		"metadata": map[string]any{"name": "cluster-reconciler-" + fluxNS},
+		"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+		"subjects": []any{map[string]any{"kind": "ServiceAccount", "name": controllerSA, "namespace": fluxNS}},
+	}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
 	env2 := []string{"KUBECONFIG=" + kubeconfig, "RUNTIME_NAMESPACE=" + fluxNS}
 	var health []string
 	common := func() []string {
@@ -453,8 +485,11 @@ func startCluster(ctx context.Context, t *testing.T, bins binaries, work string)
 	c.controllers = append(c.controllers,
 		startProcess(t, "source-controller", logDir, env2, bins.sourceController, append(common(),
 			"--storage-path="+storage, "--storage-addr="+storageAddr, "--storage-adv-addr="+storageAddr)...),
+		// Flux's multi-tenancy lockdown (issue 27): a Kustomization that
+		// names no ServiceAccount applies as flux-system/default, which
+		// has no rights, and no reference crosses a namespace.
 		startProcess(t, "kustomize-controller", logDir, env2, bins.kustomizeController, append(common(),
-			"--requeue-dependency=2s")...),
+			"--requeue-dependency=2s", "--default-service-account=default", "--no-cross-namespace-refs=true")...),
 	)
 	for i, p := range c.controllers {
 		url := "http://" + health[i] + "/readyz"
@@ -515,8 +550,11 @@ func (c *cluster) applyFlux(ctx context.Context, fleetURL string) {
 			"timeout":       "1m",
 			"path":          "./clusters/" + fluxCluster + "/paved",
 			"prune":         true,
-			"wait":          false,
-			"sourceRef":     map[string]any{"kind": "GitRepository", "name": "flux-system"},
+			// Under the lockdown the fleet's own entry names the
+			// controller's account, as paved's tenants do.
+			"serviceAccountName": controllerSA,
+			"wait":               false,
+			"sourceRef":          map[string]any{"kind": "GitRepository", "name": "flux-system"},
 			"patches": []any{map[string]any{
 				"target": map[string]any{"group": "kustomize.toolkit.fluxcd.io", "kind": "Kustomization"},
 				"patch": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n" +
@@ -548,8 +586,10 @@ func expectedKustomizations(t *testing.T, tree string) map[string]string {
 
 // waitReconciled waits until the GitRepository serves sha and every
 // Kustomization of the tree (and no other) is Ready=True with
-// lastAppliedRevision main@sha1:sha.
-func (c *cluster) waitReconciled(ctx context.Context, tree, sha string) {
+// lastAppliedRevision main@sha1:sha, but those refused names: each of
+// them must have attempted sha and be Ready=False with a message holding
+// its value.
+func (c *cluster) waitReconciled(ctx context.Context, tree, sha string, refused map[string]string) {
 	t := c.t
 	t.Helper()
 	rev := "main@sha1:" + sha
@@ -588,6 +628,13 @@ func (c *cluster) waitReconciled(ctx context.Context, tree, sha string) {
 			gotPath, _, _ := unstructured.NestedString(u.Object, "spec", "path")
 			applied, _, _ := unstructured.NestedString(u.Object, "status", "lastAppliedRevision")
 			ready, msg := readyCondition(&u)
+			if want, ok := refused[name]; ok {
+				attempted, _, _ := unstructured.NestedString(u.Object, "status", "lastAttemptedRevision")
+				if attempted != rev || ready != "False" || !strings.Contains(msg, want) {
+					bad = append(bad, fmt.Sprintf("%s: lastAttemptedRevision %q, Ready=%s: %s (want %s refused: %q)", name, attempted, ready, msg, rev, want))
+				}
+				continue
+			}
 			if gotPath != path || applied != rev || ready != "True" {
 				bad = append(bad, fmt.Sprintf("%s: path %q (want %q), lastAppliedRevision %q, Ready=%s: %s", name, gotPath, path, applied, ready, msg))
 			}
