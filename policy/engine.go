@@ -2,7 +2,6 @@ package policy
 
 import (
 	"context"
-	"cuelang.org/go/cue"
 	"embed"
 	"errors"
 	"fmt"
@@ -459,13 +458,7 @@ func orEmptyGrants(g map[string][]string) map[string]any {
 
 // platformSecretKeys are the secret store keys the platform's own objects
 // read (the database backups' credentials), which no team owns.
-func platformSecretKeys(p *schema.Platform) []string {
-	v := p.Value().LookupPath(cue.ParsePath("platform.databases.backup.credentials.key"))
-	if s, err := v.String(); err == nil && s != "" {
-		return []string{s}
-	}
-	return []string{}
-}
+func platformSecretKeys(p *schema.Platform) []string { return p.PlatformSecretKeys() }
 
 func orEmpty(s []string) []string {
 	if s == nil {

@@ -584,6 +584,7 @@ func renderTenant(p *jobPlatform, c *cache.Cache, team, cluster string) ([]Objec
 		"cluster":     cluster,
 		"environment": env,
 		"ownerRole":   p.root.Data.OwnerRoleIn(env),
+		"secretKeys":  p.root.SecretKeyPatterns(team),
 		"quota": map[string]any{
 			"cpuMillicores": int64(math.Floor(units * 1000)),
 			"memoryMiB":     int64(math.Floor(units * 1024)),

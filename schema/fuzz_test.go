@@ -2,8 +2,11 @@ package schema
 
 import (
 	"os"
+	"path"
 	"path/filepath"
+	"regexp"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/paved-dev/paved/internal/discover"
 )
@@ -79,6 +82,43 @@ func FuzzRestoreApp(f *testing.F) {
 			if _, ok := a.Effective[env]; !ok {
 				t.Fatalf("restored without environment %s", env)
 			}
+		}
+	})
+}
+
+// FuzzGlobRegexp: the admission policy's regular expression for a secret
+// grant matches exactly the keys path.Match (vet's and lint's check)
+// matches.
+func FuzzGlobRegexp(f *testing.F) {
+	for _, s := range [][2]string{
+		{"shared/geoip", "shared/geoip"},
+		{"shared/*", "shared/a/b"},
+		{"shared/*", "shared/ab"},
+		{"team-?/x", "team-a/x"},
+		{"[a-c]/k", "b/k"},
+		{"[^a]/k", "//k"},
+		{`a\*b`, "a*b"},
+		{"a.b+c", "aXb+c"},
+		{"[", "["},
+		{"x[]", "x"},
+		{`\`, `\`},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, glob, key string) {
+		if !utf8.ValidString(glob) || !utf8.ValidString(key) {
+			t.Skip("CUE strings (grants, keys) are UTF-8")
+		}
+		want, err := path.Match(glob, key)
+		if err != nil {
+			want = false
+		}
+		re, err := regexp.Compile(GlobRegexp(glob))
+		if err != nil {
+			t.Fatalf("GlobRegexp(%q) = %q: %v", glob, GlobRegexp(glob), err)
+		}
+		if got := re.MatchString(key); got != want {
+			t.Fatalf("GlobRegexp(%q) = %q matches %q: %v; path.Match: %v", glob, GlobRegexp(glob), key, got, want)
 		}
 	})
 }

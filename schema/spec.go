@@ -2,7 +2,9 @@ package schema
 
 import (
 	"path"
+	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Spec is a validated app spec with every default applied, for one
@@ -194,6 +196,23 @@ type PlatformData struct {
 	Dashboards    Dashboards          `json:"dashboards"`
 	OwnerRole     string              `json:"ownerRole"`
 	Tenancy       Tenancy             `json:"tenancy"`
+	Databases     struct {
+		Backup struct {
+			Credentials struct {
+				Key string `json:"key"`
+			} `json:"credentials"`
+		} `json:"backup"`
+	} `json:"databases"`
+}
+
+// PlatformSecretKeys are the secret store keys the platform's own objects
+// read in every tenant (the database backups' credentials): no team's
+// part of the store, and allowed to every team's ExternalSecrets.
+func (p *Platform) PlatformSecretKeys() []string {
+	if k := p.Data.Databases.Backup.Credentials.Key; k != "" {
+		return []string{k}
+	}
+	return []string{}
 }
 
 // Tenancy is how the platform confines each team in the clusters.
@@ -302,6 +321,73 @@ func (p *Platform) SecretAllowed(team, ref string) bool {
 		}
 	}
 	return false
+}
+
+// SecretKeyPatterns are the secret store keys team may read besides its own
+// part (<team>/...), as anchored RE2 expressions (the admission policy's
+// CEL matches them): each grant's glob, and the keys the platform's own
+// objects read in every tenant (PlatformSecretKeys, matched literally).
+func (p *Platform) SecretKeyPatterns(team string) []string {
+	out := []string{}
+	for _, g := range p.Data.SecretStore.Grants[team] {
+		out = append(out, GlobRegexp(g))
+	}
+	for _, k := range p.PlatformSecretKeys() {
+		out = append(out, "^"+regexp.QuoteMeta(k)+"$")
+	}
+	return out
+}
+
+// GlobRegexp translates a path.Match pattern (* and ? do not cross a /,
+// [...] classes, \ escapes) into an anchored RE2 expression that matches
+// exactly the same strings. A malformed pattern (path.ErrBadPattern)
+// matches nothing, as path.Match matches nothing with it.
+func GlobRegexp(glob string) string {
+	if _, err := path.Match(glob, ""); err != nil || !utf8.ValidString(glob) {
+		return `^[^\x00-\x{10FFFF}]$` // matches nothing
+	}
+	g := []rune(glob)
+	lit := func(r rune) string { return regexp.QuoteMeta(string(r)) }
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(g); i++ {
+		switch c := g[i]; c {
+		case '*':
+			b.WriteString("[^/]*")
+		case '?':
+			b.WriteString("[^/]")
+		case '\\':
+			i++
+			if i < len(g) {
+				b.WriteString(lit(g[i]))
+			}
+		case '[':
+			// A class: path.Match's [^...] is RE2's.
+			j := i + 1
+			b.WriteString("[")
+			if j < len(g) && g[j] == '^' {
+				b.WriteString("^")
+				j++
+			}
+			for ; j < len(g) && g[j] != ']'; j++ {
+				switch g[j] {
+				case '\\':
+					j++
+					b.WriteString(lit(g[j]))
+				case '-':
+					b.WriteByte('-')
+				default:
+					b.WriteString(lit(g[j]))
+				}
+			}
+			b.WriteString("]")
+			i = j
+		default:
+			b.WriteString(lit(c))
+		}
+	}
+	b.WriteString("$")
+	return b.String()
 }
 
 // Team is a team known to the platform.

@@ -25,14 +25,15 @@ type admissionCase struct {
 	name   string
 	edit   func(pod map[string]any)
 	reject string
+	policy string // the tenant's policy that rejects it: paved-<team>-<policy>
 }
 
 // workload is an object to submit and where its pod spec is.
 type workload struct {
-	from    string // the fleet file it comes from
-	doc     map[string]any
-	podSpec func(doc map[string]any) map[string]any
-	cases   []string // names of the admissionCases it meets
+	from   string // the fleet file it comes from
+	doc    map[string]any
+	target func(doc map[string]any) map[string]any // what the cases edit: the pod spec, an ExternalSecret's spec
+	cases  []string                                // names of the admissionCases it meets
 }
 
 // assertAdmission submits, in a tenant namespace of fluxCluster, workloads
@@ -45,7 +46,7 @@ type workload struct {
 func (c *cluster) assertAdmission(ctx context.Context, tree string) {
 	t := c.t
 	t.Helper()
-	var dep, cron *object
+	var dep, cron, es *object
 	for _, o := range clusterObjects(t, tree, fluxCluster) {
 		o := o
 		switch {
@@ -53,10 +54,12 @@ func (c *cluster) assertAdmission(ctx context.Context, tree string) {
 			dep = &o
 		case o.kind == "CronJob" && cron == nil:
 			cron = &o
+		case o.kind == "ExternalSecret" && es == nil && strings.HasPrefix(o.app, o.namespace+"/"):
+			es = &o
 		}
 	}
-	if dep == nil || cron == nil {
-		t.Fatalf("no Deployment of %s or no CronJob in %s: update the e2e scenario", changedApp, fluxCluster)
+	if dep == nil || cron == nil || es == nil {
+		t.Fatalf("no Deployment of %s, CronJob or ExternalSecret in %s: update the e2e scenario", changedApp, fluxCluster)
 	}
 	parse := func(o *object) map[string]any {
 		var doc map[string]any
@@ -81,6 +84,7 @@ func (c *cluster) assertAdmission(ctx context.Context, tree string) {
 		{dep.file, depDoc, func(d map[string]any) map[string]any { return at(d, "spec", "template", "spec") }, []string{"as-rendered", "privileged", "hostpath", "foreign-image"}},
 		{cron.file, parse(cron), func(d map[string]any) map[string]any { return at(d, "spec", "jobTemplate", "spec", "template", "spec") }, []string{"as-rendered", "privileged", "foreign-image"}},
 		{dep.file + " (its pod template)", pod, func(d map[string]any) map[string]any { return at(d, "spec") }, []string{"as-rendered", "foreign-image"}},
+		{es.file, parse(es), func(d map[string]any) map[string]any { return at(d, "spec") }, []string{"as-rendered", "foreign-key", "find", "other-store"}},
 	}
 	cases := map[string]admissionCase{
 		"as-rendered": {name: "as-rendered"},
@@ -101,6 +105,17 @@ func (c *cluster) assertAdmission(ctx context.Context, tree string) {
 		"foreign-image": {name: "foreign-image", reject: "images must come from an allowed registry (ghcr.io/acme/, registry.acme.dev/, ghcr.io/cloudnative-pg/), not docker.io/library/nginx:1.27", edit: func(pod map[string]any) {
 			pod["containers"].([]any)[0].(map[string]any)["image"] = "docker.io/library/nginx:1.27"
 		}},
+		// An ExternalSecret that reads another team's key, finds keys by
+		// pattern, or reads another store (issue 27, item 2).
+		"foreign-key": {name: "foreign-key", policy: "secrets", reject: "not search/indexer (paved guardrail)", edit: func(spec map[string]any) {
+			spec["data"].([]any)[0].(map[string]any)["remoteRef"].(map[string]any)["key"] = "search/indexer"
+		}},
+		"find": {name: "find", policy: "secrets", reject: "no find by pattern", edit: func(spec map[string]any) {
+			spec["dataFrom"] = []any{map[string]any{"find": map[string]any{"name": map[string]any{"regexp": ".*"}}}}
+		}},
+		"other-store": {name: "other-store", policy: "secrets", reject: "read the platform's store, ClusterSecretStore platform-secrets", edit: func(spec map[string]any) {
+			spec["secretStoreRef"] = map[string]any{"kind": "ClusterSecretStore", "name": "search-secrets"}
+		}},
 	}
 	force := true
 	for _, w := range workloads {
@@ -119,7 +134,7 @@ func (c *cluster) assertAdmission(ctx context.Context, tree string) {
 			md := at(doc, "metadata")
 			md["name"] = name
 			if tc.edit != nil {
-				tc.edit(w.podSpec(doc))
+				tc.edit(w.target(doc))
 			}
 			if raw, err = yaml.Marshal(doc); err != nil {
 				t.Fatal(err)
@@ -147,7 +162,11 @@ func (c *cluster) assertAdmission(ctx context.Context, tree string) {
 				if err == nil {
 					return false, "accepted"
 				}
-				if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), tc.reject) || !strings.Contains(err.Error(), "ValidatingAdmissionPolicy 'paved-"+ns+"-pods'") {
+				policy := tc.policy
+				if policy == "" {
+					policy = "pods"
+				}
+				if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), tc.reject) || !strings.Contains(err.Error(), "ValidatingAdmissionPolicy 'paved-"+ns+"-"+policy+"'") {
 					t.Fatalf("%s is rejected, but not by the tenant's ValidatingAdmissionPolicy with %q: %v", what, tc.reject, err)
 				}
 				t.Logf("%s: %v", what, err)
