@@ -70,6 +70,14 @@ func TestWaiverLimits(t *testing.T) {
 				s.WaiverApproval.Approvers = append(s.WaiverApproval.Approvers, "jane@acme.dev")
 			},
 			want: `approval "SEC-1" is by jane@acme.dev, the exception's own owner`},
+		{name: "approved by a group", exception: `policy: "allowed-registry", expires: "2027-01-31", approval: "SEC-1"`,
+			edit: func(s *schema.PolicySettings) {
+				a := s.Approvals["SEC-1"]
+				a.ApprovedBy = "acme:security"
+				s.Approvals["SEC-1"] = a
+				s.WaiverApproval.Approvers = []string{"acme:security"}
+			},
+			approver: "acme:security"},
 		{name: "approver no longer listed", exception: `policy: "allowed-registry", expires: "2027-01-31", approval: "SEC-1"`,
 			edit: func(s *schema.PolicySettings) { s.WaiverApproval.Approvers = []string{"payments-leads@acme.dev"} },
 			want: `approval "SEC-1" is by security-leads@acme.dev, who is not one of the platform's approvers`},
