@@ -78,6 +78,9 @@ type Check struct {
 	Line             int      `json:"line"`
 	Builtin          bool     `json:"builtin"`
 	Waivable         bool     `json:"waivable"`
+	// NeedsApproval: the platform requires an approval from outside the
+	// team for the policy's exceptions (policy.waiverApproval).
+	NeedsApproval bool `json:"needsApproval,omitempty"`
 }
 
 var (
@@ -351,6 +354,7 @@ func (e *Engine) index(ce *cpolicy.Engine, tmp string) error {
 			diags.Add("policy.notWaivable", fmt.Sprintf("unknown policy ID %q", id))
 		}
 	}
+	diags = append(diags, e.indexApproval()...)
 	if len(diags) > 0 {
 		return diags.Sanitize()
 	}

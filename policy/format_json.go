@@ -70,9 +70,10 @@ type jsonWaiver struct {
 	Team string `json:"team"`
 	App  string `json:"app"`
 	schema.Exception
-	Status  WaiverStatus `json:"status"`
-	Matched int          `json:"matched"`
-	Source  jsonPos      `json:"source"`
+	ApprovedBy string       `json:"approvedBy,omitempty"`
+	Status     WaiverStatus `json:"status"`
+	Matched    int          `json:"matched"`
+	Source     jsonPos      `json:"source"`
 }
 
 type jsonPolicy struct {
@@ -89,7 +90,7 @@ type jsonPolicy struct {
 
 func toJSONWaiver(w *Waiver, cwd string) *jsonWaiver {
 	return &jsonWaiver{
-		Team: w.Team, App: w.App, Exception: w.Exception, Status: w.Status, Matched: w.Matched,
+		Team: w.Team, App: w.App, Exception: w.Exception, ApprovedBy: w.ApprovedBy, Status: w.Status, Matched: w.Matched,
 		Source: jsonPos{File: relPath(cwd, w.Source.Filename), Line: w.Source.Line, Column: w.Source.Column},
 	}
 }

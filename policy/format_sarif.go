@@ -136,8 +136,11 @@ func FormatSARIF(w io.Writer, r *Report, o FormatOptions) error {
 			help += "\n\nFix: " + c.Remediation
 			md += "\n\n**Fix:** " + c.Remediation
 		}
-		if !c.Waivable {
+		switch {
+		case !c.Waivable:
 			md += "\n\nThis policy cannot be waived."
+		case c.NeedsApproval:
+			md += "\n\nAn exception needs an approval from outside the team, recorded in the platform."
 		}
 		props := map[string]any{"tags": append([]string{"paved"}, c.Tags...), "precision": "very-high"}
 		if c.SecuritySeverity != "" {
@@ -195,8 +198,12 @@ func FormatSARIF(w io.Writer, r *Report, o FormatOptions) error {
 		}
 		res.Properties = props
 		if wv := f.Waiver; wv != nil && f.Waived() {
+			who := "owner " + wv.Owner
+			if wv.ApprovedBy != "" {
+				who += ", approved by " + wv.ApprovedBy + " (" + wv.Approval + ")"
+			}
 			res.Suppressions = []sarifSuppress{{Kind: "external", Status: "accepted",
-				Justification: fmt.Sprintf("%s (owner %s, until %s)", wv.Reason, wv.Owner, wv.Expires)}}
+				Justification: fmt.Sprintf("%s (%s, until %s)", wv.Reason, who, wv.Expires)}}
 		}
 		run.Results = append(run.Results, res)
 	}

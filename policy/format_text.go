@@ -110,7 +110,11 @@ func FormatText(w io.Writer, r *Report, o FormatOptions) error {
 					scope += " " + s
 				}
 			}
-			fmt.Fprintf(w, "  %s/%s %s%s: %s until %s, owner %s, %d %s (%s) ./%s:%d\n", x.Team, x.App, x.Policy, scope, x.Status, x.Expires, x.Owner,
+			owner := x.Owner
+			if x.ApprovedBy != "" {
+				owner += fmt.Sprintf(", approved by %s (%s)", x.ApprovedBy, x.Approval)
+			}
+			fmt.Fprintf(w, "  %s/%s %s%s: %s until %s, owner %s, %d %s (%s) ./%s:%d\n", x.Team, x.App, x.Policy, scope, x.Status, x.Expires, owner,
 				x.Matched, plural(x.Matched, "finding", "findings"), x.Reason, relPath(o.Cwd, x.Source.Filename), x.Source.Line)
 		}
 	}

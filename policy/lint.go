@@ -105,7 +105,8 @@ func (r *Report) Count() (deny, warn, waived int) {
 // LintOptions configure Lint.
 type LintOptions struct {
 	// Today decides which waivers have expired (a waiver applies through
-	// its expiry date).
+	// its expiry date) and how late an exception may end
+	// (policy.waiverMaxDays).
 	Today time.Time
 	// Progress, when not nil, is told the number of evaluations once and
 	// then called after each one (from the worker goroutines).
@@ -126,7 +127,7 @@ type objRef struct{ u, o int }
 // cluster, object, rendered file and line, app.cue position), waived by
 // the apps' exceptions, and sorted. Invalid exceptions are a diag.List.
 func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree, opts LintOptions) (*Report, error) {
-	waivers, diags := e.collectWaivers(tree)
+	waivers, diags := e.collectWaivers(p, tree, opts.Today)
 	if len(diags) > 0 {
 		return nil, diags.Sanitize()
 	}

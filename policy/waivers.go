@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -26,8 +27,10 @@ type Waiver struct {
 	Team string `json:"team"`
 	App  string `json:"app"`
 	schema.Exception
-	Source diag.Position `json:"source"`
-	Status WaiverStatus  `json:"status"`
+	// ApprovedBy is who approved the exception (its approval's approvedBy).
+	ApprovedBy string        `json:"approvedBy,omitempty"`
+	Source     diag.Position `json:"source"`
+	Status     WaiverStatus  `json:"status"`
 	// Matched counts the findings the waiver covers.
 	Matched int `json:"matched"`
 }
@@ -54,9 +57,12 @@ func waiverChecks() []*Check {
 	}}
 }
 
-// collectWaivers reads every app's exceptions and rejects those naming an
-// unknown or non-waivable policy.
-func (e *Engine) collectWaivers(tree *render.Tree) ([]*Waiver, diag.List) {
+// collectWaivers reads every app's exceptions and rejects, as invalid
+// input, those naming an unknown or non-waivable policy, those running
+// longer than the platform allows after today, and those without the
+// approval from outside the team the platform requires (or whose approval
+// does not fit them). p supplies the teams' owners.
+func (e *Engine) collectWaivers(p *schema.Platform, tree *render.Tree, today time.Time) ([]*Waiver, diag.List) {
 	var out []*Waiver
 	var diags diag.List
 	seen := map[string]bool{}
@@ -85,10 +91,149 @@ func (e *Engine) collectWaivers(tree *render.Tree) ([]*Waiver, diag.List) {
 				diags = append(diags, diag.Diagnostic{Path: at + ".policy", Message: fmt.Sprintf("policy %s cannot be waived: the platform marks it not waivable (policy.notWaivable)", x.Policy), Positions: []diag.Position{pos}})
 				continue
 			}
-			out = append(out, &Waiver{Team: a.Base.Team, App: a.Base.Name, Exception: x, Source: a.Pos(at)})
+			var bad diag.List
+			if msg := e.lifetime(x, today); msg != "" {
+				bad.Add(at+".expires", msg, a.Pos(at+".expires"))
+			}
+			approvedBy, problems := e.approval(p, a.Base.Team, a.Base.Name, x, c)
+			for _, msg := range problems {
+				bad.Add(at+".approval", msg, a.Pos(at+".approval"))
+			}
+			if len(bad) > 0 {
+				diags = append(diags, bad...)
+				continue
+			}
+			out = append(out, &Waiver{Team: a.Base.Team, App: a.Base.Name, Exception: x, ApprovedBy: approvedBy, Source: a.Pos(at)})
 		}
 	}
 	return out, diags
+}
+
+// maxDays is the longest an exception of policy id may run, in days after
+// the day it is checked, and the setting that says so.
+func (e *Engine) maxDays(id string) (int, string) {
+	if n, ok := e.settings.WaiverMaxDaysByPolicy[id]; ok {
+		return n, fmt.Sprintf("policy.waiverMaxDaysByPolicy.%q", id)
+	}
+	return e.settings.WaiverMaxDays, "policy.waiverMaxDays"
+}
+
+// lifetime says why x runs longer than the platform allows after today,
+// or "" when it does not. Without a limit (an engine loaded without a
+// platform) any date is allowed.
+func (e *Engine) lifetime(x schema.Exception, today time.Time) string {
+	n, setting := e.maxDays(x.Policy)
+	if n <= 0 {
+		return ""
+	}
+	day := today.UTC().Format(time.DateOnly)
+	d, _ := time.Parse(time.DateOnly, day)
+	latest := d.AddDate(0, 0, n).Format(time.DateOnly)
+	if x.Expires <= latest {
+		return ""
+	}
+	return fmt.Sprintf("the exception for %s runs until %s, longer than the %d %s the platform allows (%s): the latest expires today (%s) is %s; renew it nearer the time",
+		x.Policy, x.Expires, n, plural(n, "day", "days"), setting, day, latest)
+}
+
+// approval checks the approval an exception of policy c needs, or names:
+// it must be recorded in the platform (policy.approvals), be for this
+// team, app and policy, last at least as long as the exception, and be
+// given by one of the platform's approvers who is neither an owner of the
+// team nor the exception's owner. It returns the approver, or why the
+// exception is refused.
+func (e *Engine) approval(p *schema.Platform, team, app string, x schema.Exception, c *Check) (string, []string) {
+	s := e.settings
+	if x.Approval == "" {
+		if !c.NeedsApproval {
+			return "", nil
+		}
+		return "", []string{fmt.Sprintf("the exception for %s needs an approval from outside team %s (the platform's policy.waiverApproval): ask one of the platform's approvers (%s) to record one in the platform's policy.approvals, and name it here in approval",
+			x.Policy, team, orNone(s.WaiverApproval.Approvers))}
+	}
+	ap, ok := s.Approvals[x.Approval]
+	if !ok {
+		msg := fmt.Sprintf("no approval %q in the platform's policy.approvals: approvals live in the platform the fleet holds, and only the platform team writes them", x.Approval)
+		if ids := approvalsFor(s.Approvals, team, app, x.Policy); len(ids) > 0 {
+			msg += fmt.Sprintf(" (it holds %s for %s/%s %s)", strings.Join(ids, ", "), team, app, x.Policy)
+		}
+		return "", []string{msg}
+	}
+	var problems []string
+	if ap.Team != team || ap.App != app {
+		problems = append(problems, fmt.Sprintf("approval %q is for app %s/%s, not %s/%s", x.Approval, ap.Team, ap.App, team, app))
+	}
+	if ap.Policy != x.Policy {
+		problems = append(problems, fmt.Sprintf("approval %q approves an exception of %s, not of %s", x.Approval, ap.Policy, x.Policy))
+	}
+	if x.Expires > ap.Expires {
+		problems = append(problems, fmt.Sprintf("the exception runs until %s, after its approval %q ends (%s): end it by then, or ask for a new approval", x.Expires, x.Approval, ap.Expires))
+	}
+	switch {
+	case !containsFold(s.WaiverApproval.Approvers, ap.ApprovedBy):
+		problems = append(problems, fmt.Sprintf("approval %q is by %s, who is not one of the platform's approvers (policy.waiverApproval.approvers: %s)", x.Approval, ap.ApprovedBy, orNone(s.WaiverApproval.Approvers)))
+	case p != nil && containsFold(p.Data.Teams[team].Owners, ap.ApprovedBy):
+		problems = append(problems, fmt.Sprintf("approval %q is by %s, an owner of team %s: a team cannot approve its own exceptions; ask an approver outside the team", x.Approval, ap.ApprovedBy, team))
+	case strings.EqualFold(ap.ApprovedBy, x.Owner):
+		problems = append(problems, fmt.Sprintf("approval %q is by %s, the exception's own owner: nobody approves their own exception", x.Approval, ap.ApprovedBy))
+	}
+	if len(problems) > 0 {
+		return "", problems
+	}
+	return ap.ApprovedBy, nil
+}
+
+// approvalsFor lists, sorted, the IDs of the approvals for one app's
+// exceptions of one policy.
+func approvalsFor(all map[string]schema.Approval, team, app, policy string) []string {
+	var ids []string
+	for id, ap := range all {
+		if ap.Team == team && ap.App == app && ap.Policy == policy {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func containsFold(list []string, s string) bool {
+	return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, s) })
+}
+
+func orNone(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, ", ")
+}
+
+// indexApproval marks the checks whose exceptions need an approval
+// (policy.waiverApproval) and reports the waiver settings' policy IDs that
+// name no policy, and approvals required where nobody can give them.
+func (e *Engine) indexApproval() diag.List {
+	var diags diag.List
+	s := e.settings
+	for _, id := range slices.Sorted(maps.Keys(s.WaiverMaxDaysByPolicy)) {
+		if e.checks[id] == nil {
+			diags.Add("policy.waiverMaxDaysByPolicy", fmt.Sprintf("unknown policy ID %q%s", id, e.suggest(id)))
+		}
+	}
+	for _, id := range s.WaiverApproval.Policies {
+		if c := e.checks[id]; c != nil {
+			c.NeedsApproval = true
+		} else {
+			diags.Add("policy.waiverApproval.policies", fmt.Sprintf("unknown policy ID %q%s", id, e.suggest(id)))
+		}
+	}
+	for _, c := range e.checks {
+		if slices.Contains(s.WaiverApproval.Severities, string(c.Severity)) {
+			c.NeedsApproval = true
+		}
+	}
+	if len(s.WaiverApproval.Approvers) == 0 && (len(s.WaiverApproval.Policies) > 0 || len(s.WaiverApproval.Severities) > 0) {
+		diags.Add("policy.waiverApproval.approvers", "no approvers, so the exceptions that need an approval could never have one: list who approves, or mark those policies not waivable (policy.notWaivable)")
+	}
+	return diags
 }
 
 // suggest names the closest known policy ID, if one is close (at most

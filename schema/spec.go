@@ -173,6 +173,8 @@ type Exception struct {
 	Environment string `json:"environment,omitempty"`
 	Cluster     string `json:"cluster,omitempty"`
 	Object      string `json:"object,omitempty"`
+	// Approval names the platform's approval (PolicySettings.Approvals).
+	Approval string `json:"approval,omitempty"`
 }
 
 // PlatformData is the decoded platform in force.
@@ -271,6 +273,31 @@ type PolicySettings struct {
 	AllowExternalIPs    bool     `json:"allowExternalIPs"`
 	KubernetesVersion   string   `json:"kubernetesVersion"`
 	WaiverWarningDays   int      `json:"waiverWarningDays"`
+	// WaiverMaxDays is the longest an exception may run, in days after
+	// the day it is checked; WaiverMaxDaysByPolicy replaces it per policy.
+	WaiverMaxDays         int            `json:"waiverMaxDays"`
+	WaiverMaxDaysByPolicy map[string]int `json:"waiverMaxDaysByPolicy"`
+	// WaiverApproval says which exceptions need an approval from outside
+	// the team; Approvals are the approvals the platform records.
+	WaiverApproval WaiverApproval      `json:"waiverApproval"`
+	Approvals      map[string]Approval `json:"approvals"`
+}
+
+// WaiverApproval says who approves exceptions, and which need approving.
+type WaiverApproval struct {
+	Approvers  []string `json:"approvers"`
+	Policies   []string `json:"policies"`
+	Severities []string `json:"severities"`
+}
+
+// Approval is an approval the platform records of one app's
+// exception of one policy.
+type Approval struct {
+	Team       string `json:"team"`
+	App        string `json:"app"`
+	Policy     string `json:"policy"`
+	Expires    string `json:"expires"`
+	ApprovedBy string `json:"approvedBy"`
 }
 
 // Environment is one environment and its clusters.

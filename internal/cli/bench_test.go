@@ -134,7 +134,7 @@ func BenchmarkRender(b *testing.B) {
 func BenchmarkLint(b *testing.B) {
 	benchEach(b, func(b *testing.B, root string, n int) {
 		for b.Loop() {
-			runPaved(b, root, ExitOK, "lint", "--quiet", ".", "-o", "json")
+			runPaved(b, root, ExitOK, "lint", "--quiet", ".", "-o", "json", "--today", synth.Today)
 		}
 	})
 }
@@ -157,10 +157,10 @@ func BenchmarkRenderWarm(b *testing.B) {
 func BenchmarkLintWarm(b *testing.B) {
 	benchEach(b, func(b *testing.B, root string, n int) {
 		b.Setenv("PAVED_CACHE_DIR", filepath.Join(b.TempDir(), "cache"))
-		runPaved(b, root, ExitOK, "lint", "--quiet", ".", "-o", "json")
+		runPaved(b, root, ExitOK, "lint", "--quiet", ".", "-o", "json", "--today", synth.Today)
 		b.ResetTimer()
 		for b.Loop() {
-			runPaved(b, root, ExitOK, "lint", "--quiet", ".", "-o", "json")
+			runPaved(b, root, ExitOK, "lint", "--quiet", ".", "-o", "json", "--today", synth.Today)
 		}
 	})
 }
@@ -188,7 +188,7 @@ func BenchmarkDiff(b *testing.B) {
 			b.Fatal(err)
 		}
 		for b.Loop() {
-			runPaved(b, changed, ExitChanges, "diff", "--quiet", ".", "--fleet", fleet, "-o", "json")
+			runPaved(b, changed, ExitChanges, "diff", "--quiet", ".", "--fleet", fleet, "-o", "json", "--today", synth.Today)
 		}
 	})
 }
@@ -206,7 +206,7 @@ func BenchmarkCommit(b *testing.B) {
 			seedFleet(b, tmp, bare, root)
 			i++
 			b.StartTimer()
-			runPaved(b, root, ExitOK, "commit", "--quiet", ".", "--fleet", bare)
+			runPaved(b, root, ExitOK, "commit", "--quiet", ".", "--fleet", bare, "--today", synth.Today)
 		}
 	})
 }
@@ -221,9 +221,9 @@ func BenchmarkVerify(b *testing.B) {
 		tmp := b.TempDir()
 		bare := filepath.Join(tmp, "fleet.git")
 		seedFleet(b, tmp, bare, root)
-		runPaved(b, root, ExitOK, "commit", "--quiet", ".", "--fleet", bare)
+		runPaved(b, root, ExitOK, "commit", "--quiet", ".", "--fleet", bare, "--today", synth.Today)
 		for b.Loop() {
-			runPaved(b, tmp, ExitOK, "verify", "--quiet", bare, "--ref", "main")
+			runPaved(b, tmp, ExitOK, "verify", "--quiet", bare, "--ref", "main", "--today", synth.Today)
 		}
 	})
 }
@@ -281,10 +281,14 @@ func BenchmarkChanged(b *testing.B) {
 				}
 				editMiddleApp(b, work, "\n// edited\n")
 				b.Setenv("PAVED_CACHE_DIR", filepath.Join(b.TempDir(), "cache"))
-				runPaved(b, work, ExitOK, cmd, "--quiet", ".") // warm the cache
+				args := []string{cmd, "--quiet"}
+				if cmd == "lint" {
+					args = append(args, "--today", synth.Today)
+				}
+				runPaved(b, work, ExitOK, append(args, ".")...) // warm the cache
 				b.ResetTimer()
 				for b.Loop() {
-					runPaved(b, work, ExitOK, cmd, "--quiet", "--changed", ".")
+					runPaved(b, work, ExitOK, append(args, "--changed", ".")...)
 				}
 			})
 		})
@@ -311,7 +315,7 @@ func BenchmarkPR(b *testing.B) {
 			seedFleet(b, tmp, bare, root)
 			gitRun(b, bare, "config", "http.receivepack", "true")
 			b.Setenv("PAVED_CACHE_DIR", filepath.Join(tmp, "setup-cache"))
-			runPaved(b, work, ExitOK, "commit", "--quiet", ".", "--fleet", bare)
+			runPaved(b, work, ExitOK, "commit", "--quiet", ".", "--fleet", bare, "--today", synth.Today)
 			tip := strings.TrimSpace(gitRun(b, bare, "rev-parse", "main"))
 			url := serveGitHTTP(b, gitRoot) + "/fleet.git"
 
@@ -328,10 +332,10 @@ func BenchmarkPR(b *testing.B) {
 				code int
 				args []string
 			}{
-				{"diff-changed", ExitChanges, []string{"diff", "--quiet", ".", "--fleet", url, "--changed", "--base", "HEAD", "-o", "markdown", "--today", "2026-12-01"}},
-				{"diff-full", ExitChanges, []string{"diff", "--quiet", ".", "--fleet", url, "-o", "markdown", "--today", "2026-12-01"}},
-				{"commit-changed", ExitOK, []string{"commit", "--quiet", ".", "--fleet", url, "--changed", "--today", "2026-12-01"}},
-				{"commit-full", ExitOK, []string{"commit", "--quiet", ".", "--fleet", url, "--today", "2026-12-01"}},
+				{"diff-changed", ExitChanges, []string{"diff", "--quiet", ".", "--fleet", url, "--changed", "--base", "HEAD", "-o", "markdown", "--today", synth.Today}},
+				{"diff-full", ExitChanges, []string{"diff", "--quiet", ".", "--fleet", url, "-o", "markdown", "--today", synth.Today}},
+				{"commit-changed", ExitOK, []string{"commit", "--quiet", ".", "--fleet", url, "--changed", "--today", synth.Today}},
+				{"commit-full", ExitOK, []string{"commit", "--quiet", ".", "--fleet", url, "--today", synth.Today}},
 			} {
 				b.Run(c.name, func(b *testing.B) {
 					b.ReportAllocs()

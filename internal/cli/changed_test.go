@@ -66,7 +66,7 @@ func TestChangedEqualsFull(t *testing.T) {
 			for _, f := range []string{full, changed} {
 				gitOut(t, tmp, "init", "-q", "--bare", "-b", "main", f)
 				gitOut(t, seed, "push", "-q", f, "main")
-				paved(ExitOK, "commit", "--quiet", ".", "--fleet", f)
+				paved(ExitOK, "commit", "--quiet", ".", "--fleet", f, "--today", synth.Today)
 			}
 
 			// Two apps change: new environment variables.
@@ -80,7 +80,7 @@ func TestChangedEqualsFull(t *testing.T) {
 			gitOut(t, src, "commit", "-q", "-am", "two apps change")
 
 			for _, o := range []string{"terminal", "markdown", "json"} {
-				args := []string{"diff", ".", "--fleet", full, "--base", base, "-o", o, "--today", "2026-12-01"}
+				args := []string{"diff", ".", "--fleet", full, "--base", base, "-o", o, "--today", synth.Today}
 				want := paved(ExitChanges, args...)
 				got := paved(ExitChanges, append(args, "--changed")...)
 				if got != want {
@@ -93,8 +93,8 @@ func TestChangedEqualsFull(t *testing.T) {
 				}
 			}
 
-			paved(ExitOK, "commit", "--quiet", ".", "--fleet", full)
-			paved(ExitOK, "commit", "--quiet", ".", "--fleet", changed, "--changed")
+			paved(ExitOK, "commit", "--quiet", ".", "--fleet", full, "--today", synth.Today)
+			paved(ExitOK, "commit", "--quiet", ".", "--fleet", changed, "--changed", "--today", synth.Today)
 			if a, b := gitOut(t, tmp, "--git-dir", full, "rev-parse", "main^{tree}"), gitOut(t, tmp, "--git-dir", changed, "rev-parse", "main^{tree}"); a != b {
 				gitOut(t, tmp, "--git-dir", full, "fetch", "-q", changed, "main")
 				t.Errorf("commit --changed left tree %s, a full commit %s:\n%s", b, a,

@@ -49,7 +49,7 @@ func newPolicyListCmd(e *env) *cobra.Command {
 				if ch.Builtin {
 					src = "built-in"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ch.ID, ch.Severity, yesNo(ch.Waivable), src, ch.Title)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ch.ID, ch.Severity, ch.Waivability(), src, ch.Title)
 			}
 			return tw.Flush()
 		},
@@ -137,11 +137,4 @@ Exit codes: 0 all tests pass, 1 a test fails, 2 invalid policies.`,
 	c.Flags().StringVar(&o.run, "run", "", "only tests whose name matches this regular expression")
 	c.Flags().BoolVarP(&o.verbose, "verbose", "v", false, "also list passing tests")
 	return c
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
 }

@@ -74,7 +74,7 @@ database delete), 3 render error, 4 git error.`,
 				if rec, err = renderRecordedWith(e, ms, fp, nil); err != nil {
 					return nil, err
 				}
-				rep, err := lintTree(e, rec.l, rec.tree, today)
+				rep, err := rec.lint(e, today)
 				if err != nil {
 					return nil, err
 				}

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -106,7 +108,7 @@ recorded spec that does not load), 3 render error, 4 git error.`,
 				slices.SortFunc(problems, func(a, b verifyProblem) int { return strings.Compare(a.File, b.File) })
 			}
 			stop()
-			rep, err := lintTree(e, rec.l, rec.tree, today)
+			rep, err := rec.lint(e, today)
 			if err != nil {
 				return err
 			}
@@ -170,6 +172,48 @@ func (r *recorded) close() {
 	if r.tmp != "" {
 		os.RemoveAll(r.tmp)
 	}
+}
+
+// lint lints the recorded render with the fleet's policies, through the
+// same waiver checks as lint, diff and commit. Invalid exceptions are
+// placed where their app's source holds them (source identity, the app's
+// path in it, the file), not in the directory the inputs were written
+// out to.
+func (r *recorded) lint(e *env, today time.Time) (*policy.Report, error) {
+	rep, err := lintTree(e, r.l, r.tree, today)
+	var dl diag.List
+	if errors.As(err, &dl) {
+		return nil, r.sourcePositions(dl)
+	}
+	return rep, err
+}
+
+// sourcePositions rewrites the positions of l inside the written-out
+// inputs (<tmp>/<team>/<app>/<file>) as <source>/<path>/<file>.
+func (r *recorded) sourcePositions(l diag.List) diag.List {
+	byDir := map[string]*fleet.Manifest{}
+	for _, m := range r.ms.Apps {
+		byDir[m.Team+"/"+m.App] = m
+	}
+	out := slices.Clone(l)
+	for i := range out {
+		ps := slices.Clone(out[i].Positions)
+		for j, p := range ps {
+			rel, err := filepath.Rel(r.tmp, p.Filename)
+			if err != nil || !filepath.IsLocal(rel) {
+				continue
+			}
+			parts := strings.SplitN(filepath.ToSlash(rel), "/", 3)
+			if len(parts) < 3 {
+				continue
+			}
+			if m := byDir[parts[0]+"/"+parts[1]]; m != nil {
+				ps[j].Filename = path.Join(m.SourceID(), m.SourcePath(), parts[2])
+			}
+		}
+		out[i].Positions = ps
+	}
+	return out
 }
 
 // renderRecorded renders every app of the fleet snapshot from the inputs
