@@ -84,6 +84,18 @@ func TestFleetChecks(t *testing.T) {
 		t.Errorf("warning = %+v", ds[0])
 	}
 
+	// A secret of another team is an error at its line as you type
+	// (issue 27): the same check as vet's.
+	n = c.count(ua)
+	c.change(ua, worker("payments", "a", "secrets: STOLEN: \"search/indexer#token\"\n"))
+	ds = c.waitDiags(ua, n, func(ds []protocol.Diagnostic) bool { return len(ds) == 1 })
+	if ds[0].Severity != protocol.DiagnosticSeverityError || !strings.HasPrefix(ds[0].Message, `secrets.STOLEN: secret reference "search/indexer#token" is outside team payments's part of the secret store`) {
+		t.Errorf("cross-team secret = %+v", ds[0])
+	}
+	if want := strings.Count(worker("payments", "a", ""), "\n"); int(ds[0].Range.Start.Line) != want {
+		t.Errorf("cross-team secret at line %d, want %d (the secrets line)", ds[0].Range.Start.Line, want)
+	}
+
 	// Renaming dup2 in its buffer (unsaved) resolves dup1's duplicate.
 	u1, u2 := uri.File(dup1), uri.File(dup2)
 	n = c.count(u1)
