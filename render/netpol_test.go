@@ -3,7 +3,9 @@ package render_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"cuelang.org/go/cue"
@@ -21,6 +23,9 @@ type pod struct {
 	owner  string
 	labels labels.Set
 	port   int32 // the app's HTTP port (5432 for a database), 0 for none
+	// ip is an address outside the cluster's pods ("" for a pod): only
+	// ipBlock peers select it.
+	ip string
 }
 
 // TestNetworkPoliciesAdmitExactlyDeclaredEdges evaluates the rendered
@@ -354,7 +359,10 @@ func peersMatch(peers []networkingv1.NetworkPolicyPeer, policyNS string, nsLabel
 		return true
 	}
 	for _, peer := range peers {
-		if peer.IPBlock != nil {
+		if peer.IPBlock != nil || p.ip != "" {
+			if peer.IPBlock != nil && p.ip != "" && inBlock(peer.IPBlock, p.ip) {
+				return true
+			}
 			continue
 		}
 		nsOK := p.namespace == policyNS
@@ -371,6 +379,76 @@ func peersMatch(peers []networkingv1.NetworkPolicyPeer, policyNS string, nsLabel
 		}
 	}
 	return false
+}
+
+// inBlock reports whether ip is in the block's CIDR and none of its
+// exceptions.
+func inBlock(b *networkingv1.IPBlock, ip string) bool {
+	addr := netip.MustParseAddr(ip)
+	if !netip.MustParsePrefix(b.CIDR).Contains(addr) {
+		return false
+	}
+	for _, e := range b.Except {
+		if netip.MustParsePrefix(e).Contains(addr) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestNetworkPoliciesEgressExactlyDeclared (issue 28): nothing leaves an
+// app's pods for what paved does not deploy unless the app declares it in
+// egress. An address on the internet is reachable on a port exactly when
+// the app declares a host outside the cluster on that port; an address in
+// the private ranges never (the cluster's and the company's own); a
+// Service's pods in another namespace exactly on the declared port.
+func TestNetworkPoliciesEgressExactlyDeclared(t *testing.T) {
+	in := loadExamples(t)
+	tree, err := render.Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type decl struct {
+		external map[int]bool
+		services map[string]bool // <namespace>:<port>
+	}
+	declared := map[string]decl{}
+	n := 0
+	for _, a := range in.Apps {
+		d := decl{external: map[int]bool{}, services: map[string]bool{}}
+		for _, e := range a.Base.Egress {
+			n++
+			if e.Internal() {
+				d.services[fmt.Sprintf("%s:%d", strings.Split(e.Host, ".")[1], e.Port)] = true
+			} else {
+				d.external[e.Port] = true
+			}
+		}
+		declared[a.Base.Team+"/"+a.Base.Name] = d
+	}
+	if n == 0 {
+		t.Fatal("no example declares an egress")
+	}
+	internet := pod{app: "(internet)", ip: "93.184.216.34"}
+	private := pod{app: "(private)", ip: "10.20.30.40"}
+	kafka := pod{app: "(kafka)", namespace: "search", labels: labels.Set{"app": "kafka"}}
+	for _, ct := range render.Clusters(in.Platform) {
+		w := clusterWorld(t, tree, ct.Name)
+		for _, from := range w.apps {
+			d := declared[from.app]
+			for _, port := range []int32{443, 80, 9092} {
+				if got, want := admits(w.policies, w.nsLabels, from, internet, port, false), d.external[int(port)]; got != want {
+					t.Errorf("%s: %s -> the internet :%d let out %v, want %v", ct.Name, from.app, port, got, want)
+				}
+				if admits(w.policies, w.nsLabels, from, private, port, false) {
+					t.Errorf("%s: %s -> a private address :%d let out", ct.Name, from.app, port)
+				}
+				if got, want := admits(w.policies, w.nsLabels, from, kafka, port, false), d.services[fmt.Sprintf("search:%d", port)]; got != want {
+					t.Errorf("%s: %s -> a pod of namespace search :%d let out %v, want %v", ct.Name, from.app, port, got, want)
+				}
+			}
+		}
+	}
 }
 
 func portsMatch(ports []networkingv1.NetworkPolicyPort, port int32) bool {

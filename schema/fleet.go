@@ -66,6 +66,7 @@ func CheckFleet(p *Platform, apps []*App) diag.List {
 			listed[id] = i
 		}
 		diags = append(diags, secretsOutsideTeam(p, a)...)
+		diags = append(diags, egressChecks(p, a)...)
 		seen := map[string]string{}
 		for _, k := range SortedKeys(a.Base.Secrets) {
 			n := SecretObjectName(a.Base.Name, k)
@@ -184,6 +185,25 @@ func AppFluxName(team, app string) string { return team + "-" + app }
 // secret env var key of app. The blueprint computes the same name.
 func SecretObjectName(app, key string) string {
 	return app + "-" + strings.Trim(strings.ReplaceAll(strings.ToLower(key), "_", "-"), "-")
+}
+
+// egressChecks reports each declared egress that names neither or both of
+// host and cidr, and each egress outside the cluster without the
+// justification the platform requires (network.internetEgress).
+func egressChecks(p *Platform, a *App) diag.List {
+	var diags diag.List
+	for i, e := range a.Base.Egress {
+		at := fmt.Sprintf("egress[%d]", i)
+		switch {
+		case e.Host == "" && e.CIDR == "":
+			diags.Add(at, "an egress names a host (a DNS name) or a cidr (an address range)", a.Pos(at))
+		case e.Host != "" && e.CIDR != "":
+			diags.Add(at, "an egress names a host or a cidr, not both: make them two", a.Pos(at))
+		case !e.Internal() && p.Data.Network.InternetEgress == "justified" && e.Justification == "":
+			diags.Add(at+".justification", fmt.Sprintf("egress to %s outside the cluster needs a justification: the platform requires one (network.internetEgress: justified)", e.Host+e.CIDR), a.Pos(at))
+		}
+	}
+	return diags
 }
 
 // secretsOutsideTeam reports each secret reference of an app, in its base

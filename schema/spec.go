@@ -28,6 +28,7 @@ type Spec struct {
 	Budget        *Budget           `json:"budget,omitempty"`
 	Observability Observability     `json:"observability"`
 	NetworkPolicy Toggle            `json:"networkPolicy"`
+	Egress        []Egress          `json:"egress"`
 	Patches       []Patch           `json:"patches"`
 	Exceptions    []Exception       `json:"exceptions"`
 	// The catalog entry.
@@ -177,6 +178,21 @@ type Exception struct {
 	Approval string `json:"approval,omitempty"`
 }
 
+// Egress is one backend an app calls that paved does not deploy.
+type Egress struct {
+	Host          string `json:"host,omitempty"`
+	CIDR          string `json:"cidr,omitempty"`
+	Port          int    `json:"port"`
+	Protocol      string `json:"protocol"`
+	Justification string `json:"justification,omitempty"`
+}
+
+// serviceHost matches a Kubernetes Service's DNS name (#ServiceHost).
+var serviceHost = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.[a-z0-9]([-a-z0-9]*[a-z0-9])?\.svc(\.cluster\.local)?$`)
+
+// Internal reports whether the egress is to a Service in the cluster.
+func (e Egress) Internal() bool { return e.Host != "" && serviceHost.MatchString(e.Host) }
+
 // PlatformData is the decoded platform in force.
 type PlatformData struct {
 	Environments map[string]Environment `json:"environments"`
@@ -196,6 +212,9 @@ type PlatformData struct {
 	Policy        PolicySettings      `json:"policy"`
 	Catalog       CatalogSettings     `json:"catalog"`
 	Dashboards    Dashboards          `json:"dashboards"`
+	Network       struct {
+		InternetEgress string `json:"internetEgress"`
+	} `json:"network"`
 	OwnerRole     string              `json:"ownerRole"`
 	Tenancy       Tenancy             `json:"tenancy"`
 	Databases     struct {
