@@ -215,9 +215,9 @@ type PlatformData struct {
 	Network       struct {
 		InternetEgress string `json:"internetEgress"`
 	} `json:"network"`
-	OwnerRole     string              `json:"ownerRole"`
-	Tenancy       Tenancy             `json:"tenancy"`
-	Databases     struct {
+	OwnerRole string  `json:"ownerRole"`
+	Tenancy   Tenancy `json:"tenancy"`
+	Databases struct {
 		Backup struct {
 			Credentials struct {
 				Key string `json:"key"`
