@@ -447,7 +447,7 @@ func platformData(p *schema.Platform) map[string]any {
 		},
 		"dashboards": map[string]any{
 			"label":        map[string]any{"key": d.Dashboards.Label.Key, "value": d.Dashboards.Label.Value},
-			"httpDuration": d.Dashboards.HTTPDuration,
+			"httpDuration": d.Metrics.HTTPDuration,
 		},
 	}
 }

@@ -92,9 +92,9 @@ func TestDashboardsDecodeStrictly(t *testing.T) {
 			if !links["Traces"] || !links["Logs"] {
 				t.Errorf("%s: links %v, want Traces and Logs in Explore", b.File, links)
 			}
-			http := strings.Contains(js, d.HTTPDuration)
+			http := strings.Contains(js, in.Platform.Data.Metrics.HTTPDuration)
 			if want := spec.Kind == "web" && spec.Observability.Metrics.Enabled; http != want {
-				t.Errorf("%s: queries %s: %v, want %v", b.File, d.HTTPDuration, http, want)
+				t.Errorf("%s: queries %s: %v, want %v", b.File, in.Platform.Data.Metrics.HTTPDuration, http, want)
 			}
 			seen[spec.Kind]++
 		}

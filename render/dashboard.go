@@ -92,12 +92,12 @@ func dashboardJSON(p *schema.Platform, spec schema.Spec) ([]byte, error) {
 	}
 
 	if spec.Kind == "web" && spec.Observability.Metrics.Enabled {
-		h := d.HTTPDuration
+		h, status := p.Data.Metrics.HTTPDuration, p.Data.Metrics.StatusLabel
 		b.WithRow(row("Traffic")).
 			WithPanel(series("Request rate", "reqps", "Requests per second served, by status code.",
-				q(fmt.Sprintf(`sum by (%s) (rate(%s_count{%s}[$__rate_interval]))`, d.StatusLabel, h, svc), "{{"+d.StatusLabel+"}}"))).
+				q(fmt.Sprintf(`sum by (%s) (rate(%s_count{%s}[$__rate_interval]))`, status, h, svc), "{{"+status+"}}"))).
 			WithPanel(series("Errors", "percentunit", "Share of requests answered with a 5xx status.",
-				q(fmt.Sprintf(`sum(rate(%s_count{%s, %s=~"5.."}[$__rate_interval])) / sum(rate(%s_count{%s}[$__rate_interval]))`, h, svc, d.StatusLabel, h, svc), "5xx"))).
+				q(fmt.Sprintf(`sum(rate(%s_count{%s, %s=~"5.."}[$__rate_interval])) / sum(rate(%s_count{%s}[$__rate_interval]))`, h, svc, status, h, svc), "5xx"))).
 			WithPanel(series("Latency", "s", "Request duration percentiles.",
 				q(fmt.Sprintf(`histogram_quantile(0.5, sum by (le) (rate(%s_bucket{%s}[$__rate_interval])))`, h, svc), "p50"),
 				q(fmt.Sprintf(`histogram_quantile(0.95, sum by (le) (rate(%s_bucket{%s}[$__rate_interval])))`, h, svc), "p95"),

@@ -212,6 +212,7 @@ type PlatformData struct {
 	Policy        PolicySettings      `json:"policy"`
 	Catalog       CatalogSettings     `json:"catalog"`
 	Dashboards    Dashboards          `json:"dashboards"`
+	Metrics       MetricVocabulary    `json:"metrics"`
 	Network       struct {
 		InternetEgress string `json:"internetEgress"`
 	} `json:"network"`
@@ -281,6 +282,10 @@ type Dashboards struct {
 		Traces  string `json:"traces"`
 		Logs    string `json:"logs"`
 	} `json:"datasources"`
+}
+
+// MetricVocabulary names the series web apps expose (platform.metrics).
+type MetricVocabulary struct {
 	HTTPDuration string `json:"httpDuration"`
 	StatusLabel  string `json:"statusLabel"`
 }
