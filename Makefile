@@ -90,7 +90,8 @@ actionlint: build
 	@command -v shellcheck >/dev/null || { \
 		if [ -n "$$CI" ] && [ "$$CI" != false ]; then echo "actionlint: shellcheck is not installed (.ci/run installs it)"; exit 1; fi; \
 		echo "actionlint: shellcheck is not installed: run: scripts go unchecked (apt-get install shellcheck)"; }
-	@rm -rf out/actionlint && $(BIN) init out/actionlint/shop >/dev/null
+	@rm -rf out/actionlint && mkdir -p out/actionlint/shop && git init -q out/actionlint/shop && \
+		$(BIN) init --team identity out/actionlint/shop >/dev/null
 	$(GO) run $(ACTIONLINT) examples/ci/github-actions.yaml examples/ci/fleet-github-actions.yaml out/actionlint/shop/.github/workflows/paved.yaml
 
 fuzz:

@@ -757,7 +757,7 @@ func dedupPaths(l diag.List) diag.List {
 // is used.
 func fromCUE(err error, appDir string, raw *cue.Value) diag.List {
 	var out diag.List
-	for _, e := range cueerrors.Errors(cueerrors.Sanitize(cueerrors.Promote(err, ""))) {
+	for _, e := range cueerrors.Errors(cueerrors.Sanitize(collapseDisjunctions(cueerrors.Promote(err, "")))) {
 		sel := e.Path()
 		if len(sel) > 0 && (sel[0] == "#App" || sel[0] == "platform" && raw != nil) {
 			sel = sel[1:]

@@ -62,17 +62,17 @@ func TestCITemplates(t *testing.T) {
 		{"paved init workflow", false, scaffolded},
 		{"examples/ci/gitlab-ci.yaml", true, example("gitlab-ci.yaml")},
 	}
-	// The scaffolded app.cue: the image is on line 10 and the port on
-	// line 11 (TestCITemplates fails on a scaffold that moved them).
+	// Each scenario edits the scaffolded app.cue; a denial is reported at
+	// the line of the edit.
 	scenarios := []struct {
 		name     string
 		old, new string
 		fails    bool
-		denyLine int  // the app.cue line a denial is reported at
+		denies   bool // a policy denies the edit, at its app.cue line
 		linted   bool // lint runs (vet passes)
 	}{
 		{name: "clean", linted: true},
-		{name: "denial", old: `image:      "ghcr.io/acme/identity/shop:0.1.0"`, new: `image:      "docker.io/acme/shop:0.1.0"`, fails: true, denyLine: 10, linted: true},
+		{name: "denial", old: `image:      "ghcr.io/acme/identity/shop:0.1.0"`, new: `image:      "docker.io/acme/shop:0.1.0"`, fails: true, denies: true, linted: true},
 		{name: "invalid", old: `port:       8080`, new: `port:       "8080"`, fails: true},
 	}
 	cache := t.TempDir()
@@ -80,11 +80,9 @@ func TestCITemplates(t *testing.T) {
 		for _, tmpl := range templates {
 			t.Run(sc.name+"/"+tmpl.name, func(t *testing.T) {
 				repo := filepath.Join(t.TempDir(), "shop")
-				var out bytes.Buffer
-				if code := Run([]string{"init", repo}, &env{stdout: &out, stderr: &out, cwd: repo}); code != ExitOK {
-					t.Fatalf("paved init: exit %d\n%s", code, out.String())
-				}
+				initRepoApp(t, repo, repo)
 				t.Parallel() // the scripts; paved init ran in-process, one at a time
+				denyLine := 0
 				if sc.old != "" {
 					spec, err := os.ReadFile(filepath.Join(repo, "app.cue"))
 					if err != nil {
@@ -97,13 +95,16 @@ func TestCITemplates(t *testing.T) {
 					if err := os.WriteFile(filepath.Join(repo, "app.cue"), spec, 0o644); err != nil {
 						t.Fatal(err)
 					}
+					if sc.denies {
+						denyLine = lineOf(spec, sc.new)
+					}
 				}
 				runEnv := append(os.Environ(), "CI=true", "PAVED_CACHE_DIR="+cache)
 				data := tmpl.read(t, repo)
 				if tmpl.gitlab {
-					runGitLab(t, data, repo, runEnv, sc.fails, sc.linted, sc.denyLine)
+					runGitLab(t, data, repo, runEnv, sc.fails, sc.linted, denyLine)
 				} else {
-					runGitHub(t, data, repo, runEnv, sc.fails, sc.linted, sc.denyLine)
+					runGitHub(t, data, repo, runEnv, sc.fails, sc.linted, denyLine)
 				}
 			})
 		}
@@ -729,18 +730,44 @@ func workflowJobs(t *testing.T, name string) map[string][]ghStep {
 	return out
 }
 
-// scaffoldRepo makes a service repository as CI checks it out: paved init
-// in dir, a git repository with its origin (the source identity commit
-// needs) and one commit, whose hash it returns.
+// scaffoldRepo makes a service repository as CI checks it out: a git
+// repository with its origin (the source identity commit needs), paved
+// init of the app at its root, and one commit, whose hash it returns.
 func scaffoldRepo(t *testing.T, dir string) string {
 	t.Helper()
-	var out bytes.Buffer
-	if code := Run([]string{"init", dir}, &env{stdout: &out, stderr: &out, cwd: dir}); code != ExitOK {
-		t.Fatalf("paved init: exit %d\n%s", code, out.String())
-	}
-	gitOut(t, dir, "init", "-q", "-b", "main")
+	initRepoApp(t, dir, dir)
 	gitOut(t, dir, "remote", "add", "origin", "https://github.com/acme/shop.git")
 	gitOut(t, dir, "add", "-A")
 	gitOut(t, dir, "commit", "-q", "-m", "scaffold")
 	return gitOut(t, dir, "rev-parse", "HEAD")
+}
+
+// initRepoApp makes a git repository at repo and runs paved init (web,
+// team identity) for the app in app, repo or a directory below it: the
+// repository-level files go to repo's root.
+func initRepoApp(t *testing.T, repo, app string) {
+	t.Helper()
+	if err := os.MkdirAll(repo, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gitOut(t, repo, "init", "-q", "-b", "main")
+	var out bytes.Buffer
+	if code := Run([]string{"init", "--team", "identity", app}, &env{stdout: &out, stderr: &out, cwd: repo}); code != ExitOK {
+		t.Fatalf("paved init: exit %d\n%s", code, out.String())
+	}
+	for _, f := range []string{".pre-commit-config.yaml", ".github/workflows/paved.yaml"} {
+		if _, err := os.Stat(filepath.Join(repo, f)); err != nil {
+			t.Fatalf("paved init did not write %s at the repository's root: %v\n%s", f, err, out.String())
+		}
+	}
+}
+
+// lineOf is the 1-based number of the line of data where s starts, 0 when
+// data does not hold s.
+func lineOf(data []byte, s string) int {
+	i := bytes.Index(data, []byte(s))
+	if i < 0 {
+		return 0
+	}
+	return bytes.Count(data[:i], []byte("\n")) + 1
 }

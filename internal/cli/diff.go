@@ -88,6 +88,10 @@ object's whole diff instead; --out-file always writes the whole report.
 or a plain directory such as render --out output) or a URL: https (token
 from PAVED_GIT_TOKEN or GITHUB_TOKEN), ssh (agent, or PAVED_SSH_KEY), file://.
 
+A fleet without any commit yet (a new, empty repository) holds nothing:
+everything shows as added. A --ref the fleet does not have, when it has
+others, is a git error: a mistyped ref does not read as an empty fleet.
+
 Exit codes: 0 no changes, 1 changes or integrity problems, 2 invalid input (including a claim on
 another source's app and a missing dependency), 3 render error (on either
 side), 4 git error (including an ownership manifest paved refuses).`,
@@ -111,12 +115,18 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 			// scope while it holds the render: the clone stays compressed
 			// on disk.
 			stop := e.stage("read fleet")
-			snap, err := fleet.ReadWith(context.Background(), fleetLocation(e, o.fleet), o.ref, fleet.ReadOptions{OnDisk: !o.changed})
+			// A new fleet (a repository without a commit) holds nothing:
+			// everything shows as added, as commit --create-branch would
+			// write it.
+			snap, err := fleet.ReadWith(context.Background(), fleetLocation(e, o.fleet), o.ref, fleet.ReadOptions{OnDisk: !o.changed, EmptyOK: true})
 			stop()
 			if err != nil {
 				return &exitError{code: ExitGit, err: err}
 			}
 			defer func() { snap.Close() }()
+			if snap.Empty {
+				fmt.Fprintf(e.stderr, "note: fleet %s has no commit yet: everything shows as added (paved commit --create-branch makes its first commit)\n", snap.Source)
+			}
 			fp, err := readFleetPlatform(snap)
 			if err != nil {
 				return &exitError{code: ExitGit, err: fmt.Errorf("diff: fleet %s: %w", snap.Source, err)}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"cuelang.org/go/cue"
@@ -20,8 +21,11 @@ func newExplainCmd(e *env) *cobra.Command {
 		Short: "Document the app schema: fields, defaults and constraints",
 		Long: `explain documents #App, the schema app.cue is validated against, as the
 platform in force defines it. Without FIELD it lists the top-level fields;
-with a dotted path such as replicas.min or observability.tracing it shows that
-field's documentation, constraint, default and sub-fields.
+with a dotted path such as replicas.min, observability.tracing or
+exceptions.0.policy it shows that field's documentation, constraint, default
+and sub-fields, and, for a field whose values come from the platform (team,
+size, image registries, environments, clusters, system, approvals), the
+values the platform allows.
 
 Exit codes: 0 ok, 2 unknown field.`,
 		Args: cobra.MaximumNArgs(1),
@@ -43,6 +47,11 @@ func explain(e *env, p *schema.Platform, field string) error {
 	if field != "" {
 		name = field
 		for _, s := range strings.Split(field, ".") {
+			// A number is a list element: exceptions.0.policy.
+			if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+				sels = append(sels, cue.Index(n))
+				continue
+			}
 			sels = append(sels, cue.Str(s))
 		}
 	}
@@ -87,8 +96,30 @@ func explain(e *env, p *schema.Platform, field string) error {
 	if f.Entries {
 		rows = append(rows, fmt.Sprintf("  %-16s %s", "<name>", "an entry: its fields are the same for every name (paved explain "+strings.TrimPrefix(name+".<name>", "#App.")+")"))
 	}
+	// A list of structs (exceptions) documents its elements' fields
+	// under an index.
+	if field != "" && len(f.Fields) == 0 {
+		if el, n := p.Explain("", append(sels, cue.Index(0))); n == len(sels)+1 && el.Struct && len(el.Fields) > 0 {
+			rows = append(rows, fmt.Sprintf("  %-16s %s", "<index>", "an element: its fields are the same for every element (paved explain "+field+".0)"))
+		}
+	}
 	if len(rows) > 0 {
 		fmt.Fprintf(e.stdout, "\nFIELDS:\n%s\n", strings.Join(rows, "\n"))
+	}
+	// The values the platform in force allows, where they come from it:
+	// the constraint says only what shape they have (#DNSLabel).
+	if field != "" {
+		if what, known := p.KnownValues(strings.Split(field, ".")); len(known) > 0 {
+			width := 0
+			for _, k := range known {
+				width = max(width, len(k.Value))
+			}
+			var rows []string
+			for _, k := range known {
+				rows = append(rows, strings.TrimRight(fmt.Sprintf("  %-*s  %s", width, k.Value, k.Detail), " "))
+			}
+			fmt.Fprintf(e.stdout, "\nVALUES (%s):\n%s\n", what, strings.Join(rows, "\n"))
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -200,10 +201,7 @@ func TestPreCommitFloors(t *testing.T) {
 	}
 
 	dir := filepath.Join(t.TempDir(), "shop")
-	var out bytes.Buffer
-	if code := Run([]string{"init", dir}, &env{stdout: &out, stderr: &out, cwd: dir}); code != ExitOK {
-		t.Fatalf("paved init: exit %d\n%s", code, out.String())
-	}
+	initRepoApp(t, dir, dir)
 	scaffolded, err := os.ReadFile(filepath.Join(dir, ".pre-commit-config.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -270,20 +268,24 @@ func TestPreCommitRun(t *testing.T) {
 		}
 		return out
 	}
-	// scaffold makes a git repository holding the app `paved init` writes,
-	// with pre-commit installed as its hook.
+	// scaffold makes a git repository holding the app `paved init` writes
+	// at its root.
 	scaffold := func(t *testing.T) string {
 		repo := filepath.Join(t.TempDir(), "shop")
-		var out bytes.Buffer
-		if code := Run([]string{"init", repo}, &env{stdout: &out, stderr: &out, cwd: repo}); code != ExitOK {
-			t.Fatalf("paved init: exit %d\n%s", code, out.String())
+		initRepoApp(t, repo, repo)
+		return repo
+	}
+	// app is the app's directory in repo: svc/shop for the repository
+	// "subdirectory" scaffolds, else its root.
+	app := func(repo string) string {
+		if d := filepath.Join(repo, "svc", "shop"); dirExists(d) {
+			return d
 		}
-		must(t, repo, "git", "init", "-q", "-b", "main")
 		return repo
 	}
 	edit := func(t *testing.T, repo, old, new string) {
 		t.Helper()
-		p := filepath.Join(repo, "app.cue")
+		p := filepath.Join(app(repo), "app.cue")
 		spec, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -308,10 +310,17 @@ func TestPreCommitRun(t *testing.T) {
 		}
 	}
 	// commitRefused edits app.cue, requires the commit to be refused by
-	// hook with the app.cue line in its output, then undoes the edit.
-	commitRefused := func(t *testing.T, repo, old, new, hook, line string) {
+	// hook with the line of the edit (file:line:) in its output, then
+	// undoes the edit.
+	commitRefused := func(t *testing.T, repo, old, new, hook string) {
 		t.Helper()
 		edit(t, repo, old, new)
+		spec, err := os.ReadFile(filepath.Join(app(repo), "app.cue"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(repo, filepath.Join(app(repo), "app.cue"))
+		line := fmt.Sprintf("%s:%d:", filepath.ToSlash(rel), lineOf(spec, new))
 		head := must(t, repo, "git", "rev-parse", "HEAD")
 		out, err := run(t, repo, "git", "commit", "-q", "-am", "broken")
 		if err == nil {
@@ -340,8 +349,20 @@ func TestPreCommitRun(t *testing.T) {
 		commitPasses(t, repo, "shop: scaffolded by paved init")
 		edit(t, repo, replicas, `replicas: {min: 2, max: 6}`)
 		commitPasses(t, repo, "shop: up to 6 replicas")
-		commitRefused(t, repo, port, badPort, "paved vet", "app.cue:11:")
-		commitRefused(t, repo, image, denied, "paved lint", "app.cue:10:")
+		commitRefused(t, repo, port, badPort, "paved vet")
+		commitRefused(t, repo, image, denied, "paved lint")
+	})
+
+	// Issue 28: an app below the repository's root. paved init wrote the
+	// configuration at the root, where pre-commit reads it.
+	t.Run("subdirectory", func(t *testing.T) {
+		t.Parallel()
+		repo := filepath.Join(t.TempDir(), "shop")
+		initRepoApp(t, repo, filepath.Join(repo, "svc", "shop"))
+		must(t, repo, preCommit, "install")
+		commitPasses(t, repo, "svc/shop: scaffolded by paved init")
+		commitRefused(t, repo, port, badPort, "paved vet")
+		commitRefused(t, repo, image, denied, "paved lint")
 	})
 
 	t.Run("published", func(t *testing.T) {
@@ -379,6 +400,6 @@ func TestPreCommitRun(t *testing.T) {
 		}
 		must(t, repo, preCommit, "install")
 		commitPasses(t, repo, "shop: scaffolded by paved init")
-		commitRefused(t, repo, image, denied, "paved lint", "app.cue:10:")
+		commitRefused(t, repo, image, denied, "paved lint")
 	})
 }

@@ -504,13 +504,7 @@ func unified(file, before, after string) (string, []hunk, int, int) {
 				}
 				continue
 			}
-			e := edit{removed: removedLines, added: addedLines}
-			if c.I2 > c.I1 {
-				e.path = pathAt(pathsA, c.I1+1)
-			} else {
-				e.path = pathAt(pathsB, c.J1+1)
-			}
-			edits = append(edits, e)
+			edits = append(edits, nodeEdits(removedLines, addedLines, pathsA, pathsB, c.I1, c.J1)...)
 		}
 		if len(edits) > 0 && edits[0].path != "" {
 			h.WriteString(" " + edits[0].path)
@@ -536,6 +530,72 @@ func unified(file, before, after string) (string, []hunk, int, int) {
 		out.WriteString(h.String())
 	}
 	return out.String(), hunks, added, removed
+}
+
+// nodeEdits splits a run of changed lines (removed from line i1 on, 0-based,
+// of the old document, added from line j1 on of the new one) into the
+// edits of the YAML nodes it touches: each side's lines grouped by the
+// node that starts on a group's first line (the lines after it lie inside
+// that node), a removed and an added group of the same node paired as one
+// edit, each other group an edit of its own. go-difflib reports an env
+// entry added just before a changed image as one run; they are two edits,
+// each under its own path (issue 28: the env entry was filed under the
+// image's).
+func nodeEdits(removed, added, pathsA, pathsB []string, i1, j1 int) []edit {
+	type group struct {
+		path  string
+		lines []string
+	}
+	groups := func(lines, paths []string, start int) []group {
+		var out []group
+		for i, l := range lines {
+			p := pathAt(paths, start+i+1)
+			if n := len(out); n > 0 && within(p, out[n-1].path) {
+				out[n-1].lines = append(out[n-1].lines, l)
+				continue
+			}
+			out = append(out, group{path: p, lines: []string{l}})
+		}
+		return out
+	}
+	rg, ag := groups(removed, pathsA, i1), groups(added, pathsB, j1)
+	if len(rg)+len(ag) <= 1 || len(rg) == 1 && len(ag) == 1 && rg[0].path == ag[0].path {
+		e := edit{removed: removed, added: added}
+		if len(rg) > 0 {
+			e.path = rg[0].path
+		} else if len(ag) > 0 {
+			e.path = ag[0].path
+		}
+		return []edit{e}
+	}
+	// Pair the groups of one node in order; the others are removals and
+	// additions where they stand.
+	var out []edit
+	ri := 0
+	for _, g := range ag {
+		k := slices.IndexFunc(rg[ri:], func(r group) bool { return r.path == g.path })
+		if k < 0 {
+			out = append(out, edit{path: g.path, added: g.lines})
+			continue
+		}
+		for _, r := range rg[ri : ri+k] {
+			out = append(out, edit{path: r.path, removed: r.lines})
+		}
+		out = append(out, edit{path: g.path, removed: rg[ri+k].lines, added: g.lines})
+		ri += k + 1
+	}
+	for _, r := range rg[ri:] {
+		out = append(out, edit{path: r.path, removed: r.lines})
+	}
+	return out
+}
+
+// within reports whether YAML path p is the node at path or inside it.
+func within(p, node string) bool {
+	if p == node {
+		return true
+	}
+	return strings.HasPrefix(p, node) && len(p) > len(node) && (p[len(node)] == '.' || p[len(node)] == '[')
 }
 
 // pairwise reports whether a run of changed lines replaces its lines one

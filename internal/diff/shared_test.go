@@ -371,3 +371,62 @@ func FuzzSharedMarkdown(f *testing.F) {
 		}
 	})
 }
+
+// TestEditsByNode (issue 28): a run of changed lines that touches several
+// YAML nodes is one edit per node, each under its own path. go-difflib
+// reports an env entry added before a changed image as one run; the env
+// entry was filed under the image's path.
+func TestEditsByNode(t *testing.T) {
+	const head = "spec:\n  containers:\n  - env:\n    - name: A\n      value: x\n"
+	for _, tc := range []struct {
+		name          string
+		before, after string
+		want          []string // path: -removed +added, per edit
+	}{{
+		name:   "env entry added before a changed image",
+		before: head + "    image: app:1\n    name: app\n",
+		after:  head + "    - name: B\n      value: y\n    image: app:2\n    name: app\n",
+		want: []string{
+			"spec.containers[name=app].env[name=B]: +[    - name: B       value: y]",
+			"spec.containers[name=app].image: -[    image: app:1] +[    image: app:2]",
+		},
+	}, {
+		name:   "env entry removed before a changed image",
+		before: head + "    - name: B\n      value: y\n    image: app:1\n    name: app\n",
+		after:  head + "    image: app:2\n    name: app\n",
+		want: []string{
+			"spec.containers[name=app].env[name=B]: -[    - name: B       value: y]",
+			"spec.containers[name=app].image: -[    image: app:1] +[    image: app:2]",
+		},
+	}, {
+		name:   "env entry added alone",
+		before: head + "    image: app:1\n    name: app\n",
+		after:  head + "    - name: B\n      value: y\n    image: app:1\n    name: app\n",
+		want:   []string{"spec.containers[name=app].env[name=B]: +[    - name: B       value: y]"},
+	}, {
+		name:   "one node's lines replaced: one edit",
+		before: "data:\n  a: |\n    one\n    two\n",
+		after:  "data:\n  a: |\n    three\n",
+		want:   []string{"data.a: -[    one     two] +[    three]"},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, hunks, _, _ := unified("f.yaml", tc.before, tc.after)
+			var got []string
+			for _, h := range hunks {
+				for _, e := range h.edits {
+					s := e.path + ":"
+					if len(e.removed) > 0 {
+						s += " -[" + strings.Join(e.removed, " ") + "]"
+					}
+					if len(e.added) > 0 {
+						s += " +[" + strings.Join(e.added, " ") + "]"
+					}
+					got = append(got, s)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("edits:\n%q\nwant\n%q", got, tc.want)
+			}
+		})
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
@@ -40,8 +41,11 @@ import (
 // the whole fleet.
 type Snapshot struct {
 	// Source names the fleet (credentials stripped) and Revision the
-	// commit read ("" for a plain directory).
+	// commit read ("" for a plain directory and an empty repository).
 	Source, Revision string
+	// Empty: the fleet is a git repository without a commit (read with
+	// ReadOptions.EmptyOK): it holds nothing yet.
+	Empty bool
 	// Paths are the owned files' slash paths, sorted: apps/, tenants/,
 	// catalog/, clusters/<cluster>/paved/ and .paved/; and the platform's
 	// files (platform/).
@@ -141,6 +145,11 @@ type ReadOptions struct {
 	// cost of decoding each object it reads (a diff of one app reads the
 	// thousand ownership manifests: 1.3 s slower on disk).
 	OnDisk bool
+	// EmptyOK reads a git repository without any commit (a new fleet: no
+	// branch at all) as an empty fleet (Snapshot.Empty) rather than as an
+	// ErrNoBranch. A repository that has commits but not ref is still
+	// ErrNoBranch: a mistyped ref must not read as an empty fleet.
+	EmptyOK bool
 }
 
 // ReadWith is Read with options.
@@ -156,8 +165,16 @@ func ReadWith(ctx context.Context, src, ref string, o ReadOptions) (*Snapshot, e
 		}
 		return &Error{Fleet: shown, Err: errors.New(msg)}
 	}
+	empty := func() *Snapshot {
+		s := newSnapshot(nil, func(p string) ([]byte, error) { return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist) })
+		s.Source, s.Empty = shown, true
+		return s
+	}
 	if isURL(src) {
 		r, done, err := clone(ctx, src, ref, o.OnDisk)
+		if o.EmptyOK && errors.Is(err, transport.ErrEmptyRemoteRepository) {
+			return empty(), nil
+		}
 		if err != nil {
 			return nil, fail(err)
 		}
@@ -190,10 +207,32 @@ func ReadWith(ctx context.Context, src, ref string, o ReadOptions) (*Snapshot, e
 	}
 	s, err := readRepo(r, ref, false)
 	if err != nil {
+		if o.EmptyOK && errors.Is(err, ErrNoBranch) && noCommits(r) {
+			return empty(), nil
+		}
 		return nil, fail(err)
 	}
 	s.Source = shown
 	return s, nil
+}
+
+// noCommits reports whether a repository has no reference to a commit: a
+// new repository, HEAD naming a branch that does not exist yet.
+func noCommits(r *git.Repository) bool {
+	refs, err := r.References()
+	if err != nil {
+		return false
+	}
+	defer refs.Close()
+	none := true
+	_ = refs.ForEach(func(ref *plumbing.Reference) error {
+		if ref.Type() == plumbing.HashReference {
+			none = false
+			return storer.ErrStop
+		}
+		return nil
+	})
+	return none
 }
 
 func isURL(s string) bool {
