@@ -1,5 +1,6 @@
-// Package schema loads the platform (the embedded default, narrowed and
-// extended by a platform directory) and validates app specs against #App.
+// Package schema loads the platform (a platform directory, which replaces
+// the embedded example platform or says it extends it; the example when
+// there is none) and validates app specs against #App.
 // Its entry points are LoadPlatform and Platform.LoadApp; every problem is
 // reported as a diag.List with the positions in the user's own files.
 package schema
