@@ -16,6 +16,10 @@ func WriteCatalog(w io.Writer, checks []*Check) error {
 	fmt.Fprintln(w, "the platform's `policy.waiverMaxDays` (default 90); \"with approval\" policies also need an approval from outside")
 	fmt.Fprintln(w, "the team that the platform records (`policy.waiverApproval`, `policy.approvals`).")
 	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Every policy reads the whole resolved platform in `data.paved.platform`: environments and their clusters")
+	fmt.Fprintln(w, "(domain, region, ingress class...), teams, sizes, prices, registries and every setting, defaults applied, as")
+	fmt.Fprintln(w, "JSON; its schema, field by field, is `policy/platform-data.schema.json`.")
+	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| ID | severity | checks | input | waivable |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
 	for _, c := range checks {

@@ -17,6 +17,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/util"
 
 	"github.com/paved-dev/paved/internal/diag"
 	"github.com/paved-dev/paved/schema"
@@ -174,7 +175,11 @@ func Load(ctx context.Context, opts Options) (*Engine, error) {
 	e := &Engine{ce: ce, checks: map[string]*Check{}, byRule: map[string]*Check{}}
 	if opts.Platform != nil {
 		e.settings = opts.Platform.Data.Policy
-		if err := writeData(ctx, ce.Store(), platformData(opts.Platform)); err != nil {
+		data, err := platformData(opts.Platform)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeData(ctx, ce.Store(), data); err != nil {
 			return nil, err
 		}
 	}
@@ -430,45 +435,28 @@ func (e *Engine) Checks() []*Check {
 // Check returns the check with the given ID, or nil.
 func (e *Engine) Check(id string) *Check { return e.checks[id] }
 
-// platformData is data.paved.platform: what the built-in policies read.
-func platformData(p *schema.Platform) map[string]any {
-	d := p.Data
-	return map[string]any{
-		"registries": d.Registries,
-		"policy": map[string]any{
-			"notWaivable":         orEmpty(d.Policy.NotWaivable),
-			"allowedServiceTypes": orEmpty(d.Policy.AllowedServiceTypes),
-			"allowExternalIPs":    d.Policy.AllowExternalIPs,
-			"kubernetesVersion":   d.Policy.KubernetesVersion,
-		},
-		"secretStore": map[string]any{
-			"grants":       orEmptyGrants(d.SecretStore.Grants),
-			"platformKeys": platformSecretKeys(p),
-		},
-		"dashboards": map[string]any{
-			"label":        map[string]any{"key": d.Dashboards.Label.Key, "value": d.Dashboards.Label.Value},
-			"httpDuration": d.Metrics.HTTPDuration,
-		},
+// platformData is data.paved.platform: the whole resolved platform as
+// JSON (schema.Platform.JSON: environments with their clusters, teams,
+// sizes, prices, registries and every setting, defaults applied), plus
+// secretStore.platformKeys, the secret store keys the platform's own
+// objects read (the database backups' credentials), which no team owns.
+// policy/platform-data.schema.json documents it.
+func platformData(p *schema.Platform) (map[string]any, error) {
+	var d map[string]any
+	if err := util.UnmarshalJSON(p.JSON(), &d); err != nil {
+		return nil, fmt.Errorf("decoding the platform: %w", err)
 	}
-}
-
-func orEmptyGrants(g map[string][]string) map[string]any {
-	out := make(map[string]any, len(g))
-	for team, globs := range g {
-		out[team] = orEmpty(globs)
+	store, _ := d["secretStore"].(map[string]any)
+	if store == nil {
+		store = map[string]any{}
+		d["secretStore"] = store
 	}
-	return out
-}
-
-// platformSecretKeys are the secret store keys the platform's own objects
-// read (the database backups' credentials), which no team owns.
-func platformSecretKeys(p *schema.Platform) []string { return p.PlatformSecretKeys() }
-
-func orEmpty(s []string) []string {
-	if s == nil {
-		return []string{}
+	keys := []any{}
+	for _, k := range p.PlatformSecretKeys() {
+		keys = append(keys, k)
 	}
-	return s
+	store["platformKeys"] = keys
+	return d, nil
 }
 
 func writeData(ctx context.Context, st storage.Store, v map[string]any) error {

@@ -165,15 +165,22 @@ func TestCheckFixtures(t *testing.T) {
 				sections[s.Name] = s.Data
 			}
 			if d, ok := sections["data.yaml"]; ok {
-				pp := *p
+				// data.yaml sets platform values: a platform directory
+				// that extends the example with them (JSON is CUE).
 				js, err := yaml.YAMLToJSON(d)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := json.Unmarshal(js, &pp.Data); err != nil {
+				dir := t.TempDir()
+				src := "package paved\n\nplatform: extends: \"example\"\nplatform: " + string(js) + "\n"
+				if err := os.WriteFile(filepath.Join(dir, "platform.cue"), []byte(src), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				pp, err := schema.LoadPlatform(dir)
+				if err != nil {
 					t.Fatalf("data.yaml: %v", err)
 				}
-				e = load(t, &pp)
+				e = load(t, pp)
 			}
 			for _, want := range []string{"pass.yaml", "fail.yaml"} {
 				data, ok := sections[want]

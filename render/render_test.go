@@ -3,7 +3,9 @@ package render_test
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
+	"os"
 	"path"
 	"path/filepath"
 	"reflect"
@@ -28,6 +30,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
+	"github.com/paved-dev/paved/blueprints"
 	"github.com/paved-dev/paved/internal/cache"
 	"github.com/paved-dev/paved/internal/discover"
 	"github.com/paved-dev/paved/internal/synth"
@@ -79,6 +82,45 @@ func loadApps(t testing.TB, dir, platformDir string, atLeast int) render.Input {
 		t.Fatalf("apps fail fleet checks: %v", ds)
 	}
 	return in
+}
+
+// TestStarterPlatformRendersExamples: the platform paved platform init
+// writes works on its own (it replaces the example rather than building on
+// it), and renders every example exactly as the embedded example does:
+// every object, every file but the provenance records, which name the
+// platform's digest.
+func TestStarterPlatformRendersExamples(t *testing.T) {
+	starter, err := fs.Sub(blueprints.Starters, "starters/platform")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "platform")
+	if err := os.CopyFS(dir, starter); err != nil {
+		t.Fatal(err)
+	}
+	own := loadApps(t, "../examples", dir, 6)
+	if own.Platform.Extends() {
+		t.Fatal("the starter platform extends the example")
+	}
+	got, err := render.Render(own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := render.Render(loadExamples(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Paths(), want.Paths()) {
+		t.Fatalf("paths differ:\nstarter: %v\nexample: %v", got.Paths(), want.Paths())
+	}
+	for _, p := range want.Paths() {
+		if strings.HasPrefix(p, ".paved/") {
+			continue
+		}
+		if !bytes.Equal(got.Files[p], want.Files[p]) {
+			t.Errorf("%s differs:\nstarter:\n%s\nexample:\n%s", p, got.Files[p], want.Files[p])
+		}
+	}
 }
 
 // TestExamplesGoldenPath renders every example and checks what the golden

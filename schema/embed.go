@@ -6,3 +6,9 @@ import "embed"
 //
 //go:embed *.cue
 var files embed.FS
+
+// exampleFiles holds the example platform (package paved): the platform
+// when there is no platform directory, and what one may extend.
+//
+//go:embed example/*.cue
+var exampleFiles embed.FS

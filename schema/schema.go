@@ -1,5 +1,6 @@
-// Package schema loads the platform (the embedded default, narrowed and
-// extended by a platform directory) and validates app specs against #App.
+// Package schema loads the platform (a platform directory, which replaces
+// the embedded example platform or says it extends it; the example when
+// there is none) and validates app specs against #App.
 // Its entry points are LoadPlatform and Platform.LoadApp; every problem is
 // reported as a diag.List with the positions in the user's own files.
 package schema
@@ -50,6 +51,7 @@ type Platform struct {
 	Files []string // the platform directory's CUE files (absolute), sorted
 
 	digest hash.Hash // over every CUE file compiled: name and content
+	json   []byte    // the resolved platform value (JSON)
 	sum    string
 	// sources are the parsed platform files in compile order, so Fork can
 	// compile them again in a new context.
@@ -74,6 +76,15 @@ func (p *Platform) hashFile(name string, data []byte) {
 	p.digest.Write(data)
 }
 
+// JSON is the whole resolved platform (the CUE value platform, every
+// default applied) as JSON: what policies read as data.paved.platform.
+// Callers must not modify it.
+func (p *Platform) JSON() []byte { return p.json }
+
+// Extends reports whether the platform builds on the example platform
+// (platform.extends: "example"), as the embedded default does.
+func (p *Platform) Extends() bool { return p.Data.Extends == "example" }
+
 // Context returns the CUE context the platform was built in; values built
 // from it can be unified with the platform's.
 func (p *Platform) Context() *cue.Context { return p.ctx }
@@ -83,34 +94,44 @@ func (p *Platform) Value() cue.Value { return p.val }
 
 // LoadPlatform builds the platform package from the embedded schema and
 // blueprints plus, when dir is not empty, the CUE files of dir, dir/schema
-// and dir/blueprints (all package paved).
+// and dir/blueprints (all package paved). Without dir the platform is the
+// example; a platform directory replaces the example's data (environments,
+// clusters, teams, sizes, prices, registries...) unless it says
+// `platform: extends: "example"`, and keeps the defaults of the settings
+// every platform shares.
 func LoadPlatform(dir string) (*Platform, error) {
 	var diags diag.List
 	p := &Platform{ctx: cuecontext.New(), digest: sha256.New(), builds: new(atomic.Int64)}
 	inst := build.NewContext().NewInstance(EmbeddedPrefix, nil)
 	inst.PkgName = "paved"
-	addEmbedded := func(fsys fs.FS, prefix string) {
+	addEmbedded := func(name string, data []byte) {
+		f, err := parser.ParseFile(name, data, parser.ParseComments)
+		if err != nil {
+			panic(fmt.Sprintf("embedded %s: %v", name, err))
+		}
+		if err := inst.AddSyntax(f); err != nil {
+			panic(err)
+		}
+		p.hashFile(name, data)
+		p.sources = append(p.sources, source{name, data})
+	}
+	addEmbeddedFS := func(fsys fs.FS, prefix string) {
 		names, _ := fs.Glob(fsys, "*.cue")
 		for _, n := range names {
 			data, err := fs.ReadFile(fsys, n)
 			if err != nil {
 				panic(err) // embedded files are always readable
 			}
-			f, err := parser.ParseFile(EmbeddedPrefix+prefix+n, data, parser.ParseComments)
-			if err != nil {
-				panic(fmt.Sprintf("embedded %s: %v", n, err))
-			}
-			if err := inst.AddSyntax(f); err != nil {
-				panic(err)
-			}
-			p.hashFile(EmbeddedPrefix+prefix+n, data)
-			p.sources = append(p.sources, source{EmbeddedPrefix + prefix + n, data})
+			addEmbedded(EmbeddedPrefix+prefix+n, data)
 		}
 	}
-	addEmbedded(files, "schema/")
-	addEmbedded(blueprints.Files, "blueprints/")
+	addEmbeddedFS(files, "schema/")
+	addEmbeddedFS(blueprints.Files, "blueprints/")
+	example, _ := fs.Sub(exampleFiles, "example")
 
-	if dir != "" {
+	if dir == "" {
+		addEmbeddedFS(example, "schema/example/")
+	} else {
 		abs, err := filepath.Abs(dir)
 		if err != nil {
 			return nil, diag.List{{Message: err.Error()}}
@@ -166,16 +187,44 @@ func LoadPlatform(dir string) (*Platform, error) {
 		}
 	}
 	p.val = p.ctx.BuildInstance(inst)
-	if err := p.val.Err(); err != nil {
-		return nil, p.platformPositions(fromCUE(err, "", nil)).Sanitize()
+	if ext, err := p.val.LookupPath(cue.ParsePath("platform.extends")).String(); err == nil && ext == "example" && p.Dir != "" {
+		// The directory builds on the example: compile again with it, in
+		// a new context (the first build stays registered in its own).
+		p.ctx = cuecontext.New()
+		inst = build.NewContext().NewInstance(EmbeddedPrefix, nil)
+		inst.PkgName = "paved"
+		for _, s := range p.sources {
+			f, err := parser.ParseFile(s.name, s.data, parser.ParseComments)
+			if err != nil {
+				return nil, fmt.Errorf("compiling the platform: %w", err)
+			}
+			if err := inst.AddSyntax(f); err != nil {
+				return nil, fmt.Errorf("compiling the platform: %w", err)
+			}
+		}
+		addEmbeddedFS(example, "schema/example/")
+		p.val = p.ctx.BuildInstance(inst)
 	}
 	pv := p.val.LookupPath(cue.ParsePath("platform"))
-	if err := pv.Validate(cue.Concrete(true)); err != nil {
-		return nil, p.platformPositions(fromCUE(err, "", nil)).Sanitize()
+	var err error
+	if err = p.val.Err(); err != nil {
+		// Every problem of the platform, not only the first its package
+		// reports.
+		err = cueerrors.Append(cueerrors.Promote(err, ""), cueerrors.Promote(pv.Validate(cue.Concrete(true), cue.All()), ""))
+	} else {
+		err = pv.Validate(cue.Concrete(true), cue.All())
+	}
+	if missing := checkData(pv); err != nil || len(missing) > 0 {
+		return nil, p.platformErrors(err, missing)
 	}
 	if err := pv.Decode(&p.Data); err != nil {
 		return nil, diag.List{{Path: "platform", Message: err.Error()}}
 	}
+	js, err := pv.MarshalJSON()
+	if err != nil {
+		return nil, diag.List{{Path: "platform", Message: err.Error()}}
+	}
+	p.json = js
 	p.app = p.val.LookupPath(cue.ParsePath("#App"))
 	p.sum = "sha256:" + hex.EncodeToString(p.digest.Sum(nil))
 	return p, nil
@@ -197,7 +246,7 @@ func (p *Platform) CacheKey(c *cache.Cache, a discover.App) string {
 // parallel stage evaluates in its own fork; a fork's values equal the
 // original's.
 func (p *Platform) Fork() (*Platform, error) {
-	f := &Platform{ctx: cuecontext.New(), builds: new(atomic.Int64), Data: p.Data, Dir: p.Dir, Files: p.Files, sum: p.sum, sources: p.sources}
+	f := &Platform{ctx: cuecontext.New(), builds: new(atomic.Int64), Data: p.Data, Dir: p.Dir, Files: p.Files, sum: p.sum, sources: p.sources, json: p.json}
 	inst := build.NewContext().NewInstance(EmbeddedPrefix, nil)
 	inst.PkgName = "paved"
 	for _, s := range p.sources {
@@ -800,20 +849,8 @@ func (p *Platform) platformPositions(l diag.List) diag.List {
 		if len(d.Positions) > 0 || d.Path == "" {
 			continue
 		}
-		sels := cue.ParsePath(d.Path).Selectors()
-	prefixes:
-		for n := len(sels); n > 0; n-- {
-			v := p.val.LookupPath(cue.MakePath(sels[:n]...))
-			if !v.Exists() {
-				continue
-			}
-			_, conj := v.Expr()
-			for _, c := range append([]cue.Value{v}, conj...) {
-				if pp := position(c.Pos()); pp.Filename != "" && !strings.HasPrefix(pp.Filename, EmbeddedPrefix) {
-					l[i].Positions = []diag.Position{pp}
-					break prefixes
-				}
-			}
+		if pp, ok := p.declPos(cue.ParsePath(d.Path).Selectors()); ok {
+			l[i].Positions = []diag.Position{pp}
 		}
 	}
 	return l

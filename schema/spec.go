@@ -195,6 +195,8 @@ func (e Egress) Internal() bool { return e.Host != "" && serviceHost.MatchString
 
 // PlatformData is the decoded platform in force.
 type PlatformData struct {
+	// Extends is "example" when the platform builds on the example.
+	Extends      string                 `json:"extends,omitempty"`
 	Environments map[string]Environment `json:"environments"`
 	Sizes        map[string]Size        `json:"sizes"`
 	Prices       struct {

@@ -27,11 +27,13 @@ func newPlatformInitCmd(e *env) *cobra.Command {
 		Use:   "init DIR",
 		Short: "Scaffold a complete, commented platform directory to start from",
 		Long: `platform init writes a platform directory to start from: platform.cue
-(teams bound to the sources that may write them, reserved names, policy
-settings, each commented), schema/ and blueprints/ (what goes there), a
-platform policy with its test and data, and a README. Commit it into the
-fleet repository as platform/: paved diff, commit, verify and rerender
-render with the platform the fleet holds.
+(a whole platform, commented: the example's environments and clusters,
+sizes, prices and teams, the teams bound to the sources that may write
+them, reserved names, policy settings), schema/ and blueprints/ (what goes
+there), a platform policy with its test and data, and a README. A platform
+directory replaces the example platform, so edit platform.cue into your
+own. Commit it into the fleet repository as platform/: paved diff, commit,
+verify and rerender render with the platform the fleet holds.
 
 The directory is loaded and its policies compiled before anything is
 written, and DIR must not exist or be empty. Exit codes: 0 written, 2 DIR

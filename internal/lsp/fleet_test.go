@@ -117,7 +117,7 @@ func TestFleetChecks(t *testing.T) {
 // again.
 func TestWatchedFiles(t *testing.T) {
 	root := t.TempDir()
-	write(t, filepath.Join(root, "paved.platform", "platform.cue"), "package paved\n")
+	write(t, filepath.Join(root, "paved.platform", "platform.cue"), "package paved\n\nplatform: extends: \"example\"\n")
 	a := filepath.Join(root, "search", "a", "app.cue")
 	b := filepath.Join(root, "search", "b", "app.cue")
 	write(t, a, worker("search", "a", ""))
@@ -157,7 +157,7 @@ func TestWatchedFiles(t *testing.T) {
 	// The platform renames team search away: a's team is unknown.
 	n = c.count(ua)
 	platform := filepath.Join(root, "paved.platform", "platform.cue")
-	write(t, platform, "package paved\n\nplatform: teams: search: monthlyBudgetUSD: -1\n")
+	write(t, platform, "package paved\n\nplatform: extends: \"example\"\nplatform: teams: search: monthlyBudgetUSD: -1\n")
 	c.notify(protocol.MethodWorkspaceDidChangeWatchedFiles, &protocol.DidChangeWatchedFilesParams{Changes: []*protocol.FileEvent{{URI: uri.File(platform), Type: protocol.FileChangeTypeChanged}}})
 	ds = c.waitDiags(ua, n, func(ds []protocol.Diagnostic) bool {
 		return len(ds) > 0 && strings.Contains(ds[0].Message, "monthlyBudgetUSD")

@@ -43,7 +43,7 @@ if "$paved" verify co; then echo "passed?!"; exit 1; else echo "(exit $?)"; fi
 
 echo "== the platform team makes 'small' bigger; paved rerender moves every app; verify passes"
 g -C plat pull -q ../fleet.git main
-echo 'platform: sizes: small: cpuMillicores: 300' >> plat/platform/platform.cue
+sed -i 's/small: {cpuMillicores: 250,/small: {cpuMillicores: 300,/' plat/platform/platform.cue
 g -C plat commit -q -am 'platform: small is 300m' && g -C plat push -q ../fleet.git main
 "$paved" rerender --fleet fleet.git
 "$paved" verify fleet.git --ref main

@@ -23,7 +23,7 @@ warn_dashboard_metrics contains result if {
 	_same_namespace(cm, w)
 	k8s.opted_out(w, "metrics")
 	some key, body in k8s.get(cm, ["data"], {})
-	metric := data.paved.platform.dashboards.httpDuration
+	metric := data.paved.platform.metrics.httpDuration
 	contains(body, metric)
 	result := k8s.fleet_result(cm, sprintf("dashboard %s reads %s, but %s does not expose metrics (opt-out.paved.dev/metrics)", [k8s.display(cm), metric, k8s.display(w)]), ["data", key])
 }
