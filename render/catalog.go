@@ -93,7 +93,7 @@ func catalogComponent(p *schema.Platform, a *App, extra []appLink) Object {
 	if spec.System != "" {
 		s["system"] = "system:default/" + spec.System
 	}
-	if deps := spec.Dependencies(); len(deps) > 0 {
+	if deps := spec.CatalogDependencies(); len(deps) > 0 {
 		refs := make([]any, len(deps))
 		for i, d := range deps {
 			refs[i] = "component:" + d

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/paved-dev/paved/render"
+	"github.com/paved-dev/paved/schema"
 )
 
 // pod is a workload's pod as NetworkPolicies see it.
@@ -34,20 +35,50 @@ type pod struct {
 // of such a policy admits; traffic needs the sender's egress and the
 // receiver's ingress) between every pair of example workloads in every
 // cluster: an app reaches another's HTTP port exactly when it lists it in
-// dependsOn, within its team and across teams, and no other pair talks.
-// Render locality means neither side names the other's spec: the caller
-// labels its own pods, the callee admits that label.
+// calls and the callee accepts it (its own team's apps, and acceptsFrom),
+// within its team and across teams, and no other pair talks (dependsOn,
+// Flux's apply order, opens nothing). Render locality means neither side
+// names the other's spec: the caller labels its own pods, the callee
+// admits that label from the callers it accepts.
 func TestNetworkPoliciesAdmitExactlyDeclaredEdges(t *testing.T) {
-	in := loadExamples(t)
+	checkDeclaredEdges(t, loadExamples(t), true)
+}
+
+// TestNetworkPoliciesRefuseUnacceptedCallers (issue 28): two apps that
+// call each other across teams, each accepting the other, talk both ways
+// (no dependsOn cycle, no Flux order); a caller of another team that the
+// callee does not accept, and one accepted only as another app of its
+// team, are refused; "*" accepts every caller.
+func TestNetworkPoliciesRefuseUnacceptedCallers(t *testing.T) {
+	in := loadApps(t, "testdata/calls", "", 5)
+	refused := checkDeclaredEdges(t, in, false)
+	if refused < 2 {
+		t.Fatalf("%d calls refused for want of acceptance: the fixture must exercise an unaccepted caller", refused)
+	}
+}
+
+// accepts reports whether callee admits calls from app (team/name).
+func accepts(callee schema.Spec, app string) bool {
+	team, _, _ := strings.Cut(app, "/")
+	return team == callee.Team || slices.Contains(callee.AcceptsFrom, "*") || slices.Contains(callee.AcceptsFrom, team) || slices.Contains(callee.AcceptsFrom, app)
+}
+
+// checkDeclaredEdges evaluates the policies between every pair of the
+// apps' workloads in every cluster against their calls and acceptsFrom,
+// and returns how many declared calls the callee refuses.
+func checkDeclaredEdges(t *testing.T, in render.Input, examples bool) int {
+	t.Helper()
 	tree, err := render.Render(in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	declared := map[string][]string{}
+	specs := map[string]schema.Spec{}
 	for _, a := range in.Apps {
-		declared[a.Base.Team+"/"+a.Base.Name] = a.Base.Dependencies()
+		declared[a.Base.Team+"/"+a.Base.Name] = a.Base.CallIDs()
+		specs[a.Base.Team+"/"+a.Base.Name] = a.Base
 	}
-	edges, crossTeam, primaries := 0, 0, 0
+	edges, crossTeam, primaries, refused := 0, 0, 0, 0
 	for _, ct := range render.Clusters(in.Platform) {
 		w := clusterWorld(t, tree, ct.Name)
 		if len(w.apps) != len(in.Apps) {
@@ -60,7 +91,11 @@ func TestNetworkPoliciesAdmitExactlyDeclaredEdges(t *testing.T) {
 				if from.app == to.app || to.port == 0 {
 					continue
 				}
-				want := slices.Contains(declared[from.app], to.app)
+				called := slices.Contains(declared[from.app], to.app)
+				want := called && accepts(specs[to.app], from.app)
+				if called && !want {
+					refused++
+				}
 				got := w.reaches(from, to, to.port)
 				if got != want {
 					t.Errorf("%s: %s (%s) -> %s (%s):%d admitted %v, declared %v", ct.Name, from.app, from.labels["app.kubernetes.io/name"], to.app, to.labels["app.kubernetes.io/name"], to.port, got, want)
@@ -79,11 +114,12 @@ func TestNetworkPoliciesAdmitExactlyDeclaredEdges(t *testing.T) {
 		}
 	}
 	if edges == 0 || crossTeam == 0 {
-		t.Fatalf("the examples exercised %d declared edges to web apps, %d across teams: want both", edges, crossTeam)
+		t.Fatalf("the apps exercised %d declared edges to web apps, %d across teams: want both", edges, crossTeam)
 	}
-	if primaries == 0 {
+	if examples && primaries == 0 {
 		t.Fatal("the examples have no canary or blue-green app: the primary's pods were not exercised")
 	}
+	return refused
 }
 
 // TestNetworkPoliciesAdmitExactlyDatabaseEdges evaluates the policies

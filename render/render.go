@@ -490,10 +490,10 @@ func renderApp(p *jobPlatform, c *cache.Cache, a App, ct ClusterTarget, spec sch
 		Team string `json:"team"`
 		Name string `json:"name"`
 	}
-	deps := []dep{}
-	for _, id := range spec.Dependencies() {
+	calls := []dep{}
+	for _, id := range spec.CallIDs() {
 		team, name, _ := strings.Cut(id, "/")
-		deps = append(deps, dep{Team: team, Name: name})
+		calls = append(calls, dep{Team: team, Name: name})
 	}
 	podRegex, deployment := workloadNames(spec)
 	input := map[string]any{
@@ -509,7 +509,7 @@ func renderApp(p *jobPlatform, c *cache.Cache, a App, ct ClusterTarget, spec sch
 		},
 		"version":      VersionLabel(spec.Image),
 		"sampleRatio":  ratio,
-		"dependencies": deps,
+		"calls":        calls,
 		"pods":         map[string]any{"regex": podRegex, "deployment": deployment},
 		"source":       map[string]any{"path": a.Source.Path},
 	}

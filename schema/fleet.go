@@ -165,6 +165,27 @@ func DependencyID(team, ref string) string {
 	return team + "/" + ref
 }
 
+// CallIDs are the apps (team/name) the spec calls, in order.
+func (s Spec) CallIDs() []string {
+	out := make([]string, len(s.Calls))
+	for i, d := range s.Calls {
+		out[i] = DependencyID(s.Team, d)
+	}
+	return out
+}
+
+// CatalogDependencies are the apps (team/name) the spec's catalog
+// Component depends on: what it calls, then what it depends on, once each.
+func (s Spec) CatalogDependencies() []string {
+	var out []string
+	for _, id := range append(s.CallIDs(), s.Dependencies()...) {
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // Dependencies are the apps (team/name) the spec depends on, in order.
 func (s Spec) Dependencies() []string {
 	out := make([]string, len(s.DependsOn))

@@ -24,6 +24,8 @@ type Spec struct {
 	Secrets       map[string]string `json:"secrets"`
 	Ingress       *Ingress          `json:"ingress,omitempty"`
 	DependsOn     []string          `json:"dependsOn"`
+	Calls         []string          `json:"calls"`
+	AcceptsFrom   []string          `json:"acceptsFrom"`
 	Schedule      string            `json:"schedule,omitempty"`
 	Budget        *Budget           `json:"budget,omitempty"`
 	Observability Observability     `json:"observability"`

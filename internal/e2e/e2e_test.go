@@ -299,8 +299,11 @@ func TestFleetReconcilesWithFlux(t *testing.T) {
 }
 
 // crossRepos are the service repositories of the third commit: catalog
-// (team search, repository github.com/acme/catalog) depends on ledger
-// (team payments, repository github.com/acme/ledger).
+// (team search, repository github.com/acme/catalog) and ledger (team
+// payments, repository github.com/acme/ledger) call each other, each
+// accepting the other (issue 28: no cycle, and ledger's commit lands
+// before catalog is in the fleet); catalog also depends on ledger (Flux's
+// apply order).
 var crossRepos = []struct{ dir, origin, app, flux, spec string }{
 	{"ledger", "https://github.com/acme/ledger.git", "payments/ledger", "payments-ledger", `package app
 
@@ -310,6 +313,8 @@ team:       "payments"
 kind:       "web"
 image:      "ghcr.io/acme/ledger:3.1.0"
 port:       8080
+calls: ["search/catalog"]
+acceptsFrom: ["search/catalog"]
 `},
 	{"catalog", "git@github.com:acme/catalog.git", "search/catalog", "search-catalog", `package app
 
@@ -319,6 +324,8 @@ team:       "search"
 kind:       "web"
 image:      "ghcr.io/acme/catalog:0.9.0"
 port:       8080
+calls: ["payments/ledger"]
+acceptsFrom: ["payments/ledger"]
 dependsOn: ["payments/ledger"]
 `},
 }
