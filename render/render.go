@@ -507,11 +507,11 @@ func renderApp(p *jobPlatform, c *cache.Cache, a App, ct ClusterTarget, spec sch
 			"domain":       ct.Domain,
 			"certIssuer":   ct.CertIssuer,
 		},
-		"version":      VersionLabel(spec.Image),
-		"sampleRatio":  ratio,
-		"calls":        calls,
-		"pods":         map[string]any{"regex": podRegex, "deployment": deployment},
-		"source":       map[string]any{"path": a.Source.Path},
+		"version":     VersionLabel(spec.Image),
+		"sampleRatio": ratio,
+		"calls":       calls,
+		"pods":        map[string]any{"regex": podRegex, "deployment": deployment},
+		"source":      map[string]any{"path": a.Source.Path},
 	}
 	objs, err := evalObjects(p, c, "blueprint."+spec.Kind, input)
 	if err != nil {
