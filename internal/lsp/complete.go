@@ -54,7 +54,7 @@ func (s *server) policies(pe *platformEntry) *policyIDs {
 // the app's kind, less those already set) and, at a value, what the
 // platform knows: kinds, teams, sizes, environments, registries as an
 // image prefix, policy IDs in exceptions, the repository's apps in
-// dependsOn, and a field's literal values (true and false...).
+// dependsOn and calls, and a field's literal values (true and false...).
 func (s *server) complete(p *protocol.CompletionParams) *protocol.CompletionList {
 	list := &protocol.CompletionList{Items: []protocol.CompletionItem{}}
 	path, text, ok := s.fileText(p.TextDocument.URI)
@@ -210,7 +210,7 @@ func (s *server) valueItems(pe *platformEntry, f schema.Field, c cursor, dir str
 		for _, cl := range clusters(d) {
 			str(cl, "cluster", "")
 		}
-	case p.is("dependsOn", "[]"):
+	case p.is("dependsOn", "[]"), p.is("calls", "[]"):
 		team := c.top["team"]
 		for _, id := range s.repoApps(dir) {
 			if id == team+"/"+c.top["name"] {

@@ -179,7 +179,7 @@ func TestProtocol(t *testing.T) {
 			}
 		}
 	}
-	has("top-level fields", complete(text+"|\n"), []string{"ingress", "dependsOn", "env", "observability"}, []string{"schedule", "replicas", "name"})
+	has("top-level fields", complete(text+"|\n"), []string{"ingress", "calls", "acceptsFrom", "dependsOn", "egress", "env", "observability"}, []string{"schedule", "replicas", "name"})
 	has("fields of a worker", complete(strings.Replace(text, `"web"`, `"worker"`, 1)+"|\n"), []string{"dependsOn"}, []string{"port", "health", "ingress", "schedule"})
 	has("nested fields", complete(text+"observability: tracing: {|}\n"), []string{"enabled", "sampleRatio", "justification"}, nil)
 	has("teams", complete(strings.Replace(text, `"identity"`, `|`, 1)), []string{"identity", "payments", "search"}, nil)
