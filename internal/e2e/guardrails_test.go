@@ -10,6 +10,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 )
@@ -178,17 +179,19 @@ func (c *cluster) assertAdmission(ctx context.Context, tree string) {
 
 // hostileEdit is a fleet token holder's push, past paved: one app's
 // directory of team search gets a ClusterRoleBinding to cluster-admin,
-// another's a Deployment in team payments' namespace. Flux applies each
-// app as its team's ServiceAccount, so the API server refuses both (their
-// Kustomizations report it, not Ready, and neither object exists) while
-// every other Kustomization reconciles the push to Ready; and the fleet's
-// own check, paved verify, fails on both files. It returns the push.
+// another's a Deployment in team payments' namespace, and one of
+// payments' an allow-all NetworkPolicy named as its tenant's default deny.
+// Flux applies each app as its team's ServiceAccount, so the API server
+// refuses all three (RBAC, and the tenant's applier admission policy):
+// their Kustomizations report it, not Ready, no object exists or changes,
+// every other Kustomization reconciles the push to Ready, and the fleet's
+// own check, paved verify, fails on each file.
 func (c *cluster) hostileEdit(ctx context.Context, bare, work, paved string) {
 	t := c.t
 	t.Helper()
 	co := filepath.Join(work, "hostile")
 	git(t, work, "clone", "-q", bare, co)
-	intruders := []struct{ app, flux, file, yaml string }{
+	intruders := []struct{ app, flux, file, yaml, refusal string }{
 		{"search/indexer", "search-indexer", "rbac.authorization.k8s.io_v1_clusterrolebinding_e2e-intruder.yaml", `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata:
@@ -203,7 +206,7 @@ subjects:
 - apiGroup: rbac.authorization.k8s.io
   kind: Group
   name: search-leads@acme.dev
-`},
+`, `User "system:serviceaccount:` + fluxNS + `:paved-search" cannot`},
 		{"search/catalog", "search-catalog", "apps_v1_deployment_e2e-intruder.yaml", `apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -224,7 +227,22 @@ spec:
       containers:
       - name: app
         image: ghcr.io/acme/intruder:1.0.0
-`},
+`, `User "system:serviceaccount:` + fluxNS + `:paved-search" cannot`},
+		// Within its own namespace, and allowed NetworkPolicies, an app
+		// still cannot replace the tenant's default deny with an allow-all.
+		{"payments/checkout", "payments-checkout", "networking.k8s.io_v1_networkpolicy_default-deny.yaml", `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: default-deny
+  namespace: payments
+  labels:
+    paved.dev/team: payments
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+  ingress: [{}]
+  egress: [{}]
+`, `ValidatingAdmissionPolicy 'paved-payments-applier' with binding 'paved-payments-applier' denied request: the applier of team payments may not write the tenant's own objects`},
 	}
 	refused := map[string]string{}
 	for _, in := range intruders {
@@ -248,7 +266,7 @@ spec:
 		if err := os.WriteFile(filepath.Join(dir, in.file), []byte(in.yaml), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		refused[in.flux] = `User "system:serviceaccount:` + fluxNS + `:paved-search" cannot`
+		refused[in.flux] = in.refusal
 	}
 	git(t, co, "add", "-A")
 	git(t, co, "commit", "-q", "-m", "search: a little more power")
@@ -263,6 +281,13 @@ spec:
 	}
 	if _, err := c.dyn.Resource(deploymentGVR).Namespace("payments").Get(ctx, "e2e-intruder", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("search's hand-written Deployment reached namespace payments (get: %v)", err)
+	}
+	np, err := c.dyn.Resource(networkPolicyGVR).Namespace("payments").Get(ctx, "default-deny", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rules, _, _ := unstructured.NestedSlice(np.Object, "spec", "ingress"); len(rules) != 0 {
+		t.Errorf("an app's directory replaced the tenant's default deny: ingress %v", rules)
 	}
 
 	// The fleet's own check fails on the push.
