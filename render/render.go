@@ -297,7 +297,7 @@ func Render(in Input) (*Tree, error) {
 		}
 		tree.merge(j.part)
 		ksFile := path.Join("clusters", j.cluster, "paved", "tenants", j.team+".yaml")
-		ks, err := fluxKustomization(in.Platform, schema.TenantFluxName(j.team), "./"+path.Join("tenants", j.cluster, j.team), in.Platform.Data.Tenancy.ControllerServiceAccount, nil, map[string]string{"paved.dev/team": j.team})
+		ks, err := fluxKustomization(in.Platform, tree.env[j.cluster], schema.TenantFluxName(j.team), "./"+path.Join("tenants", j.cluster, j.team), in.Platform.Data.Tenancy.ControllerServiceAccount, nil, map[string]string{"paved.dev/team": j.team})
 		if err == nil {
 			err = tree.addObject(ksFile, ks)
 		}
@@ -415,7 +415,7 @@ func renderAppAll(in Input, p *jobPlatform, a *App, clusters []ClusterTarget, sh
 			team, name, _ := strings.Cut(id, "/")
 			deps = append(deps, schema.AppFluxName(team, name))
 		}
-		ks, err := fluxKustomization(p.root, schema.AppFluxName(spec.Team, spec.Name), "./"+dir, schema.TenantApplier(spec.Team), deps, map[string]string{
+		ks, err := fluxKustomization(p.root, ct.Environment, schema.AppFluxName(spec.Team, spec.Name), "./"+dir, schema.TenantApplier(spec.Team), deps, map[string]string{
 			"paved.dev/team": spec.Team, "paved.dev/app": spec.Name,
 		})
 		if err == nil {
@@ -734,26 +734,28 @@ func kustomizationFile(resources []string, patches []schema.Patch) ([]byte, erro
 	return canonicalYAML(k)
 }
 
-// fluxKustomization renders a Flux Kustomization with the
-// kustomize-controller v1 API types. With the platform's
+// fluxKustomization renders a Flux Kustomization of environment env with
+// the kustomize-controller v1 API types: the platform's flux settings, the
+// environment's interval, retry interval and timeout. With the platform's
 // tenancy.impersonate, it applies as serviceAccount (in its own
 // namespace, the Flux namespace): a team's applier for an app, the
 // controller's own account for a tenant.
-func fluxKustomization(p *schema.Platform, name, dir, serviceAccount string, dependsOn []string, labels map[string]string) (Object, error) {
+func fluxKustomization(p *schema.Platform, env, name, dir, serviceAccount string, dependsOn []string, labels map[string]string) (Object, error) {
 	f := p.Data.Flux
+	ef := p.Data.Environments[env].Flux
 	dur := func(s string) (metav1.Duration, error) {
 		d, err := time.ParseDuration(s)
 		return metav1.Duration{Duration: d}, err
 	}
-	interval, err := dur(f.Interval)
+	interval, err := dur(ef.Interval)
 	if err != nil {
 		return nil, err
 	}
-	retry, err := dur(f.RetryInterval)
+	retry, err := dur(ef.RetryInterval)
 	if err != nil {
 		return nil, err
 	}
-	timeout, err := dur(f.Timeout)
+	timeout, err := dur(ef.Timeout)
 	if err != nil {
 		return nil, err
 	}

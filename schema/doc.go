@@ -6,7 +6,10 @@ import (
 	"strings"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/build"
+	"cuelang.org/go/cue/cuecontext"
 	"cuelang.org/go/cue/format"
+	"cuelang.org/go/cue/parser"
 )
 
 // Field documents one field of #App as the platform in force defines it:
@@ -17,6 +20,9 @@ type Field struct {
 	Doc  string // the schema's comment
 	// Default is the field's default as CUE, when it is a concrete scalar.
 	Default string
+	// Value is the value the platform in force gives the field, as CUE,
+	// when it is concrete (ExplainPlatform only).
+	Value string
 	// Constraint is the field's schema as CUE source; "" for a struct.
 	Constraint string
 	// Values are the values the field admits, as CUE, when they are few
@@ -219,4 +225,148 @@ func cueSource(v cue.Value) string {
 		return fmt.Sprint(v)
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// ExplainPlatform documents the field of the platform at path, as
+// #Platform declares it (doc, constraint), with the value the platform in
+// force gives it (Value) and paved's default for every platform (Default:
+// what the embedded schema alone says, so an environment's settings show
+// the default of any environment). Labels name fields, entries of maps
+// (an environment, a team) and list indexes; resolved is as in Explain.
+//
+// Like Explain, it must not run concurrently with other uses of the same
+// Platform.
+func (p *Platform) ExplainPlatform(path []cue.Selector) (f Field, resolved int) {
+	v := p.val.LookupPath(cue.ParsePath("platform"))
+	plain, plainOK := p.val.LookupPath(cue.ParsePath("#Platform")), true
+	bare, bareOK := p.bareDefaults(), true
+	var name string
+	var ftype cue.SelectorType
+	for _, sel := range path {
+		sub, t, ok := child(v, sel)
+		if !ok {
+			break
+		}
+		v, ftype, name = sub, t, sel.String()
+		if sel.LabelType() == cue.StringLabel {
+			name = sel.Unquoted()
+		}
+		if plainOK {
+			plain, _, plainOK = child(plain, sel)
+		}
+		if bareOK {
+			bare, _, bareOK = child(bare, sel)
+		}
+		resolved++
+	}
+	f = describeField(name, v, ftype)
+	f.Default, f.Constraint, f.Values = "", "", nil
+	if plainOK {
+		// The schema's documentation, not the comments of the files
+		// that set the value.
+		f.Doc = docOf(plain)
+		if !f.Struct {
+			// (A list's constraint, list.MinItems(1), fails on the
+			// schema's empty list: it is shown all the same, without the
+			// import that the source carries.)
+			f.Constraint = cueSource(plain)
+			if strings.HasPrefix(f.Constraint, "import ") {
+				if _, rest, ok := strings.Cut(f.Constraint, "\n\n"); ok {
+					f.Constraint = strings.TrimSpace(rest)
+				}
+			}
+			f.Values = literals(plain)
+		}
+	}
+	if bareOK {
+		if d, ok := bare.Default(); ok && d.IsConcrete() && d.Kind() != cue.StructKind {
+			f.Default = concreteSource(d)
+		}
+	}
+	if d, _ := v.Default(); len(path) > 0 && d.IsConcrete() && d.Validate(cue.Concrete(true)) == nil {
+		f.Value = concreteSource(d)
+	}
+	// The sub-fields in the schema's order, with its documentation; the
+	// entries of a map (environments, teams) as the platform names them.
+	doc := map[string]Field{}
+	var order []string
+	if plainOK {
+		if it, err := plain.Fields(cue.Optional(true)); err == nil {
+			for it.Next() {
+				if sel := it.Selector(); sel.LabelType() == cue.StringLabel {
+					doc[sel.Unquoted()] = describeField(sel.Unquoted(), it.Value(), it.FieldType())
+					order = append(order, sel.Unquoted())
+				}
+			}
+		}
+	}
+	it, err := v.Fields(cue.Optional(true))
+	if err != nil {
+		return f, resolved
+	}
+	subs := map[string]Field{}
+	for it.Next() {
+		sel := it.Selector()
+		if sel.LabelType() != cue.StringLabel {
+			continue
+		}
+		sub := describeField(sel.Unquoted(), it.Value(), it.FieldType())
+		sub.Fields = nil
+		if d, ok := doc[sub.Name]; ok {
+			sub.Doc, sub.Required, sub.Optional = d.Doc, d.Required, d.Optional
+		} else {
+			// An entry of a map: its value, where it has one.
+			order = append(order, sub.Name)
+			if d, _ := it.Value().Default(); d.IsConcrete() && d.Kind() != cue.StructKind && d.Validate(cue.Concrete(true)) == nil {
+				sub.Doc = concreteSource(d)
+			}
+		}
+		subs[sub.Name] = sub
+	}
+	for _, n := range order {
+		if sub, ok := subs[n]; ok {
+			f.Fields = append(f.Fields, sub)
+		}
+	}
+	if _, ok := mapElem(plain, "name"); plainOK && ok {
+		f.Entries = true
+	}
+	return f, resolved
+}
+
+// concreteSource writes a concrete value as CUE: a literal, a list on
+// one line, a struct on as many as it takes.
+func concreteSource(v cue.Value) string {
+	if lit, ok := cueLiteral(v); ok {
+		return lit
+	}
+	b, err := format.Node(v.Syntax(cue.Final(), cue.Concrete(true)), format.Simplify())
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// bareDefaults is the platform value of paved's embedded schema alone,
+// without the example's data or a platform directory's: where every
+// setting has paved's default.
+func (p *Platform) bareDefaults() cue.Value {
+	if p.bare == nil {
+		p.bare = new(bareValue)
+	}
+	p.bare.once.Do(func() {
+		inst := build.NewContext().NewInstance(EmbeddedPrefix, nil)
+		inst.PkgName = "paved"
+		for _, s := range p.sources {
+			if !strings.HasPrefix(s.name, EmbeddedPrefix) || strings.HasPrefix(s.name, EmbeddedPrefix+"schema/example/") {
+				continue
+			}
+			f, err := parser.ParseFile(s.name, s.data, parser.ParseComments)
+			if err != nil || inst.AddSyntax(f) != nil {
+				return
+			}
+		}
+		p.bare.v = cuecontext.New().BuildInstance(inst).LookupPath(cue.ParsePath("platform"))
+	})
+	return p.bare.v
 }

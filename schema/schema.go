@@ -59,6 +59,14 @@ type Platform struct {
 	// builds counts the app instances built in ctx (see buildSpec); a
 	// copy of the Platform shares ctx, and so the count.
 	builds *atomic.Int64
+	// bare is the platform of the embedded schema alone (bareDefaults),
+	// compiled on first use; a copy of the Platform shares it.
+	bare *bareValue
+}
+
+type bareValue struct {
+	once sync.Once
+	v    cue.Value
 }
 
 type source struct {
@@ -101,7 +109,7 @@ func (p *Platform) Value() cue.Value { return p.val }
 // every platform shares.
 func LoadPlatform(dir string) (*Platform, error) {
 	var diags diag.List
-	p := &Platform{ctx: cuecontext.New(), digest: sha256.New(), builds: new(atomic.Int64)}
+	p := &Platform{ctx: cuecontext.New(), digest: sha256.New(), builds: new(atomic.Int64), bare: new(bareValue)}
 	inst := build.NewContext().NewInstance(EmbeddedPrefix, nil)
 	inst.PkgName = "paved"
 	addEmbedded := func(name string, data []byte) {
@@ -246,7 +254,7 @@ func (p *Platform) CacheKey(c *cache.Cache, a discover.App) string {
 // parallel stage evaluates in its own fork; a fork's values equal the
 // original's.
 func (p *Platform) Fork() (*Platform, error) {
-	f := &Platform{ctx: cuecontext.New(), builds: new(atomic.Int64), Data: p.Data, Dir: p.Dir, Files: p.Files, sum: p.sum, sources: p.sources, json: p.json}
+	f := &Platform{ctx: cuecontext.New(), builds: new(atomic.Int64), bare: p.bare, Data: p.Data, Dir: p.Dir, Files: p.Files, sum: p.sum, sources: p.sources, json: p.json}
 	inst := build.NewContext().NewInstance(EmbeddedPrefix, nil)
 	inst.PkgName = "paved"
 	for _, s := range p.sources {

@@ -220,8 +220,9 @@ type PlatformData struct {
 	Network       struct {
 		InternetEgress string `json:"internetEgress"`
 	} `json:"network"`
-	OwnerRole string  `json:"ownerRole"`
-	Tenancy   Tenancy `json:"tenancy"`
+	OwnerRole string   `json:"ownerRole"`
+	Tenancy   Tenancy  `json:"tenancy"`
+	Workload  Workload `json:"workload"`
 	Databases struct {
 		Backup struct {
 			Credentials struct {
@@ -288,6 +289,21 @@ type Dashboards struct {
 	} `json:"datasources"`
 }
 
+// Workload is what every app's pods and containers get
+// (platform.workload): what paved init's scaffold states as the app's
+// contract.
+type Workload struct {
+	SecurityContext struct {
+		RunAsUser              int  `json:"runAsUser"`
+		RunAsGroup             int  `json:"runAsGroup"`
+		ReadOnlyRootFilesystem bool `json:"readOnlyRootFilesystem"`
+	} `json:"securityContext"`
+	Tmp struct {
+		MountPath string `json:"mountPath"`
+		SizeLimit string `json:"sizeLimit"`
+	} `json:"tmp"`
+}
+
 // MetricVocabulary names the series web apps expose (platform.metrics).
 type MetricVocabulary struct {
 	HTTPDuration string `json:"httpDuration"`
@@ -337,6 +353,13 @@ type Environment struct {
 		Instances int  `json:"instances"`
 		Backups   bool `json:"backups"`
 	} `json:"databases"`
+	// Flux holds the reconciliation settings of the environment's Flux
+	// Kustomizations (the platform's flux by default).
+	Flux struct {
+		Interval      string `json:"interval"`
+		RetryInterval string `json:"retryInterval"`
+		Timeout       string `json:"timeout"`
+	} `json:"flux"`
 }
 
 // Cluster holds per-cluster values.

@@ -64,9 +64,13 @@ type starterData struct {
 	// Path is what the CI workflow vets and lints, from the root of the
 	// repository: every app in it.
 	Path string
-	// The app contract, as the schema in force defaults it.
+	// The app contract, as the schema and the platform in force default
+	// it.
 	Liveness, Readiness      string
 	MetricsPort, MetricsPath string
+	UID, GID                 int
+	ReadOnlyRoot             bool
+	TmpPath, TmpSize         string
 }
 
 // repoFile is a repository-level file init scaffolds: where it goes, its
@@ -114,6 +118,10 @@ func (o *initOptions) run(e *env, dir string) error {
 	data.Readiness = schemaDefault(p, o.kind, "health.readiness", "/readyz")
 	data.MetricsPort = schemaDefault(p, o.kind, "observability.metrics.port", "9090")
 	data.MetricsPath = schemaDefault(p, o.kind, "observability.metrics.path", "/metrics")
+	w := p.Data.Workload
+	data.UID, data.GID = w.SecurityContext.RunAsUser, w.SecurityContext.RunAsGroup
+	data.ReadOnlyRoot = w.SecurityContext.ReadOnlyRootFilesystem
+	data.TmpPath, data.TmpSize = w.Tmp.MountPath, w.Tmp.SizeLimit
 	execute := func(tmpl string) ([]byte, error) {
 		t, err := template.ParseFS(blueprints.Starters, "starters/"+tmpl)
 		if err != nil {

@@ -6,11 +6,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/paved-dev/paved/blueprints"
 	"github.com/paved-dev/paved/internal/diag"
+	"github.com/paved-dev/paved/schema"
 )
 
 func newPlatformCmd(e *env) *cobra.Command {
@@ -18,7 +20,38 @@ func newPlatformCmd(e *env) *cobra.Command {
 		Use:   "platform",
 		Short: "Start and manage a platform directory",
 	}
-	c.AddCommand(newPlatformInitCmd(e))
+	c.AddCommand(newPlatformInitCmd(e), newPlatformExplainCmd(e))
+	return c
+}
+
+func newPlatformExplainCmd(e *env) *cobra.Command {
+	o := &explainOptions{}
+	c := &cobra.Command{
+		Use:   "explain [FIELD]",
+		Short: "Document the platform's settings: fields, values, defaults and constraints",
+		Long: `platform explain documents #Platform, what a platform directory's
+platform.cue sets, as the platform in force resolves it. Without FIELD it
+lists the top-level fields; with a dotted path such as
+workload.imagePullPolicy, environments.prod.alerts or teams.payments it
+shows that field's documentation, the value the platform in force gives it
+(VALUE), paved's default for any platform (DEFAULT; an environment's
+settings show the default of any environment, a new one that names only its
+clusters) and its constraint. A name that only a map admits (an environment
+the platform does not have, environments.qa) is documented by the map's
+entries. Policies read the same values in data.paved.platform.
+
+Exit codes: 0 ok, 2 unknown field.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			p, err := schema.LoadPlatform(o.path(e))
+			if err != nil {
+				return err
+			}
+			x := explainer{command: "paved platform explain", root: "platform", explain: p.ExplainPlatform}
+			return x.print(e, strings.Join(args, ""))
+		},
+	}
+	o.register(c)
 	return c
 }
 

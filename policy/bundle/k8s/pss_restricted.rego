@@ -4,6 +4,7 @@
 package paved.k8s
 
 import data.paved.lib.k8s
+import data.paved.lib.platform
 
 # Volume types the restricted profile allows. hostPath is reported by
 # host-path (baseline) and not repeated here.
@@ -141,6 +142,9 @@ deny_volume_types contains result if {
 #   tags: [security]
 #   remediation: Set securityContext.readOnlyRootFilesystem true and write to a mounted emptyDir (paved mounts /tmp).
 warn_read_only_root_fs contains result if {
+	# A platform that runs its apps with a writable root file system
+	# (workload.securityContext.readOnlyRootFilesystem: false) decided so.
+	platform.read_only_root_fs
 	some c in k8s.input_runtime_containers
 	k8s.container_security(c, "readOnlyRootFilesystem", false) != true
 	path := k8s.closest(input, array.concat(c.path, ["securityContext", "readOnlyRootFilesystem"]))

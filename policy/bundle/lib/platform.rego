@@ -40,6 +40,15 @@ kubernetes_version := v if {
 	regex.match(`^v?[0-9]+\.[0-9]+(\.[0-9]+)?$`, v)
 }
 
+# Whether app containers run with a read-only root file system
+# (workload.securityContext.readOnlyRootFilesystem).
+default read_only_root_fs := true
+
+read_only_root_fs := r if {
+	r := _platform.workload.securityContext.readOnlyRootFilesystem
+	is_boolean(r)
+}
+
 # The strings of a list (anything else is ignored).
 _strings(list) := [s | some s in list; is_string(s)] if is_array(list)
 
