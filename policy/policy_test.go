@@ -99,13 +99,29 @@ func renderExamples(t testing.TB, p *schema.Platform) *render.Tree {
 	return cp
 }
 
-// unitTree makes a tree of one unit from YAML documents, as a fixture.
+// unitTree makes a tree of one unit from YAML documents, as a fixture. A
+// document that starts with a line "# unit: <cluster> <environment>" is
+// an object of that cluster instead (for the rules across clusters).
 func unitTree(t *testing.T, data []byte, env string) *render.Tree {
 	t.Helper()
-	u := render.Unit{Dir: "apps/test-1/team/app", Kind: render.UnitApp, Cluster: "test-1", Environment: env, Team: "team"}
+	u := &render.Unit{Dir: "apps/test-1/team/app", Kind: render.UnitApp, Cluster: "test-1", Environment: env, Team: "team"}
+	units := []*render.Unit{u}
 	for i, doc := range bytes.Split(data, []byte("\n---\n")) {
 		if len(bytes.TrimSpace(doc)) == 0 {
 			continue
+		}
+		u := units[0]
+		if first, _, _ := bytes.Cut(bytes.TrimLeft(doc, "\n"), []byte("\n")); bytes.HasPrefix(first, []byte("# unit: ")) {
+			var cluster, env string
+			if _, err := fmt.Sscanf(string(first), "# unit: %s %s", &cluster, &env); err != nil {
+				t.Fatalf("document %d: %q: %v", i, first, err)
+			}
+			j := slices.IndexFunc(units, func(u *render.Unit) bool { return u.Cluster == cluster })
+			if j < 0 {
+				units = append(units, &render.Unit{Dir: "apps/" + cluster + "/team/app", Kind: render.UnitApp, Cluster: cluster, Environment: env, Team: "team"})
+				j = len(units) - 1
+			}
+			u = units[j]
 		}
 		js, err := yaml.YAMLToJSON(doc)
 		if err != nil {
@@ -119,7 +135,14 @@ func unitTree(t *testing.T, data []byte, env string) *render.Tree {
 		}
 		u.Objects = append(u.Objects, render.Built{Object: o, File: fmt.Sprintf("%s/%d.yaml", u.Dir, i)})
 	}
-	return &render.Tree{Units: []render.Unit{u}}
+	tree := &render.Tree{}
+	for i, u := range units {
+		if i == 0 || len(u.Objects) > 0 {
+			tree.Units = append(tree.Units, *u)
+		}
+	}
+	slices.SortFunc(tree.Units, func(a, b render.Unit) int { return strings.Compare(a.Dir, b.Dir) })
+	return tree
 }
 
 // TestCheckFixtures proves every built-in check with a failing fixture it
@@ -547,6 +570,65 @@ func TestSecretOutsideTeam(t *testing.T) {
 		}
 		if hits != c.hits {
 			t.Errorf("%s: %d findings, want %d", name, hits, c.hits)
+		}
+	}
+}
+
+// TestIngressHostAcrossEnvironments: ingress-host-environments looks
+// across clusters. One host in the clusters of one environment (regions of
+// production) is no clash; the same host in dev and prod is one finding
+// per Ingress that claims it, in its own cluster, naming the others; a
+// host of one environment that another app claims in another environment
+// clashes as well.
+func TestIngressHostAcrossEnvironments(t *testing.T) {
+	p := defaultPlatform(t)
+	e := load(t, p)
+	ing := func(cluster, env, ns, name, host string) string {
+		return fmt.Sprintf("# unit: %s %s\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: %s\n  namespace: %s\nspec:\n  rules:\n  - host: %s\n    http:\n      paths: [{path: /, pathType: Prefix, backend: {service: {name: %s, port: {name: http}}}}]\n",
+			cluster, env, name, ns, host, name)
+	}
+	for name, c := range map[string]struct {
+		docs []string
+		want []string // "cluster: message part"
+	}{
+		"regions of prod": {docs: []string{
+			ing("prod-eu-1", "prod", "payments", "checkout", "checkout.acme.dev"),
+			ing("prod-us-1", "prod", "payments", "checkout", "checkout.acme.dev"),
+			ing("dev-eu-1", "dev", "payments", "checkout", "checkout.payments.dev.acme.dev"),
+		}},
+		"dev and prod": {docs: []string{
+			ing("prod-eu-1", "prod", "payments", "checkout", "checkout.acme.dev"),
+			ing("prod-us-1", "prod", "payments", "checkout", "checkout.acme.dev"),
+			ing("dev-eu-1", "dev", "payments", "checkout", "checkout.acme.dev"),
+		}, want: []string{
+			"dev-eu-1: Ingress payments/checkout claims host checkout.acme.dev in environment dev, which another environment claims too: Ingress payments/checkout in cluster prod-eu-1 (prod), Ingress payments/checkout in cluster prod-us-1 (prod)",
+			"prod-eu-1: Ingress payments/checkout claims host checkout.acme.dev in environment prod, which another environment claims too: Ingress payments/checkout in cluster dev-eu-1 (dev)",
+			"prod-us-1: Ingress payments/checkout claims host checkout.acme.dev in environment prod, which another environment claims too: Ingress payments/checkout in cluster dev-eu-1 (dev)",
+		}},
+		"two apps, staging and prod": {docs: []string{
+			ing("prod-eu-1", "prod", "payments", "checkout", "pay.acme.dev"),
+			ing("staging-eu-1", "staging", "search", "pay-preview", "pay.acme.dev"),
+		}, want: []string{
+			"prod-eu-1: Ingress payments/checkout claims host pay.acme.dev in environment prod, which another environment claims too: Ingress search/pay-preview in cluster staging-eu-1 (staging)",
+			"staging-eu-1: Ingress search/pay-preview claims host pay.acme.dev in environment staging, which another environment claims too: Ingress payments/checkout in cluster prod-eu-1 (prod)",
+		}},
+	} {
+		rep, err := e.Lint(context.Background(), p, unitTree(t, []byte(strings.Join(c.docs, "---\n")), "prod"), policy.LintOptions{Today: today})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range rep.Findings {
+			if f.Policy == "ingress-host-environments" {
+				if f.Severity != policy.Deny {
+					t.Errorf("%s: %s is %s, want deny", name, f.Policy, f.Severity)
+				}
+				got = append(got, f.Cluster+": "+f.Message)
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: findings\n%s\nwant\n%s", name, strings.Join(got, "\n"), strings.Join(c.want, "\n"))
 		}
 	}
 }

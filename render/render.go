@@ -513,6 +513,9 @@ func renderApp(p *jobPlatform, c *cache.Cache, a App, ct ClusterTarget, spec sch
 		"pods":        map[string]any{"regex": podRegex, "deployment": deployment},
 		"source":      map[string]any{"path": a.Source.Path},
 	}
+	if spec.Ingress != nil {
+		input["host"] = IngressHost(p.root, a.Base, spec, ct)
+	}
 	objs, err := evalObjects(p, c, "blueprint."+spec.Kind, input)
 	if err != nil {
 		return nil, err
@@ -538,6 +541,30 @@ func renderApp(p *jobPlatform, c *cache.Cache, a App, ct ClusterTarget, spec sch
 		stampRevision(o, a.Source.Revision)
 	}
 	return objs, nil
+}
+
+// IngressHost is the host a web app's Ingress publishes in a cluster
+// (spec is the app's spec in the cluster's environment, base its base
+// spec). The base spec's ingress.host is the production host: published
+// in the environments the platform marks production. Every other
+// environment publishes its own ingress.host when it sets one
+// (environments.<env>.ingress.host; vet refuses the production host
+// there), else <name>.<team>.<cluster domain>, as does an app without a
+// host everywhere. So dev, staging and prod never claim one name, which
+// external-dns and cert-manager would fight over.
+func IngressHost(p *schema.Platform, base, spec schema.Spec, ct ClusterTarget) string {
+	derived := spec.Name + "." + spec.Team + "." + ct.Domain
+	if spec.Ingress == nil || spec.Ingress.Host == "" {
+		return derived
+	}
+	host := spec.Ingress.Host
+	if p.Data.Environments[ct.Environment].Production {
+		return host
+	}
+	if base.Ingress == nil || base.Ingress.Host != host {
+		return host // the environment's own
+	}
+	return derived
 }
 
 // workloadNames are the names the app's alerts and dashboard select its

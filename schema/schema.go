@@ -571,6 +571,9 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 	}
 	overrides, _ := own["environments"].(map[string]any)
 	delete(own, "environments")
+	if d := p.productionHost(app, own, overrides); len(d) > 0 {
+		return nil, d
+	}
 	app.envs = map[string]Spec{}
 	app.Effective = map[string][]byte{}
 	app.plain = map[string]bool{}
@@ -625,6 +628,30 @@ func (p *Platform) LoadApp(da discover.App) (*App, diag.List) {
 	// compiled again, from the files, for the few apps that need them.
 	app.raw, app.lazyRaw = cue.Value{}, true
 	return app, nil
+}
+
+// productionHost reports each environment that is not production and
+// sets the app's production host (ingress.host) as its own: published
+// there too, one name would be claimed by two environments (render
+// publishes <name>.<team>.<cluster domain> where an environment sets none).
+func (p *Platform) productionHost(app *App, own, overrides map[string]any) diag.List {
+	host, _ := lookup(own, []string{"ingress", "host"})
+	if host == nil {
+		return nil
+	}
+	var l diag.List
+	for _, env := range SortedKeys(overrides) {
+		e, ok := p.Data.Environments[env]
+		if !ok || e.Production {
+			continue
+		}
+		if h, _ := lookup(overrides, []string{env, "ingress", "host"}); h == host {
+			f := "environments." + env + ".ingress.host"
+			l.Add(f, fmt.Sprintf("%v is the production host (ingress.host), published only where the platform marks the environment production; leave %s out to publish %s.%s.<cluster domain> in %s, or name another host",
+				host, f, app.Base.Name, app.Base.Team, env), app.Pos(f))
+		}
+	}
+	return l
 }
 
 // unknownFields reports every field of v (the app's own value) that def

@@ -360,6 +360,9 @@ type Environment struct {
 		RetryInterval string `json:"retryInterval"`
 		Timeout       string `json:"timeout"`
 	} `json:"flux"`
+	// Production: the environment publishes the apps' ingress.host
+	// (elsewhere, a host derived from the cluster's domain).
+	Production bool `json:"production,omitempty"`
 }
 
 // Cluster holds per-cluster values.

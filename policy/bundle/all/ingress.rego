@@ -27,10 +27,39 @@ deny_ingress_host_conflict contains result if {
 	}
 }
 
+# METADATA
+# title: A host belongs to one environment
+# description: One host published in two environments (dev and prod, staging and prod) has external-dns and cert-manager in each environment's clusters fight over one DNS record and one certificate, and sends one environment's users to the other. Regions of production are clusters of one environment and share its hosts.
+# custom:
+#   security-severity: "6.5"
+#   tags: [networking, reliability]
+#   remediation: Keep the production host in ingress.host and leave environments.<env>.ingress.host out (paved publishes <name>.<team>.<cluster domain> there), or give the environment a host of its own.
+deny_ingress_host_environments contains result if {
+	# Claims within a host group only, as for the conflict above.
+	some group in _claims_by_host
+	count({c.environment | some c in group}) > 1
+	some claim in group
+	others := sort({sprintf("%s in cluster %s (%s)", [c.display, c.cluster, c.environment]) |
+		some c in group
+		c.environment != claim.environment
+	})
+	result := {
+		"msg": sprintf("%s claims host %s in environment %s, which another environment claims too: %s", [claim.display, claim.host, claim.environment, concat(", ", others)]),
+		"path": claim.host_at,
+		"object": claim.ref,
+		"cluster": claim.cluster,
+	}
+}
+
 # _claims lists every (host, path) an Ingress routes, with where it is.
 _claims_by_route[route] contains claim if {
 	some claim in _claims
 	route := [claim.cluster, claim.host, claim.path]
+}
+
+_claims_by_host[claim.host] contains claim if {
+	some claim in _claims
+	claim.host != ""
 }
 
 _claims contains claim if {
@@ -42,11 +71,13 @@ _claims contains claim if {
 	some j, p in k8s.get_array(rule, ["http", "paths"])
 	claim := {
 		"cluster": u.cluster,
+		"environment": u.environment,
 		"host": host,
 		"path": object.get(p, "path", "/"),
 		"id": sprintf("%s/%s/%s", [u.cluster, k8s.namespace(obj), obj.metadata.name]),
 		"display": sprintf("Ingress %s/%s", [k8s.namespace(obj), obj.metadata.name]),
 		"ref": k8s.ref(obj),
 		"at": ["spec", "rules", i, "http", "paths", j, "path"],
+		"host_at": ["spec", "rules", i, "host"],
 	}
 }
