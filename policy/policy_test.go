@@ -415,8 +415,15 @@ func TestCostEstimate(t *testing.T) {
 //	prod     2 clusters × (8 × 14.25 + 3 × (14.25 + 100 × 0.1)) = 2 × (114 + 72.75) = 373.50
 //	total    457.875 → 457.88
 //
-// and the team's ResourceQuota bounds storage by what its $20,000 buy:
-// 200,000 GiB.
+// and the team's ResourceQuota in prod-eu-1 is what its apps there run at
+// their ceiling, plus the platform's 25% headroom (the budget is a cost
+// policy, not a quota):
+//
+//	checkout     canary, medium × (12 primary + 3 surge + 12 canary) = 27 × 500m/512Mi = 13500m/13824Mi
+//	orders       medium × (8 + 2 surge)                               = 10 × 500m/512Mi =  5000m/ 5120Mi
+//	orders-main  3 instances × medium, 3 × 100 GiB                    =  3 × 500m/512Mi =  1500m/ 1536Mi, 300Gi
+//	ledger-sync  xs, one run (concurrencyPolicy Forbid)               =  1 × 100m/128Mi =   100m/  128Mi
+//	sum 20100m/20608Mi/300Gi × 1.25 = 25125m/25760Mi/375Gi; limits: CPU twice, memory the same
 func TestDatabaseCostByHand(t *testing.T) {
 	p := defaultPlatform(t)
 	tree := renderExamples(t, p)
@@ -446,9 +453,14 @@ func TestDatabaseCostByHand(t *testing.T) {
 	if ti < 0 || math.Abs(c.Teams[ti].MonthlyUSD-sum) > 0.011 || c.Teams[ti].MonthlyUSD < 457.88 {
 		t.Errorf("team payments: %+v, apps sum to %.2f", c.Teams, sum)
 	}
-	quota := tree.Files["tenants/prod-eu-1/payments/core_v1_resourcequota_budget.yaml"]
-	if !bytes.Contains(quota, []byte("    requests.storage: 200000Gi\n")) {
-		t.Errorf("the payments quota does not bound storage at 200000Gi:\n%s", quota)
+	quota := tree.Files["tenants/prod-eu-1/payments/core_v1_resourcequota_apps.yaml"]
+	for _, want := range []string{
+		"    limits.cpu: 50250m\n", "    limits.memory: 25760Mi\n",
+		"    requests.cpu: 25125m\n", "    requests.memory: 25760Mi\n", "    requests.storage: 375Gi\n",
+	} {
+		if !bytes.Contains(quota, []byte(want)) {
+			t.Errorf("the payments quota in prod-eu-1 lacks %q (by hand):\n%s", strings.TrimSpace(want), quota)
+		}
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"math"
 	"path"
 	"path/filepath"
 	"slices"
@@ -19,6 +18,7 @@ import (
 	"github.com/fluxcd/pkg/apis/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kusttypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/kustomize/kyaml/resid"
 
 	"github.com/paved-dev/paved/internal/cache"
@@ -71,6 +71,16 @@ type Input struct {
 	Stage func(name string) func()
 	// Use is what the caller does with the tree, and so what it keeps.
 	Use Use
+	// Fleet are the apps the fleet holds that this render does not
+	// render and that stay after its change (commit, diff, verify and
+	// rerender read them from the ownership manifests). A team's tenant
+	// quota is the sum of all of its apps in the cluster, whichever source
+	// renders them, so a render counts these beside its own, and renders
+	// the team's tenant in each cluster where they are. Only the teams a
+	// render touches need be given: the tenants of a team named here are
+	// rendered in every cluster where it has an app after the change.
+	// Without them (render --out, lint) a tenant counts the apps rendered.
+	Fleet []FleetApp
 }
 
 // Use says what a caller does with a render's tree: write its files, read
@@ -151,6 +161,10 @@ type ownership struct {
 	// paved: its spec files and whether its directory holds TechDocs.
 	// paved verify and rerender render it again from them.
 	Inputs *ownershipInputs `json:"inputs,omitempty"`
+	// Requests are what the app counts against its tenant's quota in
+	// each cluster: a render of another source's app of the team counts
+	// them from here (Input.Fleet).
+	Requests map[string]Requests `json:"requests,omitempty"`
 }
 
 // ownershipInputs are an app's recorded inputs.
@@ -219,6 +233,18 @@ func Render(in Input) (*Tree, error) {
 	}
 	fluxKS := map[string][]string{} // cluster -> entry resources
 	teamsByCluster := map[string]map[string]bool{}
+	usage := map[string]map[string]*tenantUsage{} // cluster -> team -> what it runs
+	use := func(cluster, team string) *tenantUsage {
+		if teamsByCluster[cluster] == nil {
+			teamsByCluster[cluster] = map[string]bool{}
+			usage[cluster] = map[string]*tenantUsage{}
+		}
+		teamsByCluster[cluster][team] = true
+		if usage[cluster][team] == nil {
+			usage[cluster][team] = &tenantUsage{}
+		}
+		return usage[cluster][team]
+	}
 
 	stop := in.stage("evaluate")
 	workers, fork := in.workers()
@@ -251,10 +277,28 @@ func Render(in Input) (*Tree, error) {
 		tree.merge(part.tree)
 		for _, k := range part.fluxKS {
 			fluxKS[k.cluster] = append(fluxKS[k.cluster], k.entry)
-			if teamsByCluster[k.cluster] == nil {
-				teamsByCluster[k.cluster] = map[string]bool{}
+			u := use(k.cluster, apps[i].Base.Team)
+			u.sum = u.sum.Add(part.requests[k.cluster])
+			u.apps++
+		}
+	}
+	// The fleet's other apps of the teams the render touches: their
+	// tenants count them too.
+	for _, fa := range sortedFleet(in.Fleet) {
+		if _, ok := in.Platform.Data.Teams[fa.Team]; !ok {
+			continue // a team the platform dropped: its tenants stay as the fleet holds them
+		}
+		for _, c := range fa.Clusters {
+			if _, ok := tree.env[c]; !ok {
+				continue // a cluster the platform no longer has
 			}
-			teamsByCluster[k.cluster][apps[i].Base.Team] = true
+			u := use(c, fa.Team)
+			u.apps++
+			if r, ok := fa.Requests[c]; ok {
+				u.sum = u.sum.Add(r)
+			} else {
+				u.unrecorded++
+			}
 		}
 	}
 
@@ -275,7 +319,7 @@ func Render(in Input) (*Tree, error) {
 		j := jobs[i]
 		p := job(w)
 		defer p.release()
-		objs, err := renderTenant(p, in.Cache, j.team, j.cluster)
+		objs, err := renderTenant(p, in.Cache, j.team, j.cluster, *usage[j.cluster][j.team])
 		if p.err != nil {
 			j.err = &Error{Where: "platform", Err: p.err}
 			return
@@ -370,6 +414,9 @@ type appPart struct {
 	tree   *Tree
 	fluxKS []entryRef
 	errs   Errors
+	// requests per cluster: what the app counts against its tenant's
+	// quota.
+	requests map[string]Requests
 }
 
 type entryRef struct{ cluster, entry string }
@@ -385,8 +432,9 @@ func (in Input) workers() (int, func(int) (*schema.Platform, func(), error)) {
 // renderAppAll renders one app into every cluster: its directories, its
 // Flux Kustomizations and its ownership manifest.
 func renderAppAll(in Input, p *jobPlatform, a *App, clusters []ClusterTarget, shared *intern.Table[any], files *fileTable) *appPart {
-	part := &appPart{tree: &Tree{apps: map[string]*unitSource{}, use: in.Use, shared: shared, files: files}}
+	part := &appPart{tree: &Tree{apps: map[string]*unitSource{}, use: in.Use, shared: shared, files: files}, requests: map[string]Requests{}}
 	tree := part.tree
+	defaults := limitDefaults(p.root)
 	var owned, rendered []string
 	objsByCluster := map[string][]Object{}
 	dashboards := map[string]string{} // environment -> the app's dashboard, alike in its clusters
@@ -409,6 +457,10 @@ func renderAppAll(in Input, p *jobPlatform, a *App, clusters []ClusterTarget, sh
 		}
 		owned = append(owned, files...)
 		tree.apps[dir] = &unitSource{app: a}
+		if part.requests[ct.Name], err = requestsOf(tree, dir, objs, spec.Patches, defaults); err != nil {
+			part.errs = append(part.errs, &Error{Where: dir, Err: err})
+			continue
+		}
 		ksFile := path.Join("clusters", ct.Name, "paved", "apps", schema.AppFluxName(spec.Team, spec.Name)+".yaml")
 		deps := []string{schema.TenantFluxName(spec.Team)}
 		for _, id := range spec.Dependencies() {
@@ -453,6 +505,7 @@ func renderAppAll(in Input, p *jobPlatform, a *App, clusters []ClusterTarget, sh
 		Files:        owned,
 		Digests:      digests(tree, owned),
 		Inputs:       &ownershipInputs{Files: map[string]string{}, Docs: a.Docs},
+		Requests:     part.requests,
 	}
 	for _, f := range a.Files {
 		own.Inputs.Files[path.Base(filepath.ToSlash(f))] = string(a.Data[f])
@@ -594,12 +647,27 @@ func stampRevision(o Object, rev string) {
 	}
 }
 
-func renderTenant(p *jobPlatform, c *cache.Cache, team, cluster string) ([]Object, error) {
-	t := p.root.Data.Teams[team]
-	unit := p.root.Data.Prices.CPUCoreMonth + p.root.Data.Prices.MemoryGiBMonth
-	units := t.MonthlyBudgetUSD / unit
-	// Storage (the databases' volumes) is bounded by what the whole
-	// budget buys of it, as CPU and memory are.
+// requestsOf is what an app counts against its tenant's quota in one
+// cluster, from its objects as Flux applies them: a directory with
+// patches is built first (a patch may change resources), the others are
+// their objects. A directory that does not build counts its objects as
+// rendered: BuildAll reports the failure, once.
+func requestsOf(tree *Tree, dir string, objs []Object, patches []schema.Patch, d containerDefaults) (Requests, error) {
+	if len(patches) > 0 {
+		u, errs, err := buildDir(tree, dir, false, func() (filesys.FileSystem, error) {
+			return nil, fmt.Errorf("%s reaches outside its directory", dir)
+		})
+		if err == nil && len(errs) == 0 {
+			objs = objs[:0:0]
+			for _, b := range u.Objects {
+				objs = append(objs, b.Object)
+			}
+		}
+	}
+	return appRequests(objs, d)
+}
+
+func renderTenant(p *jobPlatform, c *cache.Cache, team, cluster string, u tenantUsage) ([]Object, error) {
 	env := ""
 	for e, E := range p.root.Data.Environments {
 		if _, ok := E.Clusters[cluster]; ok {
@@ -612,11 +680,7 @@ func renderTenant(p *jobPlatform, c *cache.Cache, team, cluster string) ([]Objec
 		"environment": env,
 		"ownerRole":   p.root.Data.OwnerRoleIn(env),
 		"secretKeys":  p.root.SecretKeyPatterns(team),
-		"quota": map[string]any{
-			"cpuMillicores": int64(math.Floor(units * 1000)),
-			"memoryMiB":     int64(math.Floor(units * 1024)),
-			"storageGiB":    int64(math.Floor(t.MonthlyBudgetUSD / p.root.Data.Prices.StorageGiBMonth)),
-		},
+		"quota":       tenantQuota(p.root, team, u),
 	}
 	return evalObjects(p, c, "#Tenant", input)
 }

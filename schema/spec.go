@@ -250,6 +250,9 @@ type Tenancy struct {
 	Admission                struct {
 		Enabled bool `json:"enabled"`
 	} `json:"admission"`
+	// QuotaHeadroomPercent is what a tenant's ResourceQuota allows above
+	// its team's apps' requests in the cluster.
+	QuotaHeadroomPercent int `json:"quotaHeadroomPercent"`
 }
 
 // TenantApplier is the ServiceAccount, in the Flux namespace, that the

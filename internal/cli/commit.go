@@ -168,11 +168,14 @@ missing branch).`,
 						return nil, err
 					}
 				}
-				key := appIDs(sel.apps)
+				// The team's other apps in this tip, which its tenants
+				// count: a render is reused only while they are the same.
+				fleetApps := tenantFleet(ms, renderedIDs(sel), keep, roots)
+				key := appIDs(sel.apps) + "\x00" + tenantFleetKey(fleetApps)
 				if last.r != nil && last.key == key {
 					return last.r, nil
 				}
-				in, tree, err := renderLoaded(e, sel, render.WriteAndRead, o.source)
+				in, tree, err := renderLoaded(e, sel, render.WriteAndRead, o.source, fleetApps...)
 				if err != nil {
 					return nil, err
 				}

@@ -142,8 +142,9 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 			if err := checkIdentity(e, "diff", args, o.source, l.platform); err != nil {
 				return err
 			}
-			// The manifests are read after the render (before it with
-			// --changed, which renders what differs from them).
+			// The manifests are read before the render: --changed renders
+			// what differs from them, and the tenants count the fleet's
+			// other apps of the teams rendered (tenantFleet).
 			var ms *fleet.Manifests
 			var integrity []diff.IntegrityProblem
 			readFleet := func() error {
@@ -165,26 +166,22 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 			// --changed renders the apps whose inputs changed against
 			// --base; the others are kept as the fleet holds them.
 			var keep []fleet.App
+			if err := readFleet(); err != nil {
+				return err
+			}
 			if o.changed {
-				if err := readFleet(); err != nil {
-					return err
-				}
 				changed := l.changedDirs
 				if l, keep, err = keepUnchanged(e, l, ms, o.source, func(a discover.App, _ *fleet.Manifest) bool { return !changed[a.Dir] }); err != nil {
 					return err
 				}
 			}
-			in, tree, err := renderLoaded(e, l, render.ReadOnly, o.source)
+			roots := sourceRoots(e, args, o.source)
+			in, tree, err := renderLoaded(e, l, render.ReadOnly, o.source, tenantFleet(ms, renderedIDs(l), keep, roots)...)
 			if err != nil {
 				return err
 			}
-			if !o.changed {
-				if err := readFleet(); err != nil {
-					return err
-				}
-			}
 			plan, err := fleet.NewPlan(fleet.PlanInput{
-				Fleet: ms, Apps: planApps(in), Keep: keep, Roots: sourceRoots(e, args, o.source), Adopt: o.adopt,
+				Fleet: ms, Apps: planApps(in), Keep: keep, Roots: roots, Adopt: o.adopt,
 				TeamSources: teamSources(l.platform), Ancestry: sourceAncestry(e, args, o.source),
 			})
 			if err != nil {
@@ -292,9 +289,16 @@ func fleetUnits(snap *fleet.Snapshot, ms *fleet.Manifests, plan *fleet.Plan, in 
 	// The files to build, an app's or a team's tenant's at a time, so
 	// that a full diff holds one app's bytes at once, not the fleet's.
 	var groups [][]string
+	// The teams whose tenants the render holds: those of its apps, and
+	// those whose tenants it renders for the fleet's apps (tenantFleet).
 	renderedTeams := map[string]bool{}
 	for _, a := range in.Apps {
 		renderedTeams[a.Base.Team] = true
+	}
+	for _, fa := range in.Fleet {
+		if _, ok := in.Platform.Data.Teams[fa.Team]; ok { // as render.Render does
+			renderedTeams[fa.Team] = true
+		}
 	}
 	teams := maps.Clone(renderedTeams)
 	for _, id := range slices.Sorted(maps.Keys(ms.Apps)) {

@@ -116,7 +116,7 @@ func TestDiffDemoComment(t *testing.T) {
 	if strings.Contains(out, "+    app.kubernetes.io/version: 1.5.0") || strings.Contains(out, "<details>") {
 		t.Errorf("objects changed only by shared edits are listed:\n%s", out)
 	}
-	if !strings.Contains(out, "52 changed objects have no other change: counted, not listed") {
+	if !strings.Contains(out, "54 changed objects have no other change: counted, not listed") {
 		t.Errorf("the objects changed only by shared edits are not counted:\n%s", out)
 	}
 
@@ -125,8 +125,8 @@ func TestDiffDemoComment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(full), "<details><summary>"); n != 52 {
-		t.Errorf("the full report has %d object diffs, want 52", n)
+	if n := strings.Count(string(full), "<details><summary>"); n != 54 {
+		t.Errorf("the full report has %d object diffs, want 54", n)
 	}
 	if n := strings.Count(string(full), "\n+    app.kubernetes.io/version: 1.5.0\n"); n != 52 {
 		t.Errorf("the full report shows the label's change on %d objects, want 52", n)
@@ -135,7 +135,7 @@ func TestDiffDemoComment(t *testing.T) {
 		t.Error("the full report has no summary")
 	}
 	// So does --full on stdout.
-	if got := runIn(t, dir, ExitChanges, "diff", "change", "--fleet", "fleet", "-o", "markdown", "--today", "2026-11-22", "--full"); strings.Count(got, "<details><summary>") != 52 {
+	if got := runIn(t, dir, ExitChanges, "diff", "change", "--fleet", "fleet", "-o", "markdown", "--today", "2026-11-22", "--full"); strings.Count(got, "<details><summary>") != 54 {
 		t.Errorf("--full does not show every object:\n%s", got)
 	}
 }
@@ -156,8 +156,8 @@ func TestDiffDemoTerminal(t *testing.T) {
 	}
 
 	full := runIn(t, dir, ExitChanges, "diff", "change", "--fleet", "fleet", "--full")
-	if n := strings.Count(full, "\n~ "); n != 52 {
-		t.Errorf("--full lists %d objects, want 52", n)
+	if n := strings.Count(full, "\n~ "); n != 54 {
+		t.Errorf("--full lists %d objects, want 54", n)
 	}
 	if n := strings.Count(full, "\n+    app.kubernetes.io/version: 1.5.0\n"); n != 52 {
 		t.Errorf("--full shows the label's change on %d objects, want 52", n)

@@ -518,7 +518,10 @@ func (ds *dirSources) of(dir string) (render.Source, error) {
 // renderLoaded renders the loaded apps with their sources, for use: what
 // the command does with the tree (commit writes and lints it, lint and
 // diff read it, render --out writes it), which decides what it keeps.
-func renderLoaded(e *env, l *loaded, use render.Use, source string) (render.Input, *render.Tree, error) {
+//
+// fleetApps are the fleet's apps that the tenants count beside the
+// rendered ones (tenantFleet; commit and diff).
+func renderLoaded(e *env, l *loaded, use render.Use, source string, fleetApps ...render.FleetApp) (render.Input, *render.Tree, error) {
 	stop := e.stage("sources")
 	in, err := renderInput(e, l, source)
 	stop()
@@ -526,6 +529,7 @@ func renderLoaded(e *env, l *loaded, use render.Use, source string) (render.Inpu
 		return in, nil, err
 	}
 	in.Use = use
+	in.Fleet = fleetApps
 	bar := e.progress("rendering", len(in.Apps))
 	in.OnApp = func() { bar.Add(1) }
 	tree, err := render.Render(in)

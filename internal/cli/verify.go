@@ -303,6 +303,13 @@ func renderRecordedWith(e *env, ms *fleet.Manifests, fp *fleetPlatform, scope *v
 		}
 		rec.in.Apps = append(rec.in.Apps, render.App{App: a, Source: src, Docs: m.Inputs.Docs})
 	}
+	// The tenants of the teams rendered count the apps of those teams
+	// that cannot be (no recorded inputs), as the commit that wrote them did.
+	rendered := map[string]string{}
+	for _, a := range rec.in.Apps {
+		rendered[a.Base.Team+"/"+a.Base.Name] = a.Base.Team
+	}
+	rec.in.Fleet = tenantFleet(ms, rendered, nil, nil)
 	rec.tree, err = render.Render(rec.in)
 	if err != nil {
 		rec.close()

@@ -456,10 +456,12 @@ func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied,
 		}
 		fm, om := fleetManifests.Apps[id], ours[id]
 		edited := editedFiles(fm, read)
-		if om != nil && len(edited) == 0 && fm.SourceID() == om.SourceID() && sameRender(fm, om, read, r.Files) {
+		if om != nil && len(edited) == 0 && fm.SourceID() == om.SourceID() && maps.Equal(fm.Requests, om.Requests) && sameRender(fm, om, read, r.Files) {
 			// The fleet already holds this render of this source but for
 			// its revision: leave the app as it is, so a new source commit
-			// alone rewrites nothing.
+			// alone rewrites nothing. (A manifest that records other
+			// requests, or none, is rewritten: other sources' renders of
+			// the team's tenants read them.)
 			keepApp[id] = true
 			continue
 		}

@@ -38,6 +38,39 @@ type Manifest struct {
 	// Inputs are the app's recorded inputs (nil in manifests written
 	// before paved recorded them, and in tenant manifests).
 	Inputs *ManifestInputs `json:"inputs"`
+	// Requests are what the app counts against its tenant's quota, per
+	// cluster (nil in manifests written before paved recorded them, and
+	// in tenant manifests): the tenant of its team counts them when
+	// another source's run renders it (render.FleetApp).
+	Requests map[string]Requests `json:"requests"`
+}
+
+// Requests are an app's share of its tenant's ResourceQuota in one cluster
+// (render.Requests).
+type Requests struct {
+	CPUMillicores       int64 `json:"cpuMillicores"`
+	MemoryMiB           int64 `json:"memoryMiB"`
+	LimitsCPUMillicores int64 `json:"limitsCPUMillicores"`
+	LimitsMemoryMiB     int64 `json:"limitsMemoryMiB"`
+	StorageGiB          int64 `json:"storageGiB"`
+}
+
+// maxRequest bounds each recorded request (a millicore count of about a
+// billion cores): a manifest is untrusted input, and a sum of them must
+// not overflow.
+const maxRequest = 1 << 40
+
+// Clusters the app's files are in (apps/<cluster>/...), sorted: where its
+// team needs a tenant.
+func (m *Manifest) AppClusters() []string {
+	var out []string
+	for _, f := range m.Files {
+		if parts := strings.Split(f, "/"); parts[0] == "apps" && len(parts) > 1 && !slices.Contains(out, parts[1]) {
+			out = append(out, parts[1])
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // ManifestInputs are what an app was rendered from besides the platform
@@ -192,6 +225,19 @@ func ReadManifest(p string, data []byte) (*Manifest, error) {
 		for name := range m.Inputs.Files {
 			if !inputName.MatchString(name) {
 				return nil, bad("input %q is not the name of a CUE file", name)
+			}
+		}
+	}
+	if m.Requests != nil && app == "" {
+		return nil, bad("a tenant records no requests")
+	}
+	for c, r := range m.Requests {
+		if !dnsLabel.MatchString(c) {
+			return nil, bad("requests name cluster %q, which is not a DNS-1123 label", c)
+		}
+		for _, v := range []int64{r.CPUMillicores, r.MemoryMiB, r.LimitsCPUMillicores, r.LimitsMemoryMiB, r.StorageGiB} {
+			if v < 0 || v > maxRequest {
+				return nil, bad("requests in cluster %s: %d is out of range (0 to %d)", c, v, int64(maxRequest))
 			}
 		}
 	}

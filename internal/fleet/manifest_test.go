@@ -238,3 +238,39 @@ func TestManifestSourceFields(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestManifestRequests: an app's recorded requests are read per cluster
+// (AppClusters from its files); a manifest is untrusted, so out-of-range
+// values, a cluster that is no label and requests on a tenant are refused.
+func TestManifestRequests(t *testing.T) {
+	const p = ".paved/apps/payments/ledger.json"
+	m := appManifest("apps/prod-eu-1/payments/ledger/kustomization.yaml", "apps/dev-eu-1/payments/ledger/kustomization.yaml")
+	m["requests"] = map[string]any{"prod-eu-1": map[string]any{"cpuMillicores": 750, "memoryMiB": 768, "limitsCPUMillicores": 1500, "limitsMemoryMiB": 768, "storageGiB": 30}}
+	got, err := ReadManifest(p, manifestJSON(t, m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := got.Requests["prod-eu-1"]; r.CPUMillicores != 750 || r.StorageGiB != 30 {
+		t.Errorf("requests %+v", got.Requests)
+	}
+	if c := got.AppClusters(); !slices.Equal(c, []string{"dev-eu-1", "prod-eu-1"}) {
+		t.Errorf("clusters %v", c)
+	}
+	for name, req := range map[string]any{
+		"negative":    map[string]any{"prod-eu-1": map[string]any{"cpuMillicores": -1}},
+		"too large":   map[string]any{"prod-eu-1": map[string]any{"storageGiB": int64(1) << 50}},
+		"bad label":   map[string]any{"Prod_EU": map[string]any{"cpuMillicores": 1}},
+		"not a count": map[string]any{"prod-eu-1": map[string]any{"cpuMillicores": "1"}},
+	} {
+		m["requests"] = req
+		var me *ManifestError
+		if _, err := ReadManifest(p, manifestJSON(t, m)); !errors.As(err, &me) {
+			t.Errorf("%s: %v, want a ManifestError", name, err)
+		}
+	}
+	tenant := map[string]any{"apiVersion": "paved.dev/v1alpha1", "kind": "Ownership", "team": "payments", "files": []string{}, "digests": map[string]string{},
+		"requests": map[string]any{"prod-eu-1": map[string]any{"cpuMillicores": 1}}}
+	if _, err := ReadManifest(".paved/tenants/payments.json", manifestJSON(t, tenant)); err == nil || !strings.Contains(err.Error(), "a tenant records no requests") {
+		t.Errorf("tenant with requests: %v", err)
+	}
+}

@@ -328,6 +328,32 @@ func NewPlan(in PlanInput) (*Plan, error) {
 	return p, nil
 }
 
+// Unrendered splits the fleet's apps a run does not render, as NewPlan
+// judges them: those that stay after it (another source's apps, its own
+// outside its PATHs, those it keeps unchanged) and those it removes (its
+// source's apps below a PATH). A render counts the staying apps of the
+// teams it touches in their tenants (render.Input.Fleet); the teams of the
+// removed ones are touched too.
+func Unrendered(ms *Manifests, rendered map[string]bool, keep []App, roots []Root) (staying, removed []*Manifest) {
+	kept := map[string]bool{}
+	for _, k := range keep {
+		kept[k.ID()] = true
+	}
+	for _, id := range sortedKeys(ms.Apps) {
+		m := ms.Apps[id]
+		switch {
+		case rendered[id]:
+		case kept[id]:
+			staying = append(staying, m)
+		case slices.ContainsFunc(roots, func(r Root) bool { return r.Covers(m.SourceID(), m.SourcePath()) }):
+			removed = append(removed, m)
+		default:
+			staying = append(staying, m)
+		}
+	}
+	return staying, removed
+}
+
 // checkRevisions places each source revision of the run against every
 // revision of that source the fleet records (its source record and its
 // apps' manifests): older is Stale, unknown or diverged a

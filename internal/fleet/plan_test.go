@@ -307,3 +307,30 @@ func TestPlanRevisions(t *testing.T) {
 		t.Errorf("another source: %v", err)
 	}
 }
+
+// TestUnrendered: the fleet's apps a run does not render split as NewPlan
+// scopes them: another source's apps, its own outside its roots and those
+// it keeps stay (their tenants count them); its own below a root go.
+func TestUnrendered(t *testing.T) {
+	fl := fleetOf(both,
+		fleetApp{id: "search/reindex", source: indexer, path: "."},
+		fleetApp{id: "payments/ledger", source: ledger, path: "svc/ledger"},
+		fleetApp{id: "payments/old", source: ledger, path: "svc/old"},
+		fleetApp{id: "payments/kept", source: ledger, path: "svc/kept"},
+		fleetApp{id: "payments/other", source: ledger, path: "other"},
+	)
+	staying, removed := Unrendered(fl, map[string]bool{"payments/ledger": true},
+		[]App{rendered(ledger, "svc/kept", "payments/kept")}, []Root{{Source: ledger, Path: "svc"}})
+	ids := func(ms []*Manifest) (out []string) {
+		for _, m := range ms {
+			out = append(out, m.ID())
+		}
+		return out
+	}
+	if got := ids(staying); !slices.Equal(got, []string{"payments/kept", "payments/other", "search/reindex"}) {
+		t.Errorf("staying %v", got)
+	}
+	if got := ids(removed); !slices.Equal(got, []string{"payments/old"}) {
+		t.Errorf("removed %v", got)
+	}
+}
