@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -76,6 +77,11 @@ older revision writes nothing (exit 0), and one whose ancestry cannot be
 established (a shallow clone) is exit 4. Deletes are judged on the objects
 as Flux builds them, patches included: a CloudNativePG Cluster,
 PersistentVolumeClaim or Namespace that goes needs --allow-database-delete.
+Those objects carry Flux's prune protection (kustomize.toolkit.fluxcd.io/prune:
+disabled): a commit removes them from the fleet, Flux leaves them and their
+data in the cluster, and commit lists each ("left in the cluster: ...") for
+a person to delete once the data may go. A removed tenant leaves its
+Namespace the same way.
 
 The message names the source and carries the trailers Render-Source,
 Render-Source-Repo, Render-Source-Revision, Render-Tool and
@@ -246,6 +252,7 @@ missing branch).`,
 				for _, id := range res.Removed {
 					fmt.Fprintf(e.stdout, "removed %s\n", id)
 				}
+				reportStateful(e.stdout, res)
 			}
 			if res.NoChanges {
 				fmt.Fprintf(e.stdout, "no changes: %s %s already holds this render\n", shown, o.branch)
@@ -263,7 +270,7 @@ missing branch).`,
 	o.registerFleet(c)
 	c.Flags().BoolVar(&o.changed, "changed", false, "render only the apps whose inputs (spec files, platform, paved version, source path) differ from what the fleet records for them; the others stay as they are")
 	c.Flags().BoolVar(&o.allowMassDelete, "allow-mass-delete", false, "let the commit remove more than half of the apps in its scope, or a tenant")
-	c.Flags().BoolVar(&o.allowDBDelete, "allow-database-delete", false, "let the commit delete databases (CloudNativePG Clusters) and their data")
+	c.Flags().BoolVar(&o.allowDBDelete, "allow-database-delete", false, "let the commit remove databases (CloudNativePG Clusters) from the fleet: Flux leaves them, with their data, in the clusters for a person to delete")
 	c.Flags().StringVar(&o.fleet, "fleet", "", "fleet repository URL or directory (required)")
 	c.Flags().StringVar(&o.branch, "branch", "main", "fleet branch to commit to")
 	c.Flags().StringVar(&o.message, "message", "", "commit subject (default: render(<scope>): <source subject> [<repo>@<sha7>])")
@@ -380,6 +387,22 @@ func commitMessage(subject string, in render.Input, files map[string][]byte, dir
 	return b.String()
 }
 
+// reportStateful says what becomes of the stateful objects a commit
+// removed from the fleet. The explicit delete of what holds data is a
+// person's: Flux leaves a protected object in its cluster.
+func reportStateful(w io.Writer, res *fleet.Result) {
+	for _, id := range res.Orphaned {
+		fmt.Fprintf(w, "left in the cluster: %s (Flux does not prune it: once its data may go, delete it by hand)\n", id)
+	}
+	for _, id := range res.Pruned {
+		fmt.Fprintf(w, "deleted with its data: %s (rendered before paved protected it from Flux's prune)\n", id)
+	}
+}
+
+// pruneKey is Flux's prune protection: an object whose label or
+// annotation sets it to disabled is never deleted by kustomize-controller.
+const pruneKey = "kustomize.toolkit.fluxcd.io/prune"
+
 // builtObjects builds app directories as Flux would and lists the
 // objects they apply (fleet.Render.Built); those whose deletion loses data
 // are stateful: CloudNativePG Clusters, PersistentVolumeClaims and
@@ -394,9 +417,17 @@ func builtObjects(files map[string][]byte) ([]fleet.BuiltObject, error) {
 		for _, b := range u.Objects {
 			g, _ := b.Object.GroupVersion()
 			k := b.Object.Kind()
+			md, _ := b.Object["metadata"].(map[string]any)
+			labels, _ := md["labels"].(map[string]any)
+			ann, _ := md["annotations"].(map[string]any)
+			disabled := func(m map[string]any) bool {
+				v, _ := m[pruneKey].(string)
+				return strings.EqualFold(v, "disabled")
+			}
 			out = append(out, fleet.BuiltObject{
-				ID:       fmt.Sprintf("%s %s/%s in %s", strings.TrimPrefix(g+"/"+k, "/"), b.Object.Namespace(), b.Object.Name(), u.Cluster),
-				Stateful: k == "Cluster" && g == "postgresql.cnpg.io" || g == "" && (k == "PersistentVolumeClaim" || k == "Namespace"),
+				ID:             fmt.Sprintf("%s %s/%s in %s", strings.TrimPrefix(g+"/"+k, "/"), b.Object.Namespace(), b.Object.Name(), u.Cluster),
+				Stateful:       k == "Cluster" && g == "postgresql.cnpg.io" || g == "" && (k == "PersistentVolumeClaim" || k == "Namespace"),
+				PruneProtected: disabled(labels) || disabled(ann),
 			})
 		}
 	}

@@ -144,6 +144,7 @@ database delete), 3 render error, 4 git error.`,
 				return nil
 			}
 			fmt.Fprintf(e.stdout, "committed %s to %s %s: %d files written, %d removed\n", res.Commit[:12], shown, o.branch, res.Written, res.Deleted)
+			reportStateful(e.stdout, res)
 			return nil
 		},
 	}

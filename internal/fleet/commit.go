@@ -24,6 +24,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/memory"
+	"sigs.k8s.io/yaml"
 
 	"github.com/paved-dev/paved/internal/gitsource"
 )
@@ -115,6 +116,14 @@ type Result struct {
 	NoChanges bool
 	Removed   []string   // apps pruned
 	Adopted   []Adoption // apps taken over from another source
+	// Orphaned are the stateful objects (BuiltObject.ID) the commit
+	// removed from the fleet that Flux leaves in their clusters, with
+	// their data, because they carry its prune protection
+	// (kustomize.toolkit.fluxcd.io/prune: disabled): the explicit delete is
+	// a person's. The Namespaces of removed tenants are among them. Pruned
+	// are those Flux deletes, data and all: rendered before paved
+	// protected them.
+	Orphaned, Pruned []string
 }
 
 // ForeignEditError lists owned files edited since paved last wrote them.
@@ -182,6 +191,7 @@ func Commit(ctx context.Context, prepare Prepare, o CommitOptions) (*Result, err
 		}
 		res.Written, res.Deleted = a.written, a.deleted
 		res.Removed, res.Adopted = a.plan.Removed, a.plan.Adopted
+		res.Orphaned, res.Pruned = a.orphaned, a.pruned
 		treeHash, err := buildTree(repo.Storer, a.files)
 		if err != nil {
 			return nil, wrap(err)
@@ -367,6 +377,9 @@ type applied struct {
 	plan             *Plan
 	message          string
 	written, deleted int
+	// orphaned and pruned are the stateful objects the commit removes
+	// from the fleet (Result.Orphaned, Result.Pruned).
+	orphaned, pruned []string
 }
 
 // apply computes the fleet's new file list: the tip's files with the
@@ -488,7 +501,7 @@ func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied,
 		}
 		write[".paved/apps/"+id+".json"] = r.Files[".paved/apps/"+id+".json"]
 	}
-	if (!r.AllowDatabaseDelete || !r.AllowMassDelete) && r.Built != nil {
+	if r.Built != nil {
 		gone, shrunk, touched, err := deletedObjects(remove, write, read, r.Built)
 		if err != nil {
 			return nil, err
@@ -497,6 +510,14 @@ func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied,
 		for _, o := range gone {
 			if o.Stateful {
 				stateful = append(stateful, o.ID)
+				// What becomes of it in the cluster, said after the
+				// commit: Flux leaves a protected object (the explicit
+				// delete is a person's), prunes any other.
+				if o.PruneProtected {
+					a.orphaned = append(a.orphaned, o.ID)
+				} else {
+					a.pruned = append(a.pruned, o.ID)
+				}
 			}
 		}
 		if len(stateful) > 0 && !r.AllowDatabaseDelete {
@@ -534,6 +555,21 @@ func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied,
 	}
 	if err := tenants(repo, files, read, r, fleetManifests, plan, teams, &a.written, &a.deleted); err != nil {
 		return nil, err
+	}
+	// A removed tenant's Namespace: Flux leaves it when it is protected
+	// (and with it whatever else it holds, such as a database left
+	// behind), deletes it, and everything in it, when it is not.
+	for _, t := range plan.DeletedTenants {
+		data, ok := read(path.Join("tenants", t.Cluster, t.Team, "core_v1_namespace_"+t.Team+".yaml"))
+		if !ok {
+			continue
+		}
+		id := fmt.Sprintf("Namespace %s in %s", t.Team, t.Cluster)
+		if PruneProtected(data) {
+			a.orphaned = append(a.orphaned, id)
+		} else {
+			a.pruned = append(a.pruned, id)
+		}
 	}
 	// The newest revision of each source the fleet holds a render of.
 	for _, src := range sortedKeys(plan.Revisions) {
@@ -755,6 +791,23 @@ func put(repo *git.Repository, files map[string]entry, p string, data []byte, wr
 	return nil
 }
 
+// PruneProtected reports whether an object's file carries Flux's prune
+// protection, kustomize.toolkit.fluxcd.io/prune: disabled, as a label or
+// an annotation (in any case, as kustomize-controller reads it).
+func PruneProtected(data []byte) bool {
+	var o struct {
+		Metadata struct {
+			Labels      map[string]string `json:"labels"`
+			Annotations map[string]string `json:"annotations"`
+		} `json:"metadata"`
+	}
+	if err := yaml.Unmarshal(data, &o); err != nil {
+		return false
+	}
+	const key = "kustomize.toolkit.fluxcd.io/prune"
+	return strings.EqualFold(o.Metadata.Labels[key], "disabled") || strings.EqualFold(o.Metadata.Annotations[key], "disabled")
+}
+
 // DatabaseDeleteError stops a commit that would delete stateful objects
 // (a CloudNativePG Cluster with its volumes and data, a
 // PersistentVolumeClaim, a Namespace) unless --allow-database-delete.
@@ -775,6 +828,9 @@ type BuiltObject struct {
 	// Stateful objects lose data when deleted: CloudNativePG Clusters,
 	// PersistentVolumeClaims, Namespaces.
 	Stateful bool
+	// PruneProtected objects carry kustomize.toolkit.fluxcd.io/prune:
+	// disabled: Flux never deletes them.
+	PruneProtected bool
 }
 
 // deletedObjects lists the objects that the app directories the commit

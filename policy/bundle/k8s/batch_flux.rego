@@ -65,3 +65,35 @@ deny_flux_source_ref contains result if {
 	k8s.get(input, ["spec", "sourceRef", field], "") == ""
 	result := k8s.result(sprintf("Flux Kustomization %s has no spec.sourceRef.%s", [input.metadata.name, field]), k8s.closest(input, ["spec", "sourceRef", field]))
 }
+
+# METADATA
+# title: Objects that hold data are never pruned by Flux
+# description: Flux deletes what leaves the fleet and everything a deleted Kustomization applied. For a CloudNativePG Cluster that deletes its volumes and its data; for a Namespace, everything in it. With kustomize.toolkit.fluxcd.io/prune disabled Flux leaves them in the cluster, so only a person deletes them.
+# custom:
+#   security-severity: "7.0"
+#   tags: [reliability, data]
+#   remediation: Keep paved's kustomize.toolkit.fluxcd.io/prune disabled annotation (do not remove it in patches). To delete a database, remove it from app.cue, commit with --allow-database-delete, then delete the orphaned object in the cluster.
+deny_prune_protection contains result if {
+	_holds_data
+	not _prune_disabled
+	result := k8s.result(
+		sprintf("%s may be pruned by Flux: without the annotation kustomize.toolkit.fluxcd.io/prune: disabled, removing it from the fleet deletes its data", [k8s.input_display]),
+		k8s.closest(input, ["metadata", "annotations", "kustomize.toolkit.fluxcd.io/prune"]),
+	)
+}
+
+_holds_data if {
+	input.kind == "Cluster"
+	startswith(input.apiVersion, "postgresql.cnpg.io/")
+}
+
+_holds_data if {
+	input.kind in {"Namespace", "PersistentVolumeClaim"}
+	input.apiVersion == "v1"
+}
+
+# Flux reads the setting from a label or an annotation, in any case.
+_prune_disabled if {
+	some where in [k8s.annotations(input), k8s.labels(input)]
+	lower(k8s.get_string(where, ["kustomize.toolkit.fluxcd.io/prune"])) == "disabled"
+}
