@@ -220,6 +220,11 @@ func egressChecks(p *Platform, a *App) diag.List {
 			diags.Add(at, "an egress names a host (a DNS name) or a cidr (an address range)", a.Pos(at))
 		case e.Host != "" && e.CIDR != "":
 			diags.Add(at, "an egress names a host or a cidr, not both: make them two", a.Pos(at))
+		case e.Internal() && p.Data.ReservedNamespace(strings.Split(e.Host, ".")[1]):
+			// The platform's own namespaces (Flux's artifact server, the
+			// API's system components, monitoring) are not a team's to
+			// call: what an app needs of them paved renders itself.
+			diags.Add(at+".host", fmt.Sprintf("egress to %s: namespace %s is the platform's, not a team's: an app reaches what it needs there (DNS, the tracing collector) without declaring it", e.Host, strings.Split(e.Host, ".")[1]), a.Pos(at))
 		case !e.Internal() && p.Data.Network.InternetEgress == "justified" && e.Justification == "":
 			diags.Add(at+".justification", fmt.Sprintf("egress to %s outside the cluster needs a justification: the platform requires one (network.internetEgress: justified)", e.Host+e.CIDR), a.Pos(at))
 		}

@@ -3,6 +3,7 @@ package schema
 import (
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -229,7 +230,32 @@ type PlatformData struct {
 				Key string `json:"key"`
 			} `json:"credentials"`
 		} `json:"backup"`
+		Operator namespaced `json:"operator"`
 	} `json:"databases"`
+	ReservedNames []string   `json:"reservedNames"`
+	Ingress       namespaced `json:"ingress"`
+	Monitoring    namespaced `json:"monitoring"`
+	Telemetry     namespaced `json:"telemetry"`
+	Rollout       struct {
+		LoadTester namespaced `json:"loadTester"`
+	} `json:"rollout"`
+}
+
+// namespaced is a platform component's namespace.
+type namespaced struct {
+	Namespace string `json:"namespace"`
+}
+
+// ReservedNamespace reports whether ns is one no team may take (#Platform's
+// _reserved): kube-*, default, flux-system, the platform's reservedNames
+// and the namespaces of its own components (Flux source, ingress,
+// monitoring, telemetry, rollout load tester, database operator).
+func (d *PlatformData) ReservedNamespace(ns string) bool {
+	if strings.HasPrefix(ns, "kube-") || ns == "default" || ns == "flux-system" || slices.Contains(d.ReservedNames, ns) {
+		return true
+	}
+	return slices.Contains([]string{d.Flux.SourceRef.Namespace, d.Ingress.Namespace, d.Monitoring.Namespace,
+		d.Telemetry.Namespace, d.Rollout.LoadTester.Namespace, d.Databases.Operator.Namespace}, ns)
 }
 
 // PlatformSecretKeys are the secret store keys the platform's own objects
