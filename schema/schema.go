@@ -228,6 +228,9 @@ func LoadPlatform(dir string) (*Platform, error) {
 	if err := pv.Decode(&p.Data); err != nil {
 		return nil, diag.List{{Path: "platform", Message: err.Error()}}
 	}
+	if l := p.promotionErrors(); len(l) > 0 {
+		return nil, l.Sanitize()
+	}
 	js, err := pv.MarshalJSON()
 	if err != nil {
 		return nil, diag.List{{Path: "platform", Message: err.Error()}}

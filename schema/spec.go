@@ -41,6 +41,8 @@ type Spec struct {
 	Links       []Link   `json:"links"`
 	Tags        []string `json:"tags"`
 	Rollout     Rollout  `json:"rollout"`
+	// Promotion narrows the platform's promotion per environment.
+	Promotion map[string]AppPromotion `json:"promotion"`
 	// Databases are the app's PostgreSQL clusters by name.
 	Databases map[string]Database `json:"databases"`
 }
@@ -392,6 +394,38 @@ type Environment struct {
 	// Production: the environment publishes the apps' ingress.host
 	// (elsewhere, a host derived from the cluster's domain).
 	Production bool `json:"production,omitempty"`
+	// Promotion is how releases reach the environment.
+	Promotion Promotion `json:"promotion"`
+}
+
+// Promotion modes (Environment.Promotion.Mode).
+const (
+	PromoteAtCommit = "commit"
+	PromoteAuto     = "auto"
+	PromoteManual   = "manual"
+)
+
+// Promotion is how releases reach an environment: at commit, or from the
+// environment From once the gates hold (automatically, or by a person).
+type Promotion struct {
+	From    string   `json:"from,omitempty"`
+	Mode    string   `json:"mode"`
+	Soak    string   `json:"soak"`
+	Ready   bool     `json:"ready"`
+	Windows []Window `json:"windows"`
+}
+
+// Window is a promotion window: days of the week, a time of day, UTC.
+type Window struct {
+	Days  []string `json:"days"`
+	Start string   `json:"start"`
+	End   string   `json:"end"`
+}
+
+// AppPromotion is what an app narrows of an environment's promotion.
+type AppPromotion struct {
+	Manual bool   `json:"manual,omitempty"`
+	Soak   string `json:"soak,omitempty"`
 }
 
 // Cluster holds per-cluster values.
@@ -402,6 +436,7 @@ type Cluster struct {
 	Domain       string `json:"domain"`
 	CertIssuer   string `json:"certIssuer"`
 	GrafanaURL   string `json:"grafanaURL,omitempty"`
+	KubeContext  string `json:"kubeContext,omitempty"`
 }
 
 // Size is a size class.

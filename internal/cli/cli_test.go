@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -164,6 +166,55 @@ func TestScripts(t *testing.T) {
 				if got != want {
 					ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
 				}
+			},
+			// pendingmatches PENDING DIR: every file of the pending release
+			// PENDING (a .paved/pending/... record) is byte for byte the
+			// file of the fleet checkout DIR, and DIR holds no other file
+			// of the app in the release's clusters.
+			"pendingmatches": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: pendingmatches PENDING DIR")
+				}
+				var pend struct {
+					Team, App string
+					Clusters  []string
+					Files     map[string]string
+				}
+				ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &pend))
+				if len(pend.Files) == 0 {
+					ts.Fatalf("%s holds no files", args[0])
+				}
+				var bad []string
+				for f, want := range pend.Files {
+					got, err := os.ReadFile(filepath.Join(ts.MkAbs(args[1]), f))
+					if err != nil || string(got) != want {
+						bad = append(bad, f)
+					}
+				}
+				for _, c := range pend.Clusters {
+					dir := filepath.Join(ts.MkAbs(args[1]), "apps", c, pend.Team, pend.App)
+					entries, _ := os.ReadDir(dir)
+					for _, e := range entries {
+						if _, ok := pend.Files["apps/"+c+"/"+pend.Team+"/"+pend.App+"/"+e.Name()]; !ok {
+							bad = append(bad, "extra "+e.Name())
+						}
+					}
+				}
+				if (len(bad) > 0) != neg {
+					ts.Fatalf("pending files that differ: %v (negated: %v)", bad, neg)
+				}
+			},
+			// setenvre NAME REGEXP FILE: sets NAME to the first submatch of
+			// REGEXP in FILE (fails without a match).
+			"setenvre": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 3 {
+					ts.Fatalf("usage: setenvre NAME REGEXP FILE")
+				}
+				m := regexp.MustCompile(args[1]).FindStringSubmatch(ts.ReadFile(args[2]))
+				if len(m) < 2 {
+					ts.Fatalf("%s: no match for %s", args[2], args[1])
+				}
+				ts.Setenv(args[0], m[1])
 			},
 			// mkfile SIZE NAME: a file of SIZE bytes of CUE comment text.
 			"mkfile": func(ts *testscript.TestScript, neg bool, args []string) {

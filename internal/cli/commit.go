@@ -159,12 +159,19 @@ missing branch).`,
 				srcDir = l.found[0].Dir
 			}
 			roots := sourceRoots(e, args, o.source)
+			author, err := commitAuthor()
+			if err != nil {
+				return err
+			}
+			info, _ := gitsource.Describe(srcDir)
+			var staged map[string]*staged
 			// Each attempt prepares the render for the tip it applies to:
 			// with --changed, the apps whose inputs differ from what that
 			// tip records. A render is reused while the selection repeats.
 			var last struct {
-				key string
-				r   *fleet.Render
+				key  string
+				in   render.Input
+				tree *render.Tree
 			}
 			prepare := func(ms *fleet.Manifests) (*fleet.Render, error) {
 				sel, keep := l, []fleet.App(nil)
@@ -178,28 +185,37 @@ missing branch).`,
 				// count: a render is reused only while they are the same.
 				fleetApps := tenantFleet(ms, renderedIDs(sel), keep, roots)
 				key := appIDs(sel.apps) + "\x00" + tenantFleetKey(fleetApps)
-				if last.r != nil && last.key == key {
-					return last.r, nil
+				if last.tree == nil || last.key != key {
+					in, tree, err := renderLoaded(e, sel, render.WriteAndRead, o.source, fleetApps...)
+					if err != nil {
+						return nil, err
+					}
+					rep, err := lintTree(e, sel, tree, today)
+					if err != nil {
+						return nil, err
+					}
+					if deny, _, _ := rep.Count(); deny > 0 {
+						_ = policy.FormatText(e.stderr, rep, policy.FormatOptions{Cwd: e.cwd, Apps: len(sel.apps), Clusters: len(render.Clusters(l.platform))})
+						return nil, &exitError{code: ExitChanges, err: fmt.Errorf("commit: %d policy %s: nothing committed", deny, plural(deny, "denial", "denials"))}
+					}
+					last.key, last.in, last.tree = key, in, tree
 				}
-				in, tree, err := renderLoaded(e, sel, render.WriteAndRead, o.source, fleetApps...)
-				if err != nil {
-					return nil, err
-				}
-				rep, err := lintTree(e, sel, tree, today)
-				if err != nil {
-					return nil, err
-				}
-				if deny, _, _ := rep.Count(); deny > 0 {
-					_ = policy.FormatText(e.stderr, rep, policy.FormatOptions{Cwd: e.cwd, Apps: len(sel.apps), Clusters: len(render.Clusters(l.platform))})
-					return nil, &exitError{code: ExitChanges, err: fmt.Errorf("commit: %d policy %s: nothing committed", deny, plural(deny, "denial", "denials"))}
-				}
+				in, tree := last.in, last.tree
 				files := map[string][]byte{}
 				for p, data := range tree.Files {
 					if !strings.HasPrefix(p, "clusters/") || filepath.Base(p) != "kustomization.yaml" {
 						files[p] = data
 					}
 				}
-				last.key, last.r = key, &fleet.Render{
+				// Each environment takes the new release or keeps its
+				// own (promotion): decided against this tip.
+				if staged, err = stageReleases(files, in.Apps, staging{
+					platform: l.platform, now: author.When, tip: ms, read: ms.Read,
+					sourceTime: info.Time, fixes: info.Fixes,
+				}); err != nil {
+					return nil, err
+				}
+				return &fleet.Render{
 					Message:               commitMessage(o.message, in, files, srcDir, roots),
 					Files:                 files,
 					Apps:                  planApps(in),
@@ -215,12 +231,7 @@ missing branch).`,
 					Entry:                 render.EntryKustomization,
 					Catalog:               func(files []string) ([]byte, error) { return render.CatalogLocationFile(l.platform, files) },
 					OverwriteForeignEdits: o.overwrite,
-				}
-				return last.r, nil
-			}
-			author, err := commitAuthor()
-			if err != nil {
-				return err
+				}, nil
 			}
 			stop = e.stage("commit and push")
 			res, err := fleet.Commit(context.Background(), prepare, fleet.CommitOptions{
@@ -263,6 +274,9 @@ missing branch).`,
 				fmt.Fprintf(e.stdout, " (after %d attempts)", res.Attempts)
 			}
 			fmt.Fprintln(e.stdout)
+			for _, line := range describeStaged(staged) {
+				fmt.Fprintln(e.stdout, line)
+			}
 			return nil
 		},
 	}

@@ -74,6 +74,7 @@ recorded spec that does not load), 3 render error, 4 git error.`,
 			if err != nil {
 				return fleetFailure(nil, "verify", err)
 			}
+			ms.Read = snapReader(snap)
 			var scope *verifyScope
 			if o.changed {
 				changed, err := fleet.Changed(loc, o.base, o.ref)
@@ -315,6 +316,13 @@ func renderRecordedWith(e *env, ms *fleet.Manifests, fp *fleetPlatform, scope *v
 		rec.close()
 		return nil, &exitError{code: ExitRender, err: fmt.Errorf("verify: %w", err)}
 	}
+	// Each environment as the fleet runs it: the release it records.
+	if ms.Read != nil {
+		if err := restageRecorded(e, rec, ms); err != nil {
+			rec.close()
+			return nil, err
+		}
+	}
 	return rec, nil
 }
 
@@ -505,12 +513,22 @@ func (s *verifyScope) rendered(f string) bool {
 		return s.apps[parts[2]+"/"+parts[3]]
 	case len(parts) == 4 && parts[0] == ".paved" && parts[1] == "apps":
 		return s.apps[parts[2]+"/"+strings.TrimSuffix(parts[3], ".json")]
+	case len(parts) == 5 && parts[0] == ".paved" && parts[1] == "pending":
+		return s.apps[parts[2]+"/"+parts[3]]
 	case len(parts) > 2 && parts[0] == "tenants":
 		return s.teams[parts[2]]
 	case len(parts) == 3 && parts[0] == ".paved" && parts[1] == "tenants":
 		return s.teams[strings.TrimSuffix(parts[2], ".json")]
 	}
 	return false
+}
+
+// snapReader reads the files of a fleet snapshot.
+func snapReader(snap *fleet.Snapshot) func(string) ([]byte, bool) {
+	return func(p string) ([]byte, bool) {
+		b, err := snap.ReadFile(p)
+		return b, err == nil
+	}
 }
 
 func isEntryKustomization(f string) bool {

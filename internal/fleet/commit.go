@@ -11,6 +11,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"path"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -412,6 +413,7 @@ func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied,
 	if err != nil {
 		return nil, err
 	}
+	fleetManifests.Read = read
 	r, err := prepare(fleetManifests)
 	if err != nil {
 		return nil, &PrepareError{Err: err}
@@ -737,6 +739,22 @@ func tenants(repo *git.Repository, files map[string]entry, read func(string) ([]
 func sameRender(fm, om *Manifest, read func(string) ([]byte, bool), ours map[string][]byte) bool {
 	if !slices.Equal(slices.Sorted(slices.Values(fm.Files)), slices.Sorted(slices.Values(om.Files))) {
 		return false
+	}
+	// The releases the environments run, and their holds, but for the
+	// revision (a new source commit alone rewrites nothing).
+	if len(fm.Environments) != len(om.Environments) {
+		return false
+	}
+	for env, a := range fm.Environments {
+		b := om.Environments[env]
+		if b == nil {
+			return false
+		}
+		x, y := *a, *b
+		x.Revision, y.Revision, x.SourceTime, y.SourceTime = "", "", "", ""
+		if !reflect.DeepEqual(x, y) {
+			return false
+		}
 	}
 	for _, f := range om.Files {
 		have, ok := read(f)

@@ -43,6 +43,10 @@ type Manifest struct {
 	// in tenant manifests): the tenant of its team counts them when
 	// another source's run renders it (render.FleetApp).
 	Requests map[string]Requests `json:"requests"`
+	// Environments are the releases the app's environments run (nil in
+	// manifests written before paved recorded releases: every
+	// environment runs the manifest's inputs).
+	Environments map[string]*EnvRelease `json:"environments"`
 }
 
 // Requests are an app's share of its tenant's ResourceQuota in one cluster
@@ -241,6 +245,12 @@ func ReadManifest(p string, data []byte) (*Manifest, error) {
 			}
 		}
 	}
+	if m.Environments != nil && app == "" {
+		return nil, bad("a tenant records no environments")
+	}
+	if err := m.checkEnvironments(bad); err != nil {
+		return nil, err
+	}
 	listed := make(map[string]bool, len(m.Files))
 	for _, f := range m.Files {
 		if !ownFile(f, team, app) {
@@ -287,6 +297,9 @@ func ownFile(f, team, app string) bool {
 		}
 		return false
 	}
+	if t, a, _, ok := IsPending(f); ok {
+		return t == team && a == app
+	}
 	switch {
 	case len(parts) == 5 && parts[0] == "apps":
 		return clusterOK && parts[2] == team && parts[3] == app && safeFile.MatchString(parts[4])
@@ -314,6 +327,9 @@ type Manifests struct {
 	Tenants map[string]*Manifest // by team
 	// Sources are the source records, by source identity.
 	Sources map[string]*SourceRecord
+	// Read reads a file of the fleet revision the manifests are of (nil
+	// where the caller has no such revision).
+	Read func(p string) ([]byte, bool)
 }
 
 // SourceRecord is .paved/sources/<digest>.json: the newest revision of a

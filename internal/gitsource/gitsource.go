@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -26,6 +27,12 @@ type Info struct {
 	// origin (a relative path origin taken from Root), DefaultSource
 	// without one.
 	Source string
+	// Time is when HEAD was committed (zero without one).
+	Time time.Time
+	// Fixes are the releases HEAD's message says it fixes, one trailer
+	// "Paved-Fixes: <release>" each: a commit of such a release moves an
+	// environment held on a rollback of it.
+	Fixes []string
 }
 
 // Describe opens the git repository holding dir, if any. A directory
@@ -49,6 +56,12 @@ func Describe(dir string) (Info, error) {
 		}
 		if c, err := r.CommitObject(head.Hash()); err == nil {
 			info.Subject = Subject(c.Message)
+			info.Time = c.Committer.When.UTC()
+			for _, line := range strings.Split(c.Message, "\n") {
+				if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "Paved-Fixes") {
+					info.Fixes = append(info.Fixes, strings.TrimSpace(v))
+				}
+			}
 		}
 	}
 	info.Source = DefaultSource

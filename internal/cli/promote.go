@@ -1,0 +1,464 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/paved-dev/paved/internal/fleet"
+	"github.com/paved-dev/paved/internal/gitsource"
+	"github.com/paved-dev/paved/render"
+	"github.com/paved-dev/paved/schema"
+)
+
+type promoteOptions struct {
+	fleet, branch, to, now, reason, kubeconfig string
+	dryRun, skipGates, allowDBDelete           bool
+	attempts                                   int
+}
+
+// gates judges whether a pending release may enter its environment.
+type gates struct {
+	p   *schema.Platform
+	now time.Time
+	// flux reads a Kustomization of a cluster; fleetAt says whether the
+	// fleet at a revision runs release in env of team/app.
+	flux    *fluxReader
+	fleetAt func(rev, id, env, release string) (bool, error)
+	// to is the environment a person names (--to): manual environments
+	// move only then.
+	to string
+}
+
+// blockers are the reasons a pending release may not enter env now, in
+// the order a person fixes them; none: it may. A hold is not a gate:
+// --skip-gates does not pass it (held reports it).
+func (g *gates) blockers(m *fleet.Manifest, env string, pend *fleet.Pending) []string {
+	pr := g.p.EffectivePromotion(env, &schema.Spec{Promotion: map[string]schema.AppPromotion{env: {Manual: pend.Manual, Soak: pend.Soak}}})
+	var out []string
+	if pr.Mode != schema.PromoteAuto && g.to != env {
+		out = append(out, fmt.Sprintf("manual: a person promotes it (paved promote %s --to %s)", m.ID(), env))
+	}
+	if pr.From != "" {
+		fromClusters := schema.SortedKeys(g.p.Data.Environments[pr.From].Clusters)
+		fr := m.EnvRelease(pr.From, fromClusters)
+		switch {
+		case fr == nil:
+			out = append(out, fmt.Sprintf("%s: the app does not run there yet", pr.From))
+			return out
+		case fr.Release != pend.Release:
+			out = append(out, fmt.Sprintf("%s runs release %s, not %s: it moves there first", pr.From, fr.Release, pend.Release))
+			return out
+		}
+		soak, _ := time.ParseDuration(pr.Soak)
+		landed, err := time.Parse(time.RFC3339, fr.Landed)
+		if err != nil {
+			landed = time.Time{} // recorded before releases were: it ran since before
+		}
+		if ran := g.now.Sub(landed); ran < soak {
+			out = append(out, fmt.Sprintf("soak: %s in %s needed, %s so far (until %s)", pr.Soak, pr.From, ran.Truncate(time.Second), landed.Add(soak).UTC().Format(time.RFC3339)))
+		}
+		if pr.Ready {
+			for _, c := range fromClusters {
+				if why := g.ready(m, pr.From, c, pend.Release); why != "" {
+					out = append(out, why)
+				}
+			}
+		}
+	}
+	if !schema.InWindow(pr.Windows, g.now) {
+		out = append(out, fmt.Sprintf("window: %s promotes only in its windows (%s), now is %s", env, windowList(pr.Windows), g.now.UTC().Format("Mon 15:04 MST")))
+	}
+	return out
+}
+
+// ready is why cluster c of env does not (provably) run release ready,
+// "" when it does: its Flux Kustomization of the app is Ready on a fleet
+// revision that records the release there.
+func (g *gates) ready(m *fleet.Manifest, env, c, release string) string {
+	kctx := g.p.Data.Environments[env].Clusters[c].KubeContext
+	if kctx == "" {
+		return fmt.Sprintf("ready: cluster %s has no kubeContext in the platform, so paved cannot see what Flux applied there", c)
+	}
+	st := g.flux.get(kctx, g.p.Data.Flux.SourceRef.Namespace, schema.AppFluxName(m.Team, m.App))
+	switch {
+	case st.Err != nil:
+		return fmt.Sprintf("ready: %s: %v", c, st.Err)
+	case !st.Ready:
+		return fmt.Sprintf("ready: %s: Kustomization %s is not Ready (%s)", c, schema.AppFluxName(m.Team, m.App), st.Reason)
+	}
+	ok, err := g.fleetAt(st.Revision, m.ID(), env, release)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("ready: %s applied fleet revision %s, which paved cannot read: %v", c, short(st.Revision), err)
+	case !ok:
+		return fmt.Sprintf("ready: %s last applied fleet revision %s, which does not run release %s yet", c, short(st.Revision), release)
+	}
+	return ""
+}
+
+func windowList(ws []schema.Window) string {
+	var out []string
+	for _, w := range ws {
+		out = append(out, strings.Join(w.Days, ",")+" "+w.Start+"-"+w.End+" UTC")
+	}
+	return strings.Join(out, "; ")
+}
+
+// fleetRuns says whether the fleet at url, revision rev, records release
+// in env of app id; the branch's history is read once.
+func fleetRuns(url, branch string) func(rev, id, env, release string) (bool, error) {
+	var h *fleet.History
+	return func(rev, id, env, release string) (bool, error) {
+		if h == nil {
+			var err error
+			if h, err = fleet.OpenHistory(context.Background(), url, branch); err != nil {
+				return false, err
+			}
+		}
+		mp := ".paved/apps/" + id + ".json"
+		data, err := h.ReadAt(rev, mp)
+		if err != nil {
+			return false, err
+		}
+		m, err := fleet.ReadManifest(mp, data)
+		if err != nil {
+			return false, err
+		}
+		return m.Environments[env] != nil && m.Environments[env].Release == release, nil
+	}
+}
+
+// promotion is one pending release written into its environment.
+type promotion struct {
+	id, env, release, from string
+}
+
+func newPromoteCmd(e *env) *cobra.Command {
+	o := &promoteOptions{}
+	c := &cobra.Command{
+		Use:   "promote [team/app...] --fleet URL|DIR [--to ENV] [--dry-run]",
+		Short: "Write pending releases into the next environment once their gates hold",
+		Long: `promote moves releases between environments (README "Environments:
+promotion and rollback"). paved commit writes the environments whose
+promotion mode is "commit" and records the new release as pending in the
+others, with the exact files that were diffed and reviewed. promote writes
+a pending release into its environment, byte for byte, when its gates hold:
+
+  - the environment it comes from (promotion.from) runs the release;
+  - it ran there for the soak time, since the commit that landed it;
+  - ready: Flux applied it, Ready, in every cluster of that environment
+    (read through each cluster's kubeContext; --kubeconfig names the file);
+  - now is inside one of the environment's windows;
+  - the environment is not held by a rollback (paved rollback).
+
+An environment whose mode is "auto" moves with a plain promote, the
+fleet's scheduled job; a "manual" one only when a person names it with
+--to. Each app moves at most one environment per run. The commit carries a
+Paved-Promotion trailer per move; --skip-gates --reason TEXT passes the
+gates for a hotfix (never a hold, and a manual environment still needs
+--to) and records the reason
+(Paved-Skip-Gates). --dry-run prints what would move and why the rest
+waits, and writes nothing. --now sets the clock the soak and windows are
+judged by.
+
+Exit codes: 0 promoted, or nothing was due; 1 an environment named with
+--to could not be promoted (its gates are printed); 2 invalid input; 4 git
+or cluster error.`,
+		RunE: func(c *cobra.Command, args []string) error {
+			if o.fleet == "" {
+				return invalid("promote: --fleet URL|DIR is required")
+			}
+			if o.skipGates && strings.TrimSpace(o.reason) == "" {
+				return invalid("promote: --skip-gates needs --reason (it is recorded in the commit)")
+			}
+			for _, a := range args {
+				if t, n, ok := strings.Cut(a, "/"); !ok || t == "" || n == "" {
+					return invalid("promote: %q is not team/app", a)
+				}
+			}
+			now, err := parseNow(o.now)
+			if err != nil {
+				return err
+			}
+			url := fleetLocation(e, o.fleet)
+			fp, err := fleetPlatformAt(url, o.branch)
+			if err != nil {
+				return err
+			}
+			defer fp.close()
+			lp, err := loadPlatformNow(e, fp.dir)
+			if err != nil {
+				return err
+			}
+			p := lp.platform
+			if o.to != "" {
+				if _, ok := p.Data.Environments[o.to]; !ok {
+					return invalid("promote: --to %s: unknown environment (known: %s)", o.to, strings.Join(p.PromotionOrder(), ", "))
+				}
+			}
+			g := &gates{p: p, now: now, flux: newFluxReader(o.kubeconfig), fleetAt: fleetRuns(url, o.branch), to: o.to}
+			author, err := commitAuthor()
+			if err != nil {
+				return err
+			}
+			if o.now != "" {
+				author.When = now
+			}
+			var moved []promotion
+			var waits []string
+			blockedTo := false
+			prepare := func(ms *fleet.Manifests) (*fleet.Render, error) {
+				moved, waits, blockedTo = nil, nil, false
+				files := map[string][]byte{}
+				var apps []fleet.App
+				ids := args
+				if len(ids) == 0 {
+					ids = slices.Sorted(maps.Keys(ms.Apps))
+				}
+				for _, id := range ids {
+					m := ms.Apps[id]
+					if m == nil {
+						return nil, invalid("promote: the fleet has no app %s", id)
+					}
+					pend, err := pendingOf(m, ms.Read)
+					if err != nil {
+						return nil, err
+					}
+					for _, env := range p.PromotionOrder() {
+						pr := pend[env]
+						if pr == nil || o.to != "" && env != o.to {
+							continue
+						}
+						if h := heldBy(m, env); h != "" {
+							waits = append(waits, fmt.Sprintf("%s %s: release %s waits: %s", id, env, pr.Release, h))
+							blockedTo = blockedTo || o.to == env
+							continue
+						}
+						why := g.blockers(m, env, pr)
+						if o.skipGates && !slices.ContainsFunc(why, isManualGate) {
+							why = nil // a person skips the gates, never who promotes
+						}
+						if len(why) > 0 {
+							waits = append(waits, fmt.Sprintf("%s %s: release %s waits: %s", id, env, pr.Release, strings.Join(why, "; ")))
+							blockedTo = blockedTo || o.to == env
+							continue
+						}
+						nm, err := promoteInto(files, m, ms.Read, p, env, pr, now, "promote")
+						if err != nil {
+							return nil, err
+						}
+						from := p.EffectivePromotion(env, nil).From
+						moved = append(moved, promotion{id: id, env: env, release: pr.Release, from: from})
+						apps = append(apps, fleetApp(nm, ms, p))
+						break // one environment per app and run
+					}
+				}
+				if len(moved) == 0 || o.dryRun {
+					return nil, errNothingToPromote
+				}
+				var b strings.Builder
+				if len(moved) == 1 {
+					fmt.Fprintf(&b, "promote(%s): release %s to %s\n\n", moved[0].id, moved[0].release, moved[0].env)
+				} else {
+					fmt.Fprintf(&b, "promote: %d releases\n\n", len(moved))
+				}
+				for _, mv := range moved {
+					b.WriteString(fleet.Trailer("Paved-Promotion", fmt.Sprintf("%s %s %s", mv.id, mv.env, mv.release)))
+				}
+				if o.skipGates {
+					b.WriteString(fleet.Trailer("Paved-Skip-Gates", o.reason))
+				}
+				b.WriteString(fleet.Trailer("Render-Tool", "paved "+Version()))
+				return &fleet.Render{
+					Message: b.String(), Files: files, Apps: apps,
+					AllowDatabaseDelete: o.allowDBDelete, Built: builtObjects,
+					PlatformDigest: fp.digest, Entry: render.EntryKustomization,
+					Catalog: func(files []string) ([]byte, error) { return render.CatalogLocationFile(p, files) },
+				}, nil
+			}
+			res, err := fleet.Commit(context.Background(), prepare, fleet.CommitOptions{URL: url, Branch: o.branch, Author: author, MaxAttempts: o.attempts, Log: e.stderr})
+			var pe *fleet.PrepareError
+			nothing := errors.As(err, &pe) && errors.Is(pe.Err, errNothingToPromote)
+			if err != nil && !nothing {
+				if errors.As(err, &pe) {
+					return pe.Err
+				}
+				if ferr, ok := fleetError(lp, "promote", err); ok {
+					return ferr
+				}
+				return &exitError{code: ExitGit, err: fmt.Errorf("promote: %w", err)}
+			}
+			verb := "promoted"
+			if o.dryRun {
+				verb = "would promote"
+			}
+			for _, mv := range moved {
+				fmt.Fprintf(e.stdout, "%s %s %s: release %s (from %s)\n", verb, mv.id, mv.env, mv.release, orDash(mv.from))
+			}
+			for _, w := range waits {
+				fmt.Fprintln(e.stdout, w)
+			}
+			switch {
+			case res != nil && !res.NoChanges && res.Commit != "":
+				fmt.Fprintf(e.stdout, "committed %s to %s %s\n", res.Commit[:12], gitsource.SanitizeOrigin(o.fleet), o.branch)
+			case len(moved) == 0 && len(waits) == 0:
+				fmt.Fprintln(e.stdout, "nothing pending")
+			}
+			if blockedTo && len(moved) == 0 {
+				return &exitError{code: ExitChanges, err: fmt.Errorf("promote: nothing could be promoted to %s", o.to)}
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&o.fleet, "fleet", "", "fleet repository URL or directory (required)")
+	c.Flags().StringVar(&o.branch, "branch", "main", "fleet branch")
+	c.Flags().StringVar(&o.to, "to", "", "promote into this environment only (needed for a manual one)")
+	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print what would move and why the rest waits; write nothing")
+	c.Flags().BoolVar(&o.skipGates, "skip-gates", false, "promote without the gates (soak, ready, windows, mode), never past a hold; needs --reason")
+	c.Flags().StringVar(&o.reason, "reason", "", "why the gates are skipped (recorded in the commit)")
+	c.Flags().StringVar(&o.now, "now", "", "the time gates are judged at, RFC 3339 (default: now)")
+	c.Flags().StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file holding the clusters' kubeContexts (default: KUBECONFIG, ~/.kube/config)")
+	c.Flags().BoolVar(&o.allowDBDelete, "allow-database-delete", false, "let a promotion remove a database the release no longer declares")
+	c.Flags().IntVar(&o.attempts, "max-attempts", 8, "pushes to try when the branch keeps moving")
+	return c
+}
+
+var errNothingToPromote = errors.New("nothing to promote")
+
+// isManualGate is the gate of a manual environment: --skip-gates does not
+// pass it (a plain scheduled promote never moves a manual environment).
+func isManualGate(why string) bool { return strings.HasPrefix(why, "manual: ") }
+
+func orDash(s string) string {
+	if s == "" {
+		return "commit"
+	}
+	return s
+}
+
+// parseNow parses --now (RFC 3339), default the current time.
+func parseNow(s string) (time.Time, error) {
+	if s == "" {
+		return time.Now().UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return t, invalid("--now must be an RFC 3339 time (2026-12-08T10:00:00Z): %v", err)
+	}
+	return t.UTC(), nil
+}
+
+// heldBy says why env of app m is held, "" when it is not.
+func heldBy(m *fleet.Manifest, env string) string {
+	r := m.Environments[env]
+	if r == nil || r.Hold == nil {
+		return ""
+	}
+	return fmt.Sprintf("held on release %s after a rollback from %s (%s, by %s): paved rollback %s --env %s --release-hold, or a commit marked Paved-Fixes: %s",
+		r.Release, r.Hold.From, r.Hold.Reason, r.Hold.By, m.ID(), env, r.Hold.From)
+}
+
+// fleetApp is the plan's view of an app a promote or rollback writes: its
+// own source, and every cluster its team has a tenant in (so tenants
+// stay as they are).
+func fleetApp(m *fleet.Manifest, ms *fleet.Manifests, p *schema.Platform) fleet.App {
+	a := fleet.App{Team: m.Team, Name: m.App, Source: m.SourceID(), Path: m.SourcePath(), DependsOn: m.DependsOn}
+	seen := map[string]bool{}
+	for _, c := range m.AppClusters() {
+		seen[c] = true
+	}
+	if t := ms.Tenants[m.Team]; t != nil {
+		for _, f := range t.Files {
+			if c := fleet.TenantCluster(f); c != "" {
+				seen[c] = true
+			}
+		}
+	}
+	a.Clusters = slices.Sorted(maps.Keys(seen))
+	return a
+}
+
+// recordedEnvs are the releases m records per environment (derived for
+// a manifest from before releases were recorded), a copy.
+func recordedEnvs(m *fleet.Manifest, p *schema.Platform) map[string]*fleet.EnvRelease {
+	envs := maps.Clone(m.Environments)
+	if envs == nil {
+		envs = map[string]*fleet.EnvRelease{}
+		for e, ec := range envClusters(p) {
+			if er := m.EnvRelease(e, ec); er != nil {
+				envs[e] = er
+			}
+		}
+	}
+	return envs
+}
+
+// promoteInto writes into files every file of app m after env takes the
+// release r (the pending release's files, byte for byte, or a rollback's
+// render): the app's other files as the fleet holds them, the files of
+// env's clusters from r, its manifest with env's new release. It returns
+// the new manifest.
+func promoteInto(files map[string][]byte, m *fleet.Manifest, read func(string) ([]byte, bool), p *schema.Platform, env string, r *fleet.Pending, now time.Time, via string) (*fleet.Manifest, error) {
+	ecs := schema.SortedKeys(p.Data.Environments[env].Clusters)
+	mp := ".paved/apps/" + m.ID() + ".json"
+	var owned []string
+	requests := map[string]fleet.Requests{}
+	for _, f := range m.Files {
+		if c := fileCluster(f); c != "" && slices.Contains(ecs, c) {
+			continue // replaced
+		}
+		if f == fleet.PendingPath(m.Team, m.App, env) {
+			continue // promoted
+		}
+		b, ok := read(f)
+		if !ok {
+			return nil, fmt.Errorf("%s: the fleet lists %s but cannot read it", m.ID(), f)
+		}
+		files[f] = b
+		owned = append(owned, f)
+	}
+	for c, q := range m.Requests {
+		if !slices.Contains(ecs, c) {
+			requests[c] = q
+		}
+	}
+	for f, data := range r.Files {
+		files[f] = []byte(data)
+		owned = append(owned, f)
+	}
+	for c, q := range r.Requests {
+		requests[c] = q
+	}
+	envs := recordedEnvs(m, p)
+	rec := &fleet.EnvRelease{Release: r.Release, SourceTime: r.SourceTime, Image: r.Image,
+		Landed: now.UTC().Format(time.RFC3339), Via: via}
+	if r.Source != nil {
+		rec.Revision = r.Source.Revision
+	}
+	if !sameInputs(r.Inputs, m.Inputs) {
+		rec.Inputs = r.Inputs
+	}
+	envs[env] = rec
+	var clusters []string
+	for c := range requests {
+		clusters = append(clusters, c)
+	}
+	slices.Sort(clusters)
+	old, ok := read(mp)
+	if !ok {
+		return nil, fmt.Errorf("%s: cannot read its manifest", m.ID())
+	}
+	b, err := fleet.Restage(old, files, owned, clusters, requests, envs)
+	if err != nil {
+		return nil, err
+	}
+	files[mp] = b
+	return fleet.ReadManifest(mp, b)
+}
