@@ -75,8 +75,8 @@ type Pending struct {
 	SourceTime  string          `json:"sourceTime,omitempty"`
 	Image       string          `json:"image,omitempty"`
 	// Committed is when the commit that recorded it was made.
-	Committed    string          `json:"committed"`
-	Inputs       *ManifestInputs `json:"inputs"`
+	Committed string          `json:"committed"`
+	Inputs    *ManifestInputs `json:"inputs"`
 	// Clusters are the environment's clusters the release renders into.
 	Clusters []string `json:"clusters"`
 	// Files are the fleet files of the release in those clusters, by
