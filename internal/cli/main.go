@@ -199,6 +199,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newPromoteCmd(e),
 		newRollbackCmd(e),
 		newStatusCmd(e),
+		newMetricsCmd(e),
 		newPlatformCmd(e),
 		newCommentCmd(e),
 		newPolicyCmd(e),
