@@ -195,7 +195,8 @@ side), 4 git error (including an ownership manifest paved refuses).`,
 			// Nothing more is read from the fleet: let go of the clone
 			// before the diff and lint, and of the manifests and plan
 			// (they are not read below).
-			meta := diff.Meta{Fleet: snap.Source, FleetRevision: snap.Revision, Ref: o.ref, Version: Version(), Sources: sourcesOf(in), Integrity: integrity}
+			meta := diff.Meta{Fleet: snap.Source, FleetRevision: snap.Revision, Ref: o.ref, Version: Version(), Sources: sourcesOf(in), Integrity: integrity,
+				Promotion: promotionLines(in, ms)}
 			for _, a := range plan.Adopted {
 				meta.Adopted = append(meta.Adopted, a.String())
 			}

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"maps"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/paved-dev/paved/internal/fleet"
+	"github.com/paved-dev/paved/internal/gitsource"
 	"github.com/paved-dev/paved/render"
 	"github.com/paved-dev/paved/schema"
 )
@@ -478,4 +480,62 @@ func restageRecorded(e *env, rec *recorded, ms *fleet.Manifests) error {
 		files[f] = b
 	}
 	return nil
+}
+
+// promotionLines say, per rendered app whose environments do not all take
+// the new release at commit, which change now and which wait for
+// promotion or are held (the diff's and the PR comment's
+// "Environments" lines).
+func promotionLines(in render.Input, ms *fleet.Manifests) []string {
+	p := in.Platform
+	byEnv := envClusters(p)
+	var out []string
+	for _, a := range in.Apps {
+		id := a.Base.Team + "/" + a.Base.Name
+		inputs := &fleet.ManifestInputs{Files: map[string]string{}, Docs: a.Docs}
+		for _, f := range a.Files {
+			inputs.Files[path.Base(filepath.ToSlash(f))] = string(a.Data[f])
+		}
+		rel := fleet.ReleaseID(a.Base.Team, a.Base.Name, inputs)
+		var fm *fleet.Manifest
+		if ms != nil {
+			fm = ms.Apps[id]
+		}
+		info, _ := gitsource.Describe(a.Dir)
+		var now, wait []string
+		for _, env := range p.PromotionOrder() {
+			var tr *fleet.EnvRelease
+			if fm != nil {
+				tr = fm.EnvRelease(env, byEnv[env])
+			}
+			if tr != nil && tr.Release == rel {
+				continue
+			}
+			spec, err := a.Env(env)
+			if err != nil {
+				continue
+			}
+			pr := p.EffectivePromotion(env, &spec)
+			held := tr != nil && tr.Hold != nil && !slices.Contains(info.Fixes, tr.Hold.From)
+			switch {
+			case held:
+				wait = append(wait, fmt.Sprintf("%s is held on release %s after a rollback from %s (%s): it takes nothing until the hold is released or a commit says Paved-Fixes: %s", env, tr.Release, tr.Hold.From, tr.Hold.Reason, tr.Hold.From))
+			case pr.Mode == schema.PromoteAtCommit:
+				now = append(now, env)
+			case pr.Mode == schema.PromoteAuto:
+				wait = append(wait, fmt.Sprintf("%s waits for promotion (auto, after %s in %s)", env, pr.Soak, pr.From))
+			default:
+				wait = append(wait, fmt.Sprintf("%s waits for promotion (manual: paved promote %s --to %s, after %s in %s)", env, id, env, pr.Soak, pr.From))
+			}
+		}
+		if len(wait) == 0 {
+			continue
+		}
+		line := fmt.Sprintf("%s release %s: ", id, rel)
+		if len(now) > 0 {
+			line += strings.Join(now, ", ") + " change with this commit; "
+		}
+		out = append(out, line+strings.Join(wait, "; "))
+	}
+	return out
 }

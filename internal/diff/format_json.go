@@ -18,6 +18,10 @@ type Meta struct {
 	Adopted []string `json:"adopted,omitempty"`
 	// Integrity are the fleet's integrity problems, sorted by file.
 	Integrity []IntegrityProblem `json:"integrity,omitempty"`
+	// Promotion says, per app whose environments do not all take the
+	// change at commit, which change now and which wait for promotion
+	// (or are held after a rollback): one line each.
+	Promotion []string `json:"promotion,omitempty"`
 }
 
 type jsonSummary struct {

@@ -111,6 +111,9 @@ func Markdown(w io.Writer, r *Report, in MarkdownInput) error {
 		fmt.Fprintf(&head, "**Adopts** `%s`: its files move to this source.\n\n", code(a))
 	}
 	integrityMarkdown(&head, in.Integrity)
+	for _, p := range in.Promotion {
+		fmt.Fprintf(&head, "**Environments**: %s\n\n", esc(p))
+	}
 	if total == 0 && deny+warn == 0 {
 		head.WriteString("No rendered changes.\n")
 		_, err := io.WriteString(w, head.String())

@@ -86,6 +86,9 @@ func Terminal(w io.Writer, r *Report, in TerminalInput) error {
 		yellow.Fprintf(w, "adopts %s\n", a)
 	}
 	integrityTerminal(m.Integrity, func(format string, args ...any) { yellow.Fprintf(w, format, args...) })
+	for _, p := range m.Promotion {
+		cyan.Fprintf(w, "environments: %s\n", p)
+	}
 	for _, g := range groupSummaries(WithFindings(r.Apps, in.Lint, in.Before, in.After), r.Environments) {
 		fmt.Fprintln(w)
 		bold.Fprintln(w, g.title(0))
