@@ -67,6 +67,8 @@ type cluster struct {
 	controllers []*process
 	logs        []*process // control plane logs, for diagnostics
 	warnings    *warningRecorder
+	// kubeconfig is the file of a kubeconfig for the API server.
+	kubeconfig string
 }
 
 // warningRecorder keeps the API server's warnings.
@@ -384,10 +386,32 @@ func pavedBinary(t *testing.T, work string) string {
 	if p := os.Getenv("PAVED_E2E_PAVED"); p != "" {
 		return p
 	}
-	out := filepath.Join(work, "paved")
-	run(t, repoRoot(t), nil, "go", "build", "-o", out, "./cmd/paved")
-	return out
+	// Built once for every scenario of the run.
+	pavedOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "paved-e2e-bin-")
+		if err != nil {
+			pavedErr = err
+			return
+		}
+		stopAll.push(func() { os.RemoveAll(dir) })
+		out := filepath.Join(dir, "paved")
+		if _, err := runErr(repoRoot(t), nil, "go", "build", "-o", out, "./cmd/paved"); err != nil {
+			pavedErr = err
+			return
+		}
+		pavedPath = out
+	})
+	if pavedErr != nil {
+		t.Fatal(pavedErr)
+	}
+	return pavedPath
 }
+
+var (
+	pavedOnce sync.Once
+	pavedPath string
+	pavedErr  error
+)
 
 // pavedEnv makes paved's commits reproducible.
 func pavedEnv(epoch int64) []string {
@@ -448,6 +472,7 @@ func startCluster(ctx context.Context, t *testing.T, bins binaries, work string)
 	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	c.kubeconfig = kubeconfig
 	if _, err := c.dyn.Resource(namespaceGVR).Create(ctx, &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": fluxNS},
 	}}, metav1.CreateOptions{}); err != nil {
@@ -535,6 +560,12 @@ func tailFile(path string, n int) string {
 // wait: false on the Kustomizations it applies (paved renders wait: true):
 // no kubelet runs, so Deployments never become available.
 func (c *cluster) applyFlux(ctx context.Context, fleetURL string) {
+	c.applyFluxFor(ctx, fleetURL, fluxCluster)
+}
+
+// applyFluxFor makes Flux reconcile the entry point of fleet cluster
+// name.
+func (c *cluster) applyFluxFor(ctx context.Context, fleetURL, name string) {
 	t := c.t
 	t.Helper()
 	gitRepo := map[string]any{
@@ -556,7 +587,7 @@ func (c *cluster) applyFlux(ctx context.Context, fleetURL string) {
 			"interval":      "1m",
 			"retryInterval": "5s",
 			"timeout":       "1m",
-			"path":          "./clusters/" + fluxCluster + "/paved",
+			"path":          "./clusters/" + name + "/paved",
 			"prune":         true,
 			// Under the lockdown the fleet's own entry names the
 			// controller's account, as paved's tenants do.

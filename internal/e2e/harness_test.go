@@ -30,6 +30,9 @@ import (
 // registered first.
 var stops stopStack
 
+// stopAll are stopped when the whole run ends (what every scenario shares).
+var stopAll stopStack
+
 type stopStack struct {
 	mu  sync.Mutex
 	fns []func()
@@ -62,6 +65,7 @@ func TestMain(m *testing.M) {
 	}()
 	code := m.Run()
 	stops.run()
+	stopAll.run()
 	os.Exit(code)
 }
 
