@@ -250,6 +250,16 @@ or cluster error.`,
 							blockedTo = blockedTo || o.to == env
 							continue
 						}
+						// What is written is what was reviewed: the pending
+						// files are what their recorded inputs render with
+						// the fleet's platform, byte for byte.
+						if why, err := pendingTampered(e, m, fp, env, pr); err != nil {
+							return nil, err
+						} else if why != "" {
+							waits = append(waits, fmt.Sprintf("%s %s: release %s waits: %s", id, env, pr.Release, why))
+							blockedTo = blockedTo || o.to == env
+							continue
+						}
 						nm, err := promoteInto(files, m, ms.Read, p, env, pr, now, "promote")
 						if err != nil {
 							return nil, err
@@ -332,6 +342,27 @@ or cluster error.`,
 
 var errNothingToPromote = errors.New("nothing to promote")
 
+// pendingTampered says why the pending release pr of app m in env is
+// not what its recorded inputs render with the fleet's platform ("" when
+// it is): a hand edit of the record, or a platform change since the
+// commit that paved rerender has not applied yet.
+func pendingTampered(e *env, m *fleet.Manifest, fp *fleetPlatform, env string, pr *fleet.Pending) (string, error) {
+	if pr.Source == nil {
+		return "its record names no source revision", nil
+	}
+	want, err := renderRelease(e, m, fp, env, &pastRelease{
+		rec:    fleet.EnvRelease{Release: pr.Release, Revision: pr.Source.Revision, SourceTime: pr.SourceTime, Image: pr.Image},
+		inputs: pr.Inputs,
+	})
+	if err != nil {
+		return "", err
+	}
+	if !maps.Equal(want.Files, pr.Files) || want.Release != fleet.ReleaseID(m.Team, m.App, pr.Inputs) {
+		return fmt.Sprintf("%s is not what its recorded inputs render with the fleet's platform (edited by hand, or the platform changed since: paved verify names the files, paved rerender renders it again)", fleet.PendingPath(m.Team, m.App, env)), nil
+	}
+	return "", nil
+}
+
 // isManualGate is the gate of a manual environment: --skip-gates does not
 // pass it (a plain scheduled promote never moves a manual environment).
 func isManualGate(why string) bool { return strings.HasPrefix(why, "manual: ") }
@@ -409,7 +440,6 @@ func promoteInto(files map[string][]byte, m *fleet.Manifest, read func(string) (
 	ecs := schema.SortedKeys(p.Data.Environments[env].Clusters)
 	mp := ".paved/apps/" + m.ID() + ".json"
 	var owned []string
-	requests := map[string]fleet.Requests{}
 	for _, f := range m.Files {
 		if c := fileCluster(f); c != "" && slices.Contains(ecs, c) {
 			continue // replaced
@@ -424,17 +454,9 @@ func promoteInto(files map[string][]byte, m *fleet.Manifest, read func(string) (
 		files[f] = b
 		owned = append(owned, f)
 	}
-	for c, q := range m.Requests {
-		if !slices.Contains(ecs, c) {
-			requests[c] = q
-		}
-	}
 	for f, data := range r.Files {
 		files[f] = []byte(data)
 		owned = append(owned, f)
-	}
-	for c, q := range r.Requests {
-		requests[c] = q
 	}
 	envs := recordedEnvs(m, p)
 	rec := &fleet.EnvRelease{Release: r.Release, SourceTime: r.SourceTime, Image: r.Image,
@@ -446,16 +468,11 @@ func promoteInto(files map[string][]byte, m *fleet.Manifest, read func(string) (
 		rec.Inputs = r.Inputs
 	}
 	envs[env] = rec
-	var clusters []string
-	for c := range requests {
-		clusters = append(clusters, c)
-	}
-	slices.Sort(clusters)
 	old, ok := read(mp)
 	if !ok {
 		return nil, fmt.Errorf("%s: cannot read its manifest", m.ID())
 	}
-	b, err := fleet.Restage(old, files, owned, clusters, requests, envs)
+	b, err := fleet.Restage(old, files, owned, envs)
 	if err != nil {
 		return nil, err
 	}

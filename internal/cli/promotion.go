@@ -95,8 +95,7 @@ func stageReleases(files map[string][]byte, apps []render.App, s staging) (map[s
 		rel := fleet.ReleaseID(m.Team, m.App, m.Inputs)
 		st := &staged{Release: rel}
 		out[id] = st
-		var owned, clusters []string
-		requests := map[string]fleet.Requests{}
+		var owned []string
 		envs := map[string]*fleet.EnvRelease{}
 		for _, f := range m.Files {
 			if fileCluster(f) == "" {
@@ -140,12 +139,6 @@ func stageReleases(files map[string][]byte, apps []render.App, s staging) (map[s
 				envs[env] = rec
 				st.Landed = append(st.Landed, env)
 				owned = append(owned, rendered...)
-				for _, c := range ecs {
-					if r, ok := m.Requests[c]; ok {
-						requests[c] = r
-						clusters = append(clusters, c)
-					}
-				}
 				continue
 			}
 			// The environment keeps what it runs; the new release waits.
@@ -175,12 +168,6 @@ func stageReleases(files map[string][]byte, apps []render.App, s staging) (map[s
 						owned = append(owned, f)
 					}
 				}
-				for _, c := range ecs {
-					if r, ok := tm.Requests[c]; ok {
-						requests[c] = r
-						clusters = append(clusters, c)
-					}
-				}
 				kept := *tr
 				if held != (tr.Hold != nil) {
 					kept.Hold = nil // the team's fix releases it
@@ -206,8 +193,7 @@ func stageReleases(files map[string][]byte, apps []render.App, s staging) (map[s
 			// (a fleet without promotion is what render --out writes).
 			continue
 		}
-		slices.Sort(clusters)
-		b, err := fleet.Restage(data, files, owned, clusters, requests, envs)
+		b, err := fleet.Restage(data, files, owned, envs)
 		if err != nil {
 			return nil, err
 		}
@@ -376,8 +362,7 @@ func restageRecorded(e *env, rec *recorded, ms *fleet.Manifests) error {
 			}
 			return x.tree.Files, m, appOf(x, id)
 		}
-		var owned, clusters []string
-		requests := map[string]fleet.Requests{}
+		var owned []string
 		envs := map[string]*fleet.EnvRelease{}
 		for _, f := range m0.Files {
 			if fileCluster(f) == "" {
@@ -408,7 +393,6 @@ func restageRecorded(e *env, rec *recorded, ms *fleet.Manifests) error {
 			if r := fm.Environments[env]; r != nil {
 				in := fm.EnvInputs(env)
 				rel := release{in, r.Revision}
-				_, tm, _ := of(rel)
 				image, ok := take(rel, func(f string, data []byte) {
 					files[f] = data
 					owned = append(owned, f)
@@ -417,12 +401,6 @@ func restageRecorded(e *env, rec *recorded, ms *fleet.Manifests) error {
 					rr := *r
 					rr.Release, rr.Image = fleet.ReleaseID(fm.Team, fm.App, in), image
 					envs[env] = &rr
-					for _, c := range ecs {
-						if q, ok := tm.Requests[c]; ok {
-							requests[c] = q
-							clusters = append(clusters, c)
-						}
-					}
 				}
 			}
 			if pr := pendings[id][env]; pr != nil && pr.Source != nil {
@@ -446,8 +424,7 @@ func restageRecorded(e *env, rec *recorded, ms *fleet.Manifests) error {
 				}
 			}
 		}
-		slices.Sort(clusters)
-		b, err := fleet.Restage(base[mp], files, owned, clusters, requests, envs)
+		b, err := fleet.Restage(base[mp], files, owned, envs)
 		if err != nil {
 			return err
 		}

@@ -313,7 +313,7 @@ func restageAs(files map[string][]byte, m *fleet.Manifest, read func(string) ([]
 	if !ok {
 		return fmt.Errorf("%s: cannot read its manifest", m.ID())
 	}
-	b, err := fleet.Restage(old, files, m.Files, m.Clusters, m.Requests, envs)
+	b, err := fleet.Restage(old, files, m.Files, envs)
 	if err != nil {
 		return err
 	}

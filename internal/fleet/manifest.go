@@ -245,6 +245,11 @@ func ReadManifest(p string, data []byte) (*Manifest, error) {
 			}
 		}
 	}
+	for _, c := range m.Clusters {
+		if !dnsLabel.MatchString(c) {
+			return nil, bad("clusters names %q, which is not a DNS-1123 label", c)
+		}
+	}
 	if m.Environments != nil && app == "" {
 		return nil, bad("a tenant records no environments")
 	}

@@ -300,10 +300,15 @@ func NewPlan(in PlanInput) (*Plan, error) {
 		if p.owned[id] {
 			continue
 		}
-		for _, f := range in.Fleet.Apps[id].Files {
+		m := in.Fleet.Apps[id]
+		for _, f := range m.Files {
 			if parts := strings.Split(f, "/"); parts[0] == "apps" {
 				p.addTenant(parts[2], parts[1])
 			}
+		}
+		// Where its release waits for promotion, its tenant is ready.
+		for _, c := range m.Clusters {
+			p.addTenant(m.Team, c)
 		}
 	}
 	for _, team := range sortedKeys(in.Fleet.Tenants) {

@@ -235,9 +235,12 @@ func (m *Manifest) EnvRelease(env string, clusters []string) *EnvRelease {
 }
 
 // Restage rewrites an app manifest (as render wrote it) with the given
-// files, clusters, requests and environments, keeping every other field
-// as it is. Digests are those of files' contents.
-func Restage(data []byte, files map[string][]byte, owned []string, clusters []string, requests map[string]Requests, envs map[string]*EnvRelease) ([]byte, error) {
+// files and environments, keeping every other field as it is: its
+// clusters and requests stay the render's, every cluster its newest
+// release renders into (its team's tenants and quotas count them there,
+// pending or not, as every source's render and verify do). Digests are
+// those of files' contents.
+func Restage(data []byte, files map[string][]byte, owned []string, envs map[string]*EnvRelease) ([]byte, error) {
 	var doc struct {
 		APIVersion   string                 `json:"apiVersion"`
 		Kind         string                 `json:"kind"`
@@ -258,7 +261,7 @@ func Restage(data []byte, files map[string][]byte, owned []string, clusters []st
 		return nil, err
 	}
 	owned = slices.Sorted(slices.Values(owned))
-	doc.Files, doc.Clusters, doc.Requests, doc.Environments = owned, clusters, requests, envs
+	doc.Files, doc.Environments = owned, envs
 	doc.Digests = make(map[string]string, len(owned))
 	for _, f := range owned {
 		sum := sha256.Sum256(files[f])
