@@ -59,7 +59,7 @@ func (r *fluxReader) get(kctx, namespace, name string) fluxState {
 	defer cancel()
 	u, err := c.Resource(kustomizationGVR).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return fluxState{Err: fmt.Errorf("Kustomization %s/%s (context %s): %w", namespace, name, kctx, err)}
+		return fluxState{Err: fmt.Errorf("reading Kustomization %s/%s (context %s): %w", namespace, name, kctx, err)}
 	}
 	return kustomizationState(u)
 }

@@ -188,19 +188,15 @@ or cluster error.`,
 				return err
 			}
 			url := fleetLocation(e, o.fleet)
-			fp, err := fleetPlatformAt(url, o.branch)
+			fp, lp, err := openFleetPlatform(e, url, o.branch)
 			if err != nil {
 				return err
 			}
 			defer fp.close()
-			lp, err := loadPlatformNow(e, fp.dir)
-			if err != nil {
-				return err
-			}
 			p := lp.platform
 			if o.to != "" {
-				if _, ok := p.Data.Environments[o.to]; !ok {
-					return invalid("promote: --to %s: unknown environment (known: %s)", o.to, strings.Join(p.PromotionOrder(), ", "))
+				if err := knownEnv("promote --to", o.to, p); err != nil {
+					return err
 				}
 			}
 			g := &gates{p: p, now: now, flux: newFluxReader(o.kubeconfig), fleetAt: fleetRuns(url, o.branch), to: o.to}
@@ -341,6 +337,29 @@ or cluster error.`,
 }
 
 var errNothingToPromote = errors.New("nothing to promote")
+
+// openFleetPlatform reads the platform the fleet holds at branch (the
+// embedded default without one) and loads it.
+func openFleetPlatform(e *env, url, branch string) (*fleetPlatform, *loaded, error) {
+	fp, err := fleetPlatformAt(url, branch)
+	if err != nil {
+		return nil, nil, err
+	}
+	lp, err := loadPlatformNow(e, fp.dir)
+	if err != nil {
+		fp.close()
+		return nil, nil, err
+	}
+	return fp, lp, nil
+}
+
+// knownEnv is an invalid-input error unless env is an environment of p.
+func knownEnv(what, env string, p *schema.Platform) error {
+	if _, ok := p.Data.Environments[env]; !ok {
+		return invalid("%s %s: unknown environment (known: %s)", what, env, strings.Join(p.PromotionOrder(), ", "))
+	}
+	return nil
+}
 
 // pendingTampered says why the pending release pr of app m in env is
 // not what its recorded inputs render with the fleet's platform ("" when

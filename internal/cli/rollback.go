@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,18 +98,14 @@ such app, environment or release); 4 git error.`,
 				return err
 			}
 			url := fleetLocation(e, o.fleet)
-			fp, err := fleetPlatformAt(url, o.branch)
+			fp, lp, err := openFleetPlatform(e, url, o.branch)
 			if err != nil {
 				return err
 			}
 			defer fp.close()
-			lp, err := loadPlatformNow(e, fp.dir)
-			if err != nil {
-				return err
-			}
 			p := lp.platform
-			if _, ok := p.Data.Environments[o.env]; !ok {
-				return invalid("rollback: --env %s: unknown environment (known: %s)", o.env, strings.Join(p.PromotionOrder(), ", "))
+			if err := knownEnv("rollback --env", o.env, p); err != nil {
+				return err
 			}
 			author, err := commitAuthor()
 			if err != nil {
@@ -281,21 +278,12 @@ func renderRelease(e *env, m *fleet.Manifest, fp *fleetPlatform, env string, r *
 		}
 	}
 	for _, f := range rm.Files {
-		if c := fileCluster(f); c != "" && contains(ecs, c) {
+		if c := fileCluster(f); c != "" && slices.Contains(ecs, c) {
 			out.Files[f] = string(rec.tree.Files[f])
 			out.Requests[c] = rm.Requests[c]
 		}
 	}
 	return out, nil
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // restageAs writes app m's files as the fleet holds them (read) and its
