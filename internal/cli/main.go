@@ -198,6 +198,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newRerenderCmd(e),
 		newPlatformCmd(e),
 		newCommentCmd(e),
+		newPreviewCmd(e),
 		newPolicyCmd(e),
 		newExplainCmd(e),
 		newLspCmd(e),
