@@ -78,8 +78,8 @@ type Preview struct {
 	// Files are the preview's files in the fleet: its two directories and
 	// its two Flux Kustomizations.
 	Files []string
-	// Requests are what it requests at its ceiling; MonthlyUSD their
-	// monthly cost at the platform's prices.
+	// Requests are what it requests at its ceiling (its quota's basis);
+	// MonthlyUSD its monthly cost as the budget policies estimate it.
 	Requests   Requests
 	MonthlyUSD float64
 	// Databases: how its databases start (empty, sql, backup); "" when it
@@ -281,8 +281,17 @@ func renderPreview(in PreviewInput, jp *jobPlatform, a *App, ct ClusterTarget, t
 	if len(spec.Databases) > 0 {
 		mode = db.Mode
 	}
+	// The cost as the budget policies estimate it: one replica, and one
+	// instance and the storage of each database, at the platform's prices.
 	prices := p.Data.Prices
-	cost := float64(req.CPUMillicores)/1000*prices.CPUCoreMonth + float64(req.MemoryMiB)/1024*prices.MemoryGiBMonth + float64(req.StorageGiB)*prices.StorageGiBMonth
+	sizeCost := func(name string) float64 {
+		sz := p.Data.Sizes[name]
+		return float64(sz.CPUMillicores)/1000*prices.CPUCoreMonth + float64(sz.MemoryMiB)/1024*prices.MemoryGiBMonth
+	}
+	cost := sizeCost(spec.Size)
+	for _, d := range spec.Databases {
+		cost += sizeCost(d.Size) + float64(d.StorageGiB)*prices.StorageGiBMonth
+	}
 	return &Preview{
 		Team: team, App: name, Cluster: ct.Name, Environment: ct.Environment,
 		Namespace: ns, Host: previewHostOf(objs), Image: spec.Image,

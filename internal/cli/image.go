@@ -63,7 +63,7 @@ func checkImage(image, registryURL string) imageState {
 	if errors.As(err, &te) {
 		switch te.StatusCode {
 		case http.StatusNotFound:
-			return imageState{problem: fmt.Sprintf("image %s does not exist in %s (yet): push it, then run preview up again", image, r.Context().RegistryStr())}
+			return imageState{problem: fmt.Sprintf("image %s does not exist (yet): push it, then run preview up again", image)}
 		case http.StatusUnauthorized, http.StatusForbidden:
 			return imageState{problem: fmt.Sprintf("pending image %s: %s refused to say whether it exists (HTTP %d): log CI in to the registry", image, r.Context().RegistryStr(), te.StatusCode)}
 		}

@@ -680,7 +680,7 @@ Exit codes: 0 removed (or none to remove), 2 invalid input, 4 git error.`,
 				in := render.Input{Apps: []render.App{{App: &schema.App{Dir: dir}, Source: render.Source{ID: src}}}}
 				return &fleet.Change{Message: previewMessage(fmt.Sprintf("preview(pr %d): down", o.pr), in, dir), Write: write, Delete: del}, nil
 			}
-			return commitRemoval(e, &o.previewFleet, branch, prepare, &removed, fmt.Sprintf("pull request #%d of %s has no previews", o.pr, src))
+			return commitRemoval(e, &o.previewFleet, branch, prepare, &removed, nil, fmt.Sprintf("pull request #%d of %s has no previews", o.pr, src))
 		},
 	}
 	o.previewFleet.register(c)
@@ -690,7 +690,7 @@ Exit codes: 0 removed (or none to remove), 2 invalid input, 4 git error.`,
 }
 
 // commitRemoval commits a removal of previews and reports it.
-func commitRemoval(e *env, o *previewFleet, branch string, prepare fleet.PrepareChange, removed *[]*previewRecord, none string) error {
+func commitRemoval(e *env, o *previewFleet, branch string, prepare fleet.PrepareChange, removed *[]*previewRecord, reasons map[string]string, none string) error {
 	author, err := commitAuthor()
 	if err != nil {
 		return err
@@ -716,7 +716,11 @@ func commitRemoval(e *env, o *previewFleet, branch string, prepare fleet.Prepare
 		return nil
 	}
 	for _, r := range *removed {
-		fmt.Fprintf(e.stdout, "removed preview %s/%s pr %d (%s in %s)\n", r.Team, r.App, r.PullRequest.Number, r.Namespace, strings.Join(r.Clusters, ", "))
+		fmt.Fprintf(e.stdout, "removed preview %s/%s pr %d (%s in %s)", r.Team, r.App, r.PullRequest.Number, r.Namespace, strings.Join(r.Clusters, ", "))
+		if why := reasons[r.Namespace]; why != "" {
+			fmt.Fprintf(e.stdout, ": %s", why)
+		}
+		fmt.Fprintln(e.stdout)
 	}
 	if !res.NoChanges {
 		fmt.Fprintf(e.stdout, "committed %s to %s %s: %d files written, %d removed\n", res.Commit[:12], gitsource.SanitizeOrigin(o.fleet), branch, res.Written, res.Deleted)
@@ -770,7 +774,7 @@ API error.`,
 			}
 			closed := map[prKey]bool{} // asked once per run, not per attempt
 			var removed []*previewRecord
-			var reasons = map[string]string{}
+			reasons := map[string]string{}
 			prepare := func(v *fleet.View) (*fleet.Change, error) {
 				records, err := readRecords(p, v)
 				if err != nil {
@@ -782,12 +786,16 @@ API error.`,
 					if err != nil {
 						return nil, invalid("preview gc: %v", err)
 					}
-					if !now.Before(exp) {
-						removed = append(removed, r)
+					expired := !now.Before(exp)
+					if expired {
 						reasons[r.Namespace] = fmt.Sprintf("expired %s (%s)", exp.Format(time.RFC3339), why)
-						continue
 					}
+					// Every pull request is asked about, expired or not:
+					// an API that fails removes nothing at all.
 					if token == "" || r.PullRequest.Repo == "" {
+						if expired {
+							removed = append(removed, r)
+						}
 						continue
 					}
 					k := prKey{r.PullRequest.Repo, r.PullRequest.Number}
@@ -799,9 +807,12 @@ API error.`,
 						}
 						closed[k] = isClosed
 					}
-					if isClosed {
+					switch {
+					case isClosed:
 						removed = append(removed, r)
 						reasons[r.Namespace] = fmt.Sprintf("pull request %s#%d is closed", k.repo, k.n)
+					case expired:
+						removed = append(removed, r)
 					}
 				}
 				write, del, err := removePreviews(p, v, removed)
@@ -811,13 +822,7 @@ API error.`,
 				in := render.Input{Apps: []render.App{{App: &schema.App{Dir: e.cwd}, Source: render.Source{ID: "paved-preview-gc"}}}}
 				return &fleet.Change{Message: previewMessage("preview: gc", in, e.cwd), Write: write, Delete: del}, nil
 			}
-			err = commitRemoval(e, &o.previewFleet, branch, prepare, &removed, "no previews to remove")
-			for _, r := range removed {
-				if err == nil {
-					fmt.Fprintf(e.stdout, "  %s: %s\n", r.Namespace, reasons[r.Namespace])
-				}
-			}
-			return err
+			return commitRemoval(e, &o.previewFleet, branch, prepare, &removed, reasons, "no previews to remove")
 		},
 	}
 	o.previewFleet.register(c)
