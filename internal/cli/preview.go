@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/paved-dev/paved/internal/diag"
 	"github.com/paved-dev/paved/internal/fleet"
 	"github.com/paved-dev/paved/internal/gitsource"
 	"github.com/paved-dev/paved/policy"
@@ -387,6 +388,9 @@ func previewUp(e *env, o *previewUpOptions, args []string) error {
 			return invalid("preview up: %s/%s: team %s does not list source %s (platform.teams.%s.sources): a source previews only its own teams' apps", a.Base.Team, a.Base.Name, a.Base.Team, a.Source.ID, a.Base.Team)
 		}
 	}
+	if err := checkPreviewDatabases(e, p, in.Apps); err != nil {
+		return err
+	}
 	var out strings.Builder
 	defer func() {
 		if o.outFile != "" {
@@ -603,6 +607,27 @@ func previewChange(e *env, o *previewUpOptions, p *schema.Platform, in render.In
 	return &fleet.Change{Message: previewMessage(fmt.Sprintf("preview(%s): up", scope), in, dir), Write: write, Delete: keepDel}, nil
 }
 
+// checkPreviewDatabases refuses a seed by SQL without statements, in the
+// platform or an app (what CUE cannot say without a cycle: the list's
+// length decides whether the list is valid).
+func checkPreviewDatabases(e *env, p *schema.Platform, apps []render.App) error {
+	db := p.Data.Previews.Database
+	if db.Mode == "sql" && len(db.SQL) == 0 {
+		return invalid("platform: previews.database.sql: mode sql runs these statements once each preview database exists: give at least one")
+	}
+	for _, a := range apps {
+		if pv := a.Base.Preview; pv != nil && pv.Database != nil && pv.Database.Mode == "sql" && len(pv.Database.SQL) == 0 {
+			where := diagRel(e, a.Dir)
+			if pos, ok := a.FieldPos("preview.database.mode"); ok {
+				pos.Filename = diag.Rel(e.cwd, pos.Filename)
+				where = pos.String()
+			}
+			return invalid("preview.database.sql: mode sql runs these statements once the database exists: give at least one:\n    %s", where)
+		}
+	}
+	return nil
+}
+
 func appOf(in render.Input, team, name string) render.App {
 	for _, a := range in.Apps {
 		if a.Base.Team == team && a.Base.Name == name {
@@ -612,7 +637,7 @@ func appOf(in render.Input, team, name string) render.App {
 	return render.App{}
 }
 
-func diagRel(e *env, dir string) string { return gitsource.Rel(e.cwd, dir) }
+func diagRel(e *env, dir string) string { return diag.Rel(e.cwd, dir) }
 
 // ---- down ----
 
