@@ -329,13 +329,20 @@ func previewHostOf(objs []Object) string {
 // it).
 func previewObjects(p *schema.Platform, objs []Object, team, ns, label string, db schema.PreviewDatabase, cluster string) ([]Object, error) {
 	pv := p.Data.Previews
+	// The databases' backup credentials go with their backups.
+	backupSecrets := map[string]bool{}
+	for _, o := range objs {
+		if g, _ := o.GroupVersion(); o.Kind() == "Cluster" && g == "postgresql.cnpg.io" {
+			backupSecrets[o.Name()+"-backup"] = true
+		}
+	}
 	var out []Object
 	for _, o := range objs {
 		md, _ := o["metadata"].(map[string]any)
 		if md == nil {
 			return nil, fmt.Errorf("object %s has no metadata", o.ID())
 		}
-		if o.Kind() == "ScheduledBackup" {
+		if o.Kind() == "ScheduledBackup" || o.Kind() == "ExternalSecret" && backupSecrets[o.Name()] {
 			continue // a preview keeps no backups
 		}
 		if md["namespace"] == team {
