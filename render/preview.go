@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+
 	"github.com/paved-dev/paved/internal/cache"
 	"github.com/paved-dev/paved/schema"
 )
@@ -266,6 +268,13 @@ func renderPreview(in PreviewInput, jp *jobPlatform, a *App, ct ClusterTarget, t
 	appKS, err := fluxKustomization(p, ct.Environment, fname, "./"+appDir, schema.TenantApplier(team), deps, labels)
 	if err != nil {
 		return nil, err
+	}
+	// When the preview goes, its Namespace goes with everything in it
+	// (the namespace's Kustomization prunes it): the app's Kustomization
+	// leaves its objects to that, since the team's applier loses its
+	// rights there at the same time and could never finish deleting them.
+	if spec, ok := appKS["spec"].(map[string]any); ok {
+		spec["deletionPolicy"] = kustomizev1.DeletionPolicyOrphan
 	}
 	for _, k := range []struct {
 		file string
