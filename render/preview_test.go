@@ -1,6 +1,7 @@
 package render_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -48,9 +49,10 @@ func TestPreviewNames(t *testing.T) {
 			seen[host] = team + "/" + app + " pr " + itoa(pr)
 		}
 	}
-	// The same app and pull request always get the same names.
-	if render.PreviewNamespace(team, long+"-one", 7) != render.PreviewNamespace(team, long+"-one", 7) {
-		t.Error("namespace not deterministic")
+	// The same long name always gets the same short one.
+	short := regexp.MustCompile(`^payments-t{40}-[0-9a-f]{8}-pr7$`)
+	if got := render.PreviewNamespace(team, long+"-one", 7); !short.MatchString(got) || got != render.PreviewNamespace(team, strings.Clone(long)+"-one", 7) {
+		t.Errorf("namespace %q: not the stable short form %s", got, short)
 	}
 }
 
