@@ -432,8 +432,10 @@ func previewUp(e *env, o *previewUpOptions, args []string) error {
 		}
 	}
 	created := map[string]time.Time{} // namespace -> creation, as committed
+	var stale []string                // namespaces holding a newer push's preview
 	prepare := func(v *fleet.View) (*fleet.Change, error) {
-		return previewChange(e, o, p, in, tree, previews, v, now, &refused, created)
+		stale = stale[:0]
+		return previewChange(e, o, p, in, tree, previews, v, now, &refused, created, &stale)
 	}
 	var res *fleet.Result
 	if len(refused) == 0 {
@@ -468,6 +470,10 @@ func previewUp(e *env, o *previewUpOptions, args []string) error {
 	ttl := p.Data.Previews
 	fmt.Fprintf(&out, "**Preview** (PR #%d)\n", o.pr)
 	for _, pv := range previews {
+		if slices.Contains(stale, pv.Namespace) {
+			fmt.Fprintf(e.stdout, "skipped: preview %s/%s: the fleet holds it from a newer revision of %s; this run is older, so it writes nothing\n", pv.Team, pv.App, appOf(in, pv.Team, pv.App).Source.ID)
+			continue
+		}
 		r := &previewRecord{Created: now, LastPush: now}
 		if c, ok := created[pv.Namespace]; ok {
 			r.Created = c // an update keeps its creation time
@@ -509,7 +515,7 @@ var errRefused = errors.New("refused")
 // and the entry points. It refuses, adding to refused, a preview that
 // would take its team past previews.perTeam or whose team has no tenant in
 // the cluster.
-func previewChange(e *env, o *previewUpOptions, p *schema.Platform, in render.Input, tree *render.Tree, previews []render.Preview, v *fleet.View, now time.Time, refused *[]refusal, created map[string]time.Time) (*fleet.Change, error) {
+func previewChange(e *env, o *previewUpOptions, p *schema.Platform, in render.Input, tree *render.Tree, previews []render.Preview, v *fleet.View, now time.Time, refused *[]refusal, created map[string]time.Time, stale *[]string) (*fleet.Change, error) {
 	records, err := readRecords(p, v)
 	if err != nil {
 		return nil, &exitError{code: ExitGit, err: err}
@@ -532,8 +538,17 @@ func previewChange(e *env, o *previewUpOptions, p *schema.Platform, in render.In
 	for _, ns := range slices.Sorted(maps.Keys(ours)) {
 		pv := ours[ns][0]
 		if old := byNS[ns]; old != nil {
-			if old.Source.ID != appOf(in, pv.Team, pv.App).Source.ID {
+			a := appOf(in, pv.Team, pv.App)
+			if old.Source.ID != a.Source.ID {
 				local = append(local, refusal{pv.Team + "/" + pv.App, fmt.Sprintf("namespace %s holds a preview of source %s", ns, old.Source.ID)})
+				continue
+			}
+			// A late run of an older push never replaces a newer one.
+			if rev := a.Source.Revision; rev != "" && old.Source.Revision != "" && rev != old.Source.Revision && gitsource.IsAncestor(a.Dir, rev, old.Source.Revision) {
+				if !slices.Contains(*stale, ns) {
+					*stale = append(*stale, ns)
+				}
+				delete(ours, ns)
 			}
 			continue // an update in place
 		}
