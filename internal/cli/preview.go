@@ -110,6 +110,16 @@ func (o *previewFleet) open(e *env, verb string) (*fleetPlatform, *schema.Platfo
 		fp.close()
 		return nil, nil, "", invalid("preview %s: the fleet's platform hosts no previews (platform.previews.clusters is empty)", verb)
 	}
+	known := map[string]bool{}
+	for _, ct := range render.Clusters(p) {
+		known[ct.Name] = true
+	}
+	for _, c := range p.Data.Previews.Clusters {
+		if !known[c] {
+			fp.close()
+			return nil, nil, "", invalid("preview %s: the fleet's platform: previews.clusters: %q is not a cluster of the platform's environments", verb, c)
+		}
+	}
 	branch := o.branch
 	if branch == "" {
 		branch = p.Data.Previews.Branch
