@@ -66,6 +66,9 @@ func Estimate(p *schema.Platform, tree *render.Tree) Costs {
 		}
 		usd := unitCost(p, u)
 		name := path.Base(u.Dir)
+		if u.App != nil {
+			name = u.App.Base.Name // a preview's directory is not named after its app
+		}
 		key := u.Team + "/" + name
 		a := apps[key]
 		if a == nil {

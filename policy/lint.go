@@ -374,6 +374,9 @@ func allInput(tree *render.Tree, terms [][]*ast.Term) ast.Value {
 		app := ""
 		if u.Kind == render.UnitApp {
 			app = path.Base(u.Dir)
+			if u.App != nil {
+				app = u.App.Base.Name // a preview's directory is not named after its app
+			}
 		}
 		units[ui] = ast.ObjectTerm(
 			ast.Item(ast.InternedTerm("dir"), ast.StringTerm(u.Dir)),

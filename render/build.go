@@ -287,6 +287,14 @@ func newUnit(tree *Tree, dir string) Unit {
 		u.Kind, u.Cluster, u.Team = UnitTenant, parts[1], parts[2]
 	case len(parts) == 3 && parts[0] == "clusters":
 		u.Kind, u.Cluster = UnitEntry, parts[1]
+	case len(parts) == 4 && tree.previewDir != "" && parts[0] == tree.previewDir && parts[3] == "app":
+		// A preview's app: <previews>/<cluster>/<namespace>/app.
+		u.Kind, u.Cluster = UnitApp, parts[1]
+		if s := tree.apps[dir]; s != nil {
+			u.App, u.Team = s.app, s.app.Base.Team
+		}
+	case len(parts) == 4 && tree.previewDir != "" && parts[0] == tree.previewDir && parts[3] == "namespace":
+		u.Kind, u.Cluster = UnitTenant, parts[1]
 	}
 	u.Environment = tree.env[u.Cluster]
 	return u

@@ -45,6 +45,9 @@ type App struct {
 	// Docs says the app's directory holds TechDocs (mkdocs.yml): its
 	// catalog entry then carries backstage.io/techdocs-ref.
 	Docs bool
+	// preview, for a pull request's preview (RenderPreviews), replaces
+	// the app's effective spec and host.
+	preview *previewOverride
 }
 
 // Input is everything Render needs.
@@ -549,8 +552,12 @@ func renderApp(p *jobPlatform, c *cache.Cache, a App, ct ClusterTarget, spec sch
 		calls = append(calls, dep{Team: team, Name: name})
 	}
 	podRegex, deployment := workloadNames(spec)
+	effective := a.Effective[ct.Environment]
+	if a.preview != nil {
+		effective = a.preview.effective
+	}
 	input := map[string]any{
-		"app": json.RawMessage(a.Effective[ct.Environment]),
+		"app": json.RawMessage(effective),
 		"cluster": map[string]any{
 			"name":         ct.Name,
 			"environment":  ct.Environment,
@@ -568,6 +575,9 @@ func renderApp(p *jobPlatform, c *cache.Cache, a App, ct ClusterTarget, spec sch
 	}
 	if spec.Ingress != nil {
 		input["host"] = IngressHost(p.root, a.Base, spec, ct)
+		if a.preview != nil {
+			input["host"] = a.preview.host
+		}
 	}
 	objs, err := evalObjects(p, c, "blueprint."+spec.Kind, input)
 	if err != nil {

@@ -23,8 +23,11 @@ type Tree struct {
 	// it to a cluster and policies do not judge it, but diff shows it.
 	Catalog *Unit
 
-	env  map[string]string      // cluster -> environment
-	apps map[string]*unitSource // app directory -> the app it renders
+	// previewDir is the fleet directory of a preview render's tree
+	// (RenderPreviews): its units are classified as a preview's.
+	previewDir string
+	env        map[string]string      // cluster -> environment
+	apps       map[string]*unitSource // app directory -> the app it renders
 	// objs are the objects of the rendered files, exactly as they decode
 	// from those files, so the build need not parse YAML paved just wrote.
 	objs map[string]Object

@@ -45,6 +45,44 @@ type Spec struct {
 	Promotion map[string]AppPromotion `json:"promotion"`
 	// Databases are the app's PostgreSQL clusters by name.
 	Databases map[string]Database `json:"databases"`
+	// Preview narrows the platform's previews for the app.
+	Preview *PreviewOverrides `json:"preview,omitempty"`
+}
+
+// PreviewOverrides narrow the platform's previews for one app.
+type PreviewOverrides struct {
+	Enabled  bool             `json:"enabled"`
+	Size     string           `json:"size,omitempty"`
+	Database *PreviewDatabase `json:"database,omitempty"`
+}
+
+// PreviewDatabase is how a preview's databases start: empty, sql (SQL
+// statements run once created) or backup (restored from the platform's
+// backups of RestoreFrom).
+type PreviewDatabase struct {
+	Mode        string   `json:"mode"`
+	SQL         []string `json:"sql"`
+	RestoreFrom string   `json:"restoreFrom,omitempty"`
+}
+
+// Previews are the platform's preview environments (#Previews).
+type Previews struct {
+	Clusters    []string        `json:"clusters"`
+	Domain      string          `json:"domain"`
+	Branch      string          `json:"branch"`
+	Directory   string          `json:"directory"`
+	TTL         string          `json:"ttl"`
+	MaxLifetime string          `json:"maxLifetime"`
+	PerTeam     int             `json:"perTeam"`
+	Size        string          `json:"size"`
+	SecretStore SecretStoreRef  `json:"secretStore"`
+	Database    PreviewDatabase `json:"database"`
+}
+
+// SecretStoreRef names a secret store.
+type SecretStoreRef struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
 }
 
 // Link is a link on the app's catalog page.
@@ -226,10 +264,15 @@ type PlatformData struct {
 	OwnerRole string   `json:"ownerRole"`
 	Tenancy   Tenancy  `json:"tenancy"`
 	Workload  Workload `json:"workload"`
+	Previews  Previews `json:"previews"`
 	Databases struct {
 		Backup struct {
-			Credentials struct {
-				Key string `json:"key"`
+			DestinationPath string `json:"destinationPath,omitempty"`
+			EndpointURL     string `json:"endpointURL"`
+			Credentials     struct {
+				Key                     string `json:"key"`
+				AccessKeyIDProperty     string `json:"accessKeyIdProperty"`
+				SecretAccessKeyProperty string `json:"secretAccessKeyProperty"`
 			} `json:"credentials"`
 		} `json:"backup"`
 		Operator namespaced `json:"operator"`

@@ -216,6 +216,61 @@ func TestScripts(t *testing.T) {
 				}
 				ts.Setenv(args[0], m[1])
 			},
+			// fakeregistry IMAGE...: an OCI distribution registry on
+			// 127.0.0.1 holding the manifests of IMAGE (repository:tag, no
+			// host) until the script ends; sets REGISTRY to its URL.
+			"fakeregistry": func(ts *testscript.TestScript, neg bool, args []string) {
+				have := map[string]bool{}
+				for _, a := range args {
+					repo, tag, _ := strings.Cut(a, ":")
+					have["/v2/"+repo+"/manifests/"+tag] = true
+				}
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					switch {
+					case r.URL.Path == "/v2/":
+						w.WriteHeader(http.StatusOK)
+					case have[r.URL.Path]:
+						w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+						w.Header().Set("Docker-Content-Digest", "sha256:0000000000000000000000000000000000000000000000000000000000000000")
+						w.Header().Set("Content-Length", "2")
+						w.WriteHeader(http.StatusOK)
+					default:
+						w.Header().Set("Content-Type", "application/json")
+						w.WriteHeader(http.StatusNotFound)
+						fmt.Fprint(w, `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}`)
+					}
+				}))
+				ts.Defer(srv.Close)
+				ts.Setenv("REGISTRY", srv.URL)
+			},
+			// fakegithub FILE: the GitHub API's pull requests on 127.0.0.1
+			// until the script ends, read from FILE at each request (lines
+			// "OWNER/NAME N open|closed|500"; a 500 answers every request
+			// with a server error); sets GITHUB_API_URL.
+			"fakegithub": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 {
+					ts.Fatalf("usage: fakegithub FILE")
+				}
+				file := ts.MkAbs(args[0])
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					data, _ := os.ReadFile(file)
+					for _, line := range strings.Split(string(data), "\n") {
+						f := strings.Fields(line)
+						if len(f) == 1 && f[0] == "500" {
+							http.Error(w, `{"message":"server error"}`, http.StatusInternalServerError)
+							return
+						}
+						if len(f) == 3 && r.URL.Path == "/repos/"+f[0]+"/pulls/"+f[1] {
+							w.Header().Set("Content-Type", "application/json")
+							fmt.Fprintf(w, `{"number":%s,"state":%q}`, f[1], f[2])
+							return
+						}
+					}
+					http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)
+				}))
+				ts.Defer(srv.Close)
+				ts.Setenv("GITHUB_API_URL", srv.URL+"/")
+			},
 			// mkfile SIZE NAME: a file of SIZE bytes of CUE comment text.
 			"mkfile": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 2 {

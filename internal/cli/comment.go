@@ -3,11 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/google/go-github/v88/github"
 	"github.com/spf13/cobra"
@@ -21,6 +19,9 @@ type commentOptions struct {
 	pr       int
 	bodyFile string
 	apiURL   string
+	// previewFile is paved preview up's --out-file: the preview lines
+	// the comment shows under its marker.
+	previewFile string
 }
 
 func newCommentCmd(e *env) *cobra.Command {
@@ -34,6 +35,10 @@ every page of comments), updates it in place, or creates it. A comment
 rendered for a newer head commit (one the body's commit is an ancestor of, in
 the git repository of the working directory) is left alone. A body saying
 "No rendered changes" replaces a stale diff like any other.
+
+--preview-file adds the pull request's preview, as paved preview up wrote
+it (--out-file), under the marker: each preview's URL, expiry and monthly
+cost, or the reason it was refused.
 
 The token comes from GITHUB_TOKEN; the API from --api-url, else
 GITHUB_API_URL, else https://api.github.com/.
@@ -64,18 +69,14 @@ Exit codes: 0 posted (or left alone), 2 invalid input, 4 API error.`,
 			if !ours {
 				return invalid("comment: %s does not start with paved's marker (write it with paved diff -o markdown)", o.bodyFile)
 			}
-			api := o.apiURL
-			if api == "" {
-				api = os.Getenv("GITHUB_API_URL")
-			}
-			opts := []github.ClientOptionsFunc{github.WithAuthToken(token), github.WithHTTPClient(&http.Client{Timeout: 30 * time.Second})}
-			if api != "" {
-				if !strings.HasSuffix(api, "/") {
-					api += "/"
+			if o.previewFile != "" {
+				line, err := os.ReadFile(absPath(e, o.previewFile))
+				if err != nil {
+					return invalid("comment: %v", err)
 				}
-				opts = append(opts, github.WithURLs(&api, &api))
+				body = withPreview(body, line)
 			}
-			client, err := github.NewClient(opts...)
+			client, err := githubClient(token, o.apiURL)
 			if err != nil {
 				return invalid("comment: %v", err)
 			}
@@ -90,6 +91,7 @@ Exit codes: 0 posted (or left alone), 2 invalid input, 4 API error.`,
 	c.Flags().StringVar(&o.repo, "repo", "", "repository OWNER/NAME (required)")
 	c.Flags().IntVar(&o.pr, "pr", 0, "pull request number (required)")
 	c.Flags().StringVar(&o.bodyFile, "body-file", "", "comment body, as paved diff -o markdown writes it (required)")
+	c.Flags().StringVar(&o.previewFile, "preview-file", "", "preview lines to show at the top of the comment (paved preview up --out-file): URL, expiry and cost, or why there is no preview")
 	c.Flags().StringVar(&o.apiURL, "api-url", "", "GitHub API base URL (default GITHUB_API_URL, else https://api.github.com/)")
 	return c
 }

@@ -202,6 +202,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newMetricsCmd(e),
 		newPlatformCmd(e),
 		newCommentCmd(e),
+		newPreviewCmd(e),
 		newPolicyCmd(e),
 		newExplainCmd(e),
 		newLspCmd(e),

@@ -252,8 +252,8 @@ func pendingOf(m *fleet.Manifest, read func(string) ([]byte, bool)) (map[string]
 	return out, nil
 }
 
-// appOf is the app team/app of a recorded render.
-func appOf(r *recorded, id string) *render.App {
+// recordedApp is the app team/app of a recorded render.
+func recordedApp(r *recorded, id string) *render.App {
 	for i := range r.in.Apps {
 		if a := &r.in.Apps[i]; a.Base.Team+"/"+a.Base.Name == id {
 			return a
@@ -350,7 +350,7 @@ func restageRecorded(e *env, rec *recorded, ms *fleet.Manifests) error {
 		// of is the render of release r: its files and app manifest.
 		of := func(r release) (map[string][]byte, *fleet.Manifest, *render.App) {
 			if r.in == nil || r.rev == fm.Source.Revision && sameInputs(r.in, fm.Inputs) {
-				return base, m0, appOf(rec, id)
+				return base, m0, recordedApp(rec, id)
 			}
 			x := extra[keyOf(id, r)]
 			if x == nil {
@@ -360,7 +360,7 @@ func restageRecorded(e *env, rec *recorded, ms *fleet.Manifests) error {
 			if err != nil {
 				return nil, nil, nil
 			}
-			return x.tree.Files, m, appOf(x, id)
+			return x.tree.Files, m, recordedApp(x, id)
 		}
 		var owned []string
 		envs := map[string]*fleet.EnvRelease{}

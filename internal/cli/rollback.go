@@ -272,7 +272,7 @@ func renderRelease(e *env, m *fleet.Manifest, fp *fleetPlatform, env string, r *
 	out := &fleet.Pending{Team: m.Team, App: m.App, Environment: env, Release: r.rec.Release,
 		Source: &src, SourceTime: r.rec.SourceTime,
 		Image: r.rec.Image, Inputs: r.inputs, Files: map[string]string{}, Requests: map[string]fleet.Requests{}}
-	if a := appOf(rec, m.ID()); a != nil {
+	if a := recordedApp(rec, m.ID()); a != nil {
 		if spec, err := a.Env(env); err == nil {
 			out.Image = spec.Image
 		}

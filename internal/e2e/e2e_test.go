@@ -298,6 +298,9 @@ func TestFleetReconcilesWithFlux(t *testing.T) {
 	phase = time.Now()
 	c.hostileEdit(ctx, bare, work, paved)
 	figure("hostile push refused", time.Since(phase).Round(100*time.Millisecond).String())
+
+	// A pull request's preview environments (issue 31).
+	c.previews(ctx, bare, work, fleetURL, src, paved, figure)
 	figure("scenario total", time.Since(begin).Round(100*time.Millisecond).String())
 }
 

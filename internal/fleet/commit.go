@@ -140,6 +140,15 @@ func (e *ForeignEditError) Error() string {
 // moved (judged by the remote ref, not the error text) is retried on the
 // new tip with backoff and jitter; nothing is ever force-pushed.
 func Commit(ctx context.Context, prepare Prepare, o CommitOptions) (*Result, error) {
+	return commit(ctx, o, func(repo *git.Repository, tip *object.Commit) (*applied, error) {
+		return apply(repo, tip, prepare)
+	})
+}
+
+// commit is Commit's loop, for any way of applying a change to a tip
+// (apply for apps, applyChange for CommitChange): open the branch, apply,
+// push one commit, retry on a new tip.
+func commit(ctx context.Context, o CommitOptions, apply func(*git.Repository, *object.Commit) (*applied, error)) (*Result, error) {
 	shown := gitsource.SanitizeOrigin(o.URL)
 	wrap := func(err error) error {
 		var pr *PrepareError
@@ -179,9 +188,12 @@ func Commit(ctx context.Context, prepare Prepare, o CommitOptions) (*Result, err
 		if tip == nil && !o.CreateBranch {
 			return nil, wrap(&NoBranchError{Fleet: shown, Branch: o.Branch})
 		}
-		a, err := apply(repo, tip, prepare)
+		a, err := apply(repo, tip)
 		if err != nil {
 			return nil, wrap(err)
+		}
+		if a.plan == nil {
+			a.plan = &Plan{} // a change of files, not of apps
 		}
 		if len(a.plan.Stale) > 0 {
 			res.Stale, res.NoChanges = a.plan.Stale, true

@@ -85,9 +85,9 @@ func readCommitFile(c *object.Commit, p string) ([]byte, error) {
 	return io.ReadAll(rd)
 }
 
-// Change is a commit of the first-parent line and what a file held after
+// FileVersion is a commit of the first-parent line and what a file held after
 // it (Data nil: the commit removed it, or it did not exist).
-type Change struct {
+type FileVersion struct {
 	Commit  string
 	When    time.Time
 	Message string
@@ -96,8 +96,8 @@ type Change struct {
 
 // Log is every commit of the first-parent line that changed p, newest
 // first, at most max (0: all) commits read.
-func (h *History) Log(p string, max int) ([]Change, error) {
-	var out []Change
+func (h *History) Log(p string, max int) ([]FileVersion, error) {
+	var out []FileVersion
 	c, err := h.repo.CommitObject(h.tip)
 	if err != nil {
 		return nil, err
@@ -118,7 +118,7 @@ func (h *History) Log(p string, max int) ([]Change, error) {
 			}
 		}
 		if string(before) != string(data) || (before == nil) != (data == nil) {
-			out = append(out, Change{Commit: c.Hash.String(), When: c.Committer.When.UTC(), Message: c.Message, Data: data})
+			out = append(out, FileVersion{Commit: c.Hash.String(), When: c.Committer.When.UTC(), Message: c.Message, Data: data})
 		}
 		c = parent
 	}

@@ -2,6 +2,7 @@
 package paved.k8s
 
 import data.paved.lib.k8s
+import data.paved.lib.platform
 
 # Path of the Job spec: the object's spec, or a CronJob's job template spec.
 _job_spec_path := ["spec"] if input.kind == "Job"
@@ -76,10 +77,18 @@ deny_flux_source_ref contains result if {
 deny_prune_protection contains result if {
 	_holds_data
 	not _prune_disabled
+	not _disposable_preview
 	result := k8s.result(
 		sprintf("%s may be pruned by Flux: without the annotation kustomize.toolkit.fluxcd.io/prune: disabled, removing it from the fleet deletes its data", [k8s.input_display]),
 		k8s.closest(input, ["metadata", "annotations", "kustomize.toolkit.fluxcd.io/prune"]),
 	)
+}
+
+# A pull request's preview, in its own namespace (preview-isolation), is
+# disposable: pruning it is how it goes when the pull request closes.
+_disposable_preview if {
+	_is_preview
+	not platform.shared_namespace(_namespace_of(input))
 }
 
 _holds_data if {

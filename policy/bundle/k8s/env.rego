@@ -120,7 +120,7 @@ _logs_json(container) if {
 #   remediation: Reference keys under your team's part of the store (<team>/...) in secrets; a key another team owns needs a grant in the platform (secretStore.grants).
 deny_secret_outside_team contains result if {
 	input.kind == "ExternalSecret"
-	team := k8s.get(input.metadata, "namespace", "")
+	team := platform.team_of(input)
 	some i, d in k8s.get(input.spec, "data", [])
 	key := k8s.get(d, ["remoteRef", "key"], "")
 	not platform.secret_allowed(team, key)
@@ -129,7 +129,7 @@ deny_secret_outside_team contains result if {
 
 deny_secret_outside_team contains result if {
 	input.kind == "ExternalSecret"
-	team := k8s.get(input.metadata, "namespace", "")
+	team := platform.team_of(input)
 	some i, d in k8s.get(input.spec, "dataFrom", [])
 	k8s.get(d, "extract", null) != null
 	key := k8s.get(d, ["extract", "key"], "")

@@ -82,3 +82,34 @@ secret_allowed(team, key) if {
 secret_allowed(_, key) if {
 	key in platform_secret_keys
 }
+
+# previews_domain is the domain pull requests' previews publish under
+# ("" when the platform has none).
+default previews_domain := ""
+
+previews_domain := d if {
+	d := _platform.previews.domain
+	is_string(d)
+}
+
+# shared_namespace holds for a namespace of a real environment: a team's,
+# or a reserved one (kube-*, default, flux-system, the platform's own and
+# its reservedNames).
+shared_namespace(ns) if _platform.teams[ns]
+
+shared_namespace(ns) if startswith(ns, "kube-")
+
+shared_namespace(ns) if ns in {"default", "flux-system"}
+
+shared_namespace(ns) if ns in _strings(object.get(_platform, "reservedNames", []))
+
+# team_of is the team an object belongs to: its namespace, or for a pull
+# request's preview (labelled paved.dev/preview) in namespace
+# <team>-<app>-pr<N>, the team its paved.dev/team label names.
+team_of(obj) := team if {
+	labels := object.get(obj, ["metadata", "labels"], {})
+	object.get(labels, "paved.dev/preview", "") != ""
+	team := object.get(labels, "paved.dev/team", "")
+	team != ""
+	startswith(object.get(obj, ["metadata", "namespace"], ""), concat("", [team, "-"]))
+} else := object.get(obj, ["metadata", "namespace"], "")
