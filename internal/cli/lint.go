@@ -111,7 +111,7 @@ func lintTree(e *env, l *loaded, tree *render.Tree, today time.Time) (*policy.Re
 		}
 	}()
 	// lint, diff and commit read only the tree's files after linting.
-	opts := policy.LintOptions{Today: today, Consume: true, Progress: func(total int) func() {
+	opts := policy.LintOptions{Today: today, Consume: true, Cache: e.cacheDir(), Progress: func(total int) func() {
 		bar = e.progress("linting", total, "evaluations")
 		return func() { bar.Add(1) }
 	}}
