@@ -126,6 +126,33 @@ type LintOptions struct {
 	// namespaces by object, policies and data: an object evaluated before
 	// with the same policies and data is not evaluated again.
 	Cache *cache.Cache
+	// Part, when not nil, judges one part of the run (lint --shard):
+	// Lint's findings over the parts of a partition of the units, with
+	// Fleet set in exactly one of them, are those of the whole run.
+	Part *Part
+}
+
+// Part is a part of a lint run.
+type Part struct {
+	// Unit says which units' objects and directories the part judges
+	// (their per-object and per-unit namespaces).
+	Unit func(u render.Unit) bool
+	// Fleet: the part evaluates the namespaces over the whole run
+	// (budgets, the rules across apps); the tree must then hold every
+	// app.
+	Fleet bool
+	// App says which apps' exceptions the part reports on (listed,
+	// unused, expiring), except those for policies of the namespaces
+	// over the whole run, which the Fleet part reports on.
+	App func(team, app string) bool
+}
+
+// judges reports whether the part reports on waiver w.
+func (pt *Part) judges(e *Engine, w *Waiver) bool {
+	if c := e.checks[w.Policy]; c != nil && (c.Input == InputAll || c.Input == InputBudget) {
+		return pt.Fleet
+	}
+	return pt.App(w.Team, w.App)
 }
 
 // objRef is an object of a built tree: unit and object index.
@@ -145,6 +172,9 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 	// Slots: one per object, one per unit, one for the budget.
 	var objs []objRef
 	for ui, u := range tree.Units {
+		if opts.Part != nil && !opts.Part.Unit(u) {
+			continue
+		}
 		for oi := range u.Objects {
 			objs = append(objs, objRef{ui, oi})
 		}
@@ -207,6 +237,9 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 			}
 		case InputUnit:
 			for ui, u := range tree.Units {
+				if opts.Part != nil && !opts.Part.Unit(u) {
+					continue
+				}
 				jobs = append(jobs, job{ns: ns, input: ast.NewObject(
 					ast.Item(ast.InternedTerm("cluster"), ast.StringTerm(u.Cluster)),
 					ast.Item(ast.InternedTerm("environment"), ast.StringTerm(u.Environment)),
@@ -214,8 +247,14 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 				), slot: unitSlot + ui})
 			}
 		case InputBudget:
+			if opts.Part != nil && !opts.Part.Fleet {
+				continue
+			}
 			jobs = append(jobs, job{ns: ns, input: budgetInput(rep.Costs), slot: budgetSlot})
 		case InputAll:
+			if opts.Part != nil && !opts.Part.Fleet {
+				continue
+			}
 			jobs = append(jobs, job{ns: ns, input: allInput(tree, terms), slot: allSlot})
 		}
 	}
@@ -267,7 +306,11 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 			rep.Findings = append(rep.Findings, f)
 		}
 	}
-	rep.Waivers = applyWaivers(rep.Findings, waivers, opts.Today, e.settings.WaiverWarningDays, &rep.Findings)
+	var judge func(*Waiver) bool
+	if opts.Part != nil {
+		judge = func(w *Waiver) bool { return opts.Part.judges(e, w) }
+	}
+	rep.Waivers = applyWaivers(rep.Findings, waivers, opts.Today, e.settings.WaiverWarningDays, &rep.Findings, judge)
 	sortFindings(rep.Findings)
 	return rep, nil
 }
