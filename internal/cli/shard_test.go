@@ -230,3 +230,98 @@ func TestShardsEqualWhole(t *testing.T) {
 		t.Errorf("verify: the shards' problems are not the whole run's:\nshards:\n%s\nwhole:\n%s", strings.Join(got, "\n"), strings.Join(wantProblems, "\n"))
 	}
 }
+
+// TestRerenderShardsEqualWhole: after a platform change, rerender --shard
+// I/N --out-bundle over I = 1..N and rerender --merge of the bundles make
+// the very commit (same hash: same tree, message, author and parent) an
+// unsharded rerender of the same fleet makes; a merge onto a fleet that
+// moved, or of an incomplete set of bundles, commits nothing.
+func TestRerenderShardsEqualWhole(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	t.Setenv("PAVED_AUTHOR_NAME", "paved-ci")
+	t.Setenv("PAVED_AUTHOR_EMAIL", "ci@acme.dev")
+	tmp := t.TempDir()
+	t.Setenv("PAVED_CACHE_DIR", filepath.Join(tmp, "cache"))
+	src := filepath.Join(tmp, "src")
+	if _, err := synth.Generate(src, synth.Options{Apps: 30, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	gitOut(t, src, "init", "-q", "-b", "main")
+	gitOut(t, src, "remote", "add", "origin", "https://github.com/acme/monorepo.git")
+	gitOut(t, src, "add", "-A")
+	gitOut(t, src, "commit", "-q", "-m", "apps")
+	paved := func(want int, args ...string) string {
+		t.Helper()
+		var stdout, stderr strings.Builder
+		if code := Run(args, &env{stdout: &stdout, stderr: &stderr, cwd: tmp}); code != want {
+			t.Fatalf("paved %v: exit %d, want %d\n%s%s", args, code, want, stdout.String(), stderr.String())
+		}
+		return stdout.String()
+	}
+	// The fleet: its platform, the apps committed, then a platform change
+	// (the small size class grows) that moves every app's resources.
+	plat := filepath.Join(tmp, "plat")
+	seed := filepath.Join(tmp, "seed.git")
+	gitOut(t, tmp, "init", "-q", "--bare", "-b", "main", seed)
+	gitOut(t, tmp, "init", "-q", "-b", "main", plat)
+	if err := os.CopyFS(filepath.Join(plat, "platform"), os.DirFS(filepath.Join(src, "paved.platform"))); err != nil {
+		t.Fatal(err)
+	}
+	gitOut(t, plat, "add", "-A")
+	gitOut(t, plat, "commit", "-q", "-m", "platform")
+	gitOut(t, plat, "push", "-q", seed, "main")
+	var out strings.Builder
+	if code := Run([]string{"commit", ".", "--quiet", "--fleet", seed, "--today", synth.Today}, &env{stdout: &out, stderr: &out, cwd: src}); code != ExitOK {
+		t.Fatalf("paved commit: exit %d\n%s", code, out.String())
+	}
+	gitOut(t, plat, "pull", "-q", seed, "main")
+	f, err := os.OpenFile(filepath.Join(plat, "platform", "platform.cue"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(f, "platform: sizes: small: cpuMillicores: 300")
+	f.Close()
+	gitOut(t, plat, "commit", "-q", "-am", "platform: small is 300m")
+	gitOut(t, plat, "push", "-q", seed, "main")
+
+	whole, sharded := filepath.Join(tmp, "whole.git"), filepath.Join(tmp, "sharded.git")
+	for _, d := range []string{whole, sharded} {
+		gitOut(t, tmp, "clone", "-q", "--bare", seed, d)
+	}
+	paved(ExitOK, "rerender", "--fleet", whole, "--today", synth.Today)
+	const n = 3
+	var bundles []string
+	for i := 1; i <= n; i++ {
+		b := filepath.Join(tmp, fmt.Sprintf("shard-%d.json", i))
+		paved(ExitOK, "rerender", "--fleet", sharded, "--today", synth.Today, "--shard", fmt.Sprintf("%d/%d", i, n), "--out-bundle", b)
+		bundles = append(bundles, b)
+	}
+	if got := gitOut(t, tmp, "--git-dir", sharded, "rev-parse", "main"); got != gitOut(t, tmp, "--git-dir", seed, "rev-parse", "main") {
+		t.Fatal("a shard's render step committed")
+	}
+	// Not every shard: nothing committed.
+	paved(ExitInvalid, append([]string{"rerender", "--fleet", sharded, "--merge"}, bundles[:n-1]...)...)
+	paved(ExitOK, append([]string{"rerender", "--fleet", sharded, "--today", synth.Today, "--merge"}, bundles...)...)
+	w, s := gitOut(t, tmp, "--git-dir", whole, "rev-parse", "main"), gitOut(t, tmp, "--git-dir", sharded, "rev-parse", "main")
+	if w != s {
+		t.Fatalf("the merged commit %s is not the unsharded rerender's %s:\n%s", s, w,
+			gitOut(t, tmp, "diff", "--stat", w, s))
+	}
+	if !strings.Contains(gitOut(t, tmp, "--git-dir", whole, "show", "main:"+firstDeployment(t, tmp, whole)), "cpu: 300m") {
+		t.Fatal("the rerender did not move the apps to the new size")
+	}
+	// The fleet moved since: the bundles are refused.
+	paved(ExitGit, append([]string{"rerender", "--fleet", sharded, "--merge"}, bundles...)...)
+}
+
+// firstDeployment is the path of a prod Deployment in the fleet's main.
+func firstDeployment(t *testing.T, dir, gitDir string) string {
+	t.Helper()
+	for _, p := range strings.Split(gitOut(t, dir, "--git-dir", gitDir, "ls-tree", "-r", "--name-only", "main", "apps/prod-eu-1"), "\n") {
+		if strings.Contains(p, "apps_v1_deployment_") {
+			return p
+		}
+	}
+	t.Fatal("no Deployment in apps/prod-eu-1")
+	return ""
+}
