@@ -111,6 +111,9 @@ type Engine struct {
 	byRule   map[string]*Check // namespace.rule -> check
 	spaces   []*namespace
 	settings schema.PolicySettings
+	// bundleSum and dataSum digest the policies and their data: with an
+	// object's digest, the key of its cached results (resultcache.go).
+	bundleSum, dataSum []byte
 }
 
 type namespace struct {
@@ -184,6 +187,9 @@ func Load(ctx context.Context, opts Options) (*Engine, error) {
 		}
 	}
 	if err := e.index(ce, tmp); err != nil {
+		return nil, err
+	}
+	if e.bundleSum, e.dataSum, err = bundleDigest(ctx, ce.Policies(), policyPaths, ce.Store()); err != nil {
 		return nil, err
 	}
 	for _, ns := range e.spaces {

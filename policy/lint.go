@@ -13,6 +13,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/paved-dev/paved/internal/cache"
 	"github.com/paved-dev/paved/internal/diag"
 	"github.com/paved-dev/paved/internal/workpool"
 	"github.com/paved-dev/paved/render"
@@ -83,6 +84,10 @@ type Report struct {
 	Checks   []*Check  `json:"-"`
 	Objects  int       `json:"-"`
 	Units    int       `json:"-"`
+	// Distinct is the number of distinct objects the per-object
+	// namespaces judged, Cached how many of them had their results in the
+	// cache (LintOptions.Cache) and were not evaluated.
+	Distinct, Cached int `json:"-"`
 }
 
 // Count returns the numbers of blocking denials, warnings and waived
@@ -117,6 +122,37 @@ type LintOptions struct {
 	// not held twice, and recovers from those values the few objects
 	// findings are placed in.
 	Consume bool
+	// Cache, when not nil, holds the results of the per-object
+	// namespaces by object, policies and data: an object evaluated before
+	// with the same policies and data is not evaluated again.
+	Cache *cache.Cache
+	// Part, when not nil, judges one part of the run (lint --shard):
+	// Lint's findings over the parts of a partition of the units, with
+	// Fleet set in exactly one of them, are those of the whole run.
+	Part *Part
+}
+
+// Part is a part of a lint run.
+type Part struct {
+	// Unit says which units' objects and directories the part judges
+	// (their per-object and per-unit namespaces).
+	Unit func(u render.Unit) bool
+	// Fleet: the part evaluates the namespaces over the whole run
+	// (budgets, the rules across apps); the tree must then hold every
+	// app.
+	Fleet bool
+	// App says which apps' exceptions the part reports on (listed,
+	// unused, expiring), except those for policies of the namespaces
+	// over the whole run, which the Fleet part reports on.
+	App func(team, app string) bool
+}
+
+// judges reports whether the part reports on waiver w.
+func (pt *Part) judges(e *Engine, w *Waiver) bool {
+	if c := e.checks[w.Policy]; c != nil && (c.Input == InputAll || c.Input == InputBudget) {
+		return pt.Fleet
+	}
+	return pt.App(w.Team, w.App)
 }
 
 // objRef is an object of a built tree: unit and object index.
@@ -136,6 +172,9 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 	// Slots: one per object, one per unit, one for the budget.
 	var objs []objRef
 	for ui, u := range tree.Units {
+		if opts.Part != nil && !opts.Part.Unit(u) {
+			continue
+		}
 		for oi := range u.Objects {
 			objs = append(objs, objRef{ui, oi})
 		}
@@ -152,25 +191,55 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 		return nil, err
 	}
 	built := builtObjects{tree: tree, terms: terms, ids: ids}
+	// The result of a per-object namespace depends on the object alone:
+	// an object rendered identically into several clusters (most objects
+	// of prod-eu-1 and prod-us-1) is evaluated once, and one evaluated by
+	// an earlier run with the same policies and data is not evaluated
+	// again (resultcache.go).
+	var uniq []distinctObject
+	first := map[*ast.Term]int{} // shared value -> index in uniq
+	for i, r := range objs {
+		t := terms[r.u][r.o]
+		if j, ok := first[t]; ok {
+			uniq[j].slots = append(uniq[j].slots, i)
+			continue
+		}
+		first[t] = len(uniq)
+		uniq = append(uniq, distinctObject{term: t, slots: []int{i}})
+	}
+	var rc *resultCache
+	if opts.Cache != nil && e.hasObjectSpaces() {
+		rc = &resultCache{c: opts.Cache, e: e}
+		workpool.Run(len(uniq), runtime.GOMAXPROCS(0), func(_, i int) {
+			d := &uniq[i]
+			sum, err := termDigest(d.term.Value)
+			if err != nil {
+				return // evaluated, not cached
+			}
+			d.sum, d.digested = sum, true
+			d.cached, d.hit = rc.get(sum)
+		})
+	}
+	rep.Distinct = len(uniq)
+	for _, d := range uniq {
+		if d.hit {
+			rep.Cached++
+		}
+	}
 	var jobs []job
 	for _, ns := range e.spaces {
 		switch ns.input {
 		case InputObject:
-			// The result of a per-object namespace depends on the object
-			// alone: an object rendered identically into several clusters
-			// (most objects of prod-eu-1 and prod-us-1) is evaluated once.
-			first := map[*ast.Term]int{} // shared value -> job index
-			for i, r := range objs {
-				t := terms[r.u][r.o]
-				if j, ok := first[t]; ok {
-					jobs[j].also = append(jobs[j].also, i)
-					continue
+			for _, d := range uniq {
+				if !d.hit {
+					jobs = append(jobs, job{ns: ns, input: d.term.Value, slot: d.slots[0], also: d.slots[1:]})
 				}
-				first[t] = len(jobs)
-				jobs = append(jobs, job{ns: ns, input: t.Value, slot: i})
 			}
 		case InputUnit:
 			for ui, u := range tree.Units {
+				if opts.Part != nil && !opts.Part.Unit(u) {
+					continue
+				}
 				jobs = append(jobs, job{ns: ns, input: ast.NewObject(
 					ast.Item(ast.InternedTerm("cluster"), ast.StringTerm(u.Cluster)),
 					ast.Item(ast.InternedTerm("environment"), ast.StringTerm(u.Environment)),
@@ -178,8 +247,14 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 				), slot: unitSlot + ui})
 			}
 		case InputBudget:
+			if opts.Part != nil && !opts.Part.Fleet {
+				continue
+			}
 			jobs = append(jobs, job{ns: ns, input: budgetInput(rep.Costs), slot: budgetSlot})
 		case InputAll:
+			if opts.Part != nil && !opts.Part.Fleet {
+				continue
+			}
 			jobs = append(jobs, job{ns: ns, input: allInput(tree, terms), slot: allSlot})
 		}
 	}
@@ -194,6 +269,22 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 	results, err := e.runAll(ctx, jobs, allSlot+1, done)
 	if err != nil {
 		return nil, err
+	}
+	if rc != nil {
+		workpool.Run(len(uniq), runtime.GOMAXPROCS(0), func(_, i int) {
+			d := &uniq[i]
+			if !d.hit && d.digested {
+				// Only per-object namespaces write an object's slot.
+				rc.put(d.sum, results[d.slots[0]])
+			}
+		})
+		for _, d := range uniq {
+			if d.hit {
+				for _, s := range d.slots {
+					results[s] = append(results[s], d.cached...)
+				}
+			}
+		}
 	}
 
 	lines := lineIndex{tree: tree, nodes: map[string]*kyaml.Node{}}
@@ -215,9 +306,29 @@ func (e *Engine) Lint(ctx context.Context, p *schema.Platform, tree *render.Tree
 			rep.Findings = append(rep.Findings, f)
 		}
 	}
-	rep.Waivers = applyWaivers(rep.Findings, waivers, opts.Today, e.settings.WaiverWarningDays, &rep.Findings)
+	var judge func(*Waiver) bool
+	if opts.Part != nil {
+		judge = func(w *Waiver) bool { return opts.Part.judges(e, w) }
+	}
+	rep.Waivers = applyWaivers(rep.Findings, waivers, opts.Today, e.settings.WaiverWarningDays, &rep.Findings, judge)
 	sortFindings(rep.Findings)
 	return rep, nil
+}
+
+// distinctObject is an object value and the object slots that hold it,
+// with its digest and cached results when lint reads the cache.
+type distinctObject struct {
+	term     *ast.Term
+	slots    []int
+	sum      [32]byte
+	digested bool
+	cached   []result
+	hit      bool
+}
+
+// hasObjectSpaces reports whether any namespace is evaluated per object.
+func (e *Engine) hasObjectSpaces() bool {
+	return slices.ContainsFunc(e.spaces, func(ns *namespace) bool { return ns.input == InputObject })
 }
 
 // cmpLong ranks inputs by how long one evaluation takes.

@@ -271,8 +271,10 @@ func (w *Waiver) matches(f *Finding) bool {
 // applyWaivers marks each finding covered by a waiver: an active waiver
 // waives it; an expired one turns it into a denial that says so. It then
 // appends findings for unused and soon-expiring waivers, and returns the
-// waivers with their status.
-func applyWaivers(findings []Finding, waivers []*Waiver, today time.Time, warnDays int, out *[]Finding) []Waiver {
+// waivers with their status. judge, when not nil, says which waivers
+// this run reports on (LintOptions.Part): the others waive, but are
+// neither listed nor reported unused or expiring here.
+func applyWaivers(findings []Finding, waivers []*Waiver, today time.Time, warnDays int, out *[]Finding, judge func(*Waiver) bool) []Waiver {
 	day := today.UTC().Format(time.DateOnly)
 	for _, w := range waivers {
 		w.Status = WaiverActive
@@ -305,6 +307,9 @@ func applyWaivers(findings []Finding, waivers []*Waiver, today time.Time, warnDa
 	}
 	var list []Waiver
 	for _, w := range waivers {
+		if judge != nil && !judge(w) {
+			continue
+		}
 		pos := w.Source
 		switch {
 		case w.Matched == 0:

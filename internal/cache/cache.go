@@ -67,10 +67,29 @@ func Open(dir, salt string) *Cache {
 	return &Cache{dir: dir, salt: salt + "\x00" + cueVersion() + "\x00" + binaryStamp()}
 }
 
-// binaryStamp identifies the running binary by path, size and
-// modification time, so that a rebuilt paved (a development build keeps
-// its version string) never reads entries an older build wrote.
+// binaryStamp identifies the running binary. A paved installed as a
+// released module (go install ...@v1.2.3: a version and a module sum) is
+// identified by its build information (its version, every dependency's
+// version and sum, the build settings), which the same release built on
+// another CI runner repeats: the cache a CI job restores from an earlier
+// job's is read. Any other build (a development build keeps its version
+// string) is identified by path, size and modification time, so that a
+// rebuilt paved never reads entries an older build wrote.
 func binaryStamp() string {
+	bi, _ := debug.ReadBuildInfo()
+	return stampOf(bi, fileStamp)
+}
+
+// stampOf is binaryStamp for the given build information.
+func stampOf(bi *debug.BuildInfo, file func() string) string {
+	if bi != nil && bi.Main.Version != "" && bi.Main.Version != "(devel)" && bi.Main.Sum != "" {
+		return "module " + bi.String()
+	}
+	return file()
+}
+
+// fileStamp is the running executable's path, size and modification time.
+func fileStamp() string {
 	exe, err := os.Executable()
 	if err != nil {
 		return "unknown"

@@ -3,6 +3,8 @@ package cache
 import (
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"strings"
 	"testing"
 	"time"
 )
@@ -138,4 +140,29 @@ func TestTrim(t *testing.T) {
 	}
 	var nilCache *Cache
 	nilCache.Trim(now) // a disabled cache: nothing to do, no panic
+}
+
+// TestStampOf: a released module build is identified by its build
+// information, whatever file it was installed to and when (a CI runner
+// installs it anew each job); any other build by its file.
+func TestStampOf(t *testing.T) {
+	file := func() string { return "file" }
+	rel := &debug.BuildInfo{Main: debug.Module{Path: "github.com/paved-dev/paved", Version: "v0.1.0", Sum: "h1:abc="}}
+	if got := stampOf(rel, file); got == "file" || !strings.Contains(got, "v0.1.0") || !strings.Contains(got, "h1:abc=") {
+		t.Errorf("release build: %q", got)
+	}
+	other := *rel
+	other.Deps = []*debug.Module{{Path: "cuelang.org/go", Version: "v0.99.0", Sum: "h1:x="}}
+	if stampOf(&other, file) == stampOf(rel, file) {
+		t.Error("a release built with other dependencies has the same stamp")
+	}
+	for _, bi := range []*debug.BuildInfo{
+		nil,
+		{Main: debug.Module{Path: "github.com/paved-dev/paved", Version: "(devel)"}},
+		{Main: debug.Module{Path: "github.com/paved-dev/paved", Version: "v0.1.1-0.20261201-abcdef+dirty"}}, // a checkout: no sum
+	} {
+		if got := stampOf(bi, file); got != "file" {
+			t.Errorf("%v: stamp %q, want the file's", bi, got)
+		}
+	}
 }

@@ -228,6 +228,71 @@ func BenchmarkVerify(b *testing.B) {
 	})
 }
 
+// BenchmarkLintWarmOneApp lints with the cache warm from a run before
+// one app changed (issue 29): every other app's evaluation and policy
+// results come from the cache. Each iteration edits the app anew, so it
+// is never in the cache.
+func BenchmarkLintWarmOneApp(b *testing.B) {
+	benchEach(b, func(b *testing.B, root string, n int) {
+		work := filepath.Join(b.TempDir(), "repo")
+		if err := os.CopyFS(work, os.DirFS(root)); err != nil {
+			b.Fatal(err)
+		}
+		b.Setenv("PAVED_CACHE_DIR", filepath.Join(b.TempDir(), "cache"))
+		runPaved(b, work, ExitOK, "lint", "--quiet", ".", "-o", "json", "--today", synth.Today)
+		i := 0
+		b.ResetTimer()
+		for b.Loop() {
+			b.StopTimer()
+			i++
+			editMiddleApp(b, work, fmt.Sprintf("\nenv: BENCH_CHANGE_%d: \"1\"\n", i))
+			b.StartTimer()
+			runPaved(b, work, ExitOK, "lint", "--quiet", ".", "-o", "json", "--today", synth.Today)
+		}
+	})
+}
+
+// BenchmarkVerifyShard runs each of 4 shards of verify (issue 29) on the
+// fleet of BenchmarkVerify, cold cache: compare each with BenchmarkVerify.
+func BenchmarkVerifyShard(b *testing.B) {
+	b.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	benchEach(b, func(b *testing.B, root string, n int) {
+		tmp := b.TempDir()
+		bare := filepath.Join(tmp, "fleet.git")
+		seedFleet(b, tmp, bare, root)
+		runPaved(b, root, ExitOK, "commit", "--quiet", ".", "--fleet", bare, "--today", synth.Today)
+		for i := 1; i <= 4; i++ {
+			b.Run(fmt.Sprintf("shard=%d-of-4", i), func(b *testing.B) {
+				for b.Loop() {
+					runPaved(b, tmp, ExitOK, "verify", "--quiet", bare, "--ref", "main", "--today", synth.Today, "--shard", fmt.Sprintf("%d/4", i))
+				}
+			})
+		}
+	})
+}
+
+// BenchmarkVerifyChanged runs verify --changed (issue 29) after a commit
+// of one app to the fleet of BenchmarkVerify, cold cache: a fleet push.
+func BenchmarkVerifyChanged(b *testing.B) {
+	b.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	benchEach(b, func(b *testing.B, root string, n int) {
+		tmp := b.TempDir()
+		bare := filepath.Join(tmp, "fleet.git")
+		seedFleet(b, tmp, bare, root)
+		runPaved(b, root, ExitOK, "commit", "--quiet", ".", "--fleet", bare, "--today", synth.Today)
+		work := filepath.Join(tmp, "repo")
+		if err := os.CopyFS(work, os.DirFS(root)); err != nil {
+			b.Fatal(err)
+		}
+		editMiddleApp(b, work, "\nenv: BENCH_CHANGE: \"1\"\n")
+		gitRun(b, work, "-c", "user.name=bench", "-c", "user.email=bench@paved.dev", "commit", "-q", "-am", "one app")
+		runPaved(b, work, ExitOK, "commit", "--quiet", ".", "--changed", "--fleet", bare, "--today", synth.Today)
+		for b.Loop() {
+			runPaved(b, tmp, ExitOK, "verify", "--quiet", bare, "--ref", "main", "--changed", "--base", "main~1", "--today", synth.Today)
+		}
+	})
+}
+
 // seedFleet creates a bare fleet repository with one commit on main: a
 // README and the synthetic monorepo's platform as the fleet's.
 func seedFleet(b *testing.B, tmp, bare, root string) {

@@ -18,6 +18,7 @@ type lintOptions struct {
 	platformFlag
 	sourceFlag
 	changed changedFlag
+	shard   shard
 	output  string
 	today   string
 }
@@ -41,6 +42,12 @@ Output formats: text (grouped by app and cluster, with the cost estimate),
 json (documented schema: policy/lint-report.schema.json), sarif (GitHub code
 scanning), github (workflow annotations), junit.
 
+--shard I/N checks part I of N of the apps (an app's part is a hash of
+team/app, so adding apps moves none), for a CI matrix of N jobs: together
+the N jobs report the findings of the whole run, each once. Shard 1 also
+runs the checks over the whole fleet (tenants, policies across apps,
+budgets) and renders every app for them.
+
 lint writes nothing. Exit codes: 0 no denial, 1 policy denials, 2 invalid
 input (spec, platform, policies, exceptions), 3 render error, 4 --changed
 could not read the git repository.`,
@@ -55,12 +62,27 @@ could not read the git repository.`,
 			if err := o.check(); err != nil {
 				return err
 			}
+			if o.shard.on() && o.changed.on {
+				return invalid("lint: --shard and --changed do not combine")
+			}
 			l, err := loadApps(e, args, o.path(e), loadOptions{changed: o.changed, policies: true})
 			if err != nil {
 				return err
 			}
 			l.printWarnings(e)
 			l = l.narrow()
+			if o.shard.on() {
+				// Shard 1 renders every app: the checks over the whole
+				// fleet need them all.
+				shardApps := o.shard.apps(l.apps)
+				if !o.shard.fleet() {
+					l = l.only(shardApps)
+				} else {
+					l = l.only(l.apps)
+					l.selected = shardApps
+				}
+				l.part = o.shard.part()
+			}
 			_, tree, err := renderLoaded(e, l, render.ReadOnly, o.source)
 			if err != nil {
 				return err
@@ -69,7 +91,7 @@ could not read the git repository.`,
 			if err != nil {
 				return err
 			}
-			if l.changed {
+			if l.changed || o.shard.on() && !o.shard.fleet() {
 				rep.Keep(l.selected)
 			}
 			w := bufio.NewWriter(e.stdout)
@@ -91,6 +113,7 @@ could not read the git repository.`,
 	o.register(c)
 	o.registerSource(c)
 	o.changed.register(c)
+	o.shard.register(c)
 	c.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text, json, sarif, github or junit")
 	c.Flags().StringVar(&o.today, "today", "", "date exceptions are checked against, YYYY-MM-DD (default: today, UTC)")
 	return c
@@ -111,7 +134,7 @@ func lintTree(e *env, l *loaded, tree *render.Tree, today time.Time) (*policy.Re
 		}
 	}()
 	// lint, diff and commit read only the tree's files after linting.
-	opts := policy.LintOptions{Today: today, Consume: true, Progress: func(total int) func() {
+	opts := policy.LintOptions{Today: today, Consume: true, Cache: e.cacheDir(), Part: l.part, Progress: func(total int) func() {
 		bar = e.progress("linting", total, "evaluations")
 		return func() { bar.Add(1) }
 	}}

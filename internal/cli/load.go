@@ -38,6 +38,9 @@ type loaded struct {
 	// platforms are the platform and its forks, one per worker.
 	platforms *platformPool
 
+	// part, when not nil, is the part of the fleet lint judges (--shard).
+	part *policy.Part
+
 	// pol is the policy engine, compiled in the background
 	// (compilePolicies); shared by copies of loaded.
 	pol *lazyPolicies

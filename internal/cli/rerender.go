@@ -13,6 +13,7 @@ import (
 	"github.com/paved-dev/paved/internal/gitsource"
 	"github.com/paved-dev/paved/policy"
 	"github.com/paved-dev/paved/render"
+	"github.com/paved-dev/paved/schema"
 )
 
 type rerenderOptions struct {
@@ -20,12 +21,15 @@ type rerenderOptions struct {
 	allowDBDelete          bool
 	attempts               int
 	today                  string
+	shard                  shard
+	outBundle              string
+	merge                  bool
 }
 
 func newRerenderCmd(e *env) *cobra.Command {
 	o := &rerenderOptions{}
 	c := &cobra.Command{
-		Use:   "rerender --fleet URL|DIR [--branch main]",
+		Use:   "rerender --fleet URL|DIR [--branch main] [--shard I/N --out-bundle F | --merge F...]",
 		Short: "Re-render every app of the fleet from its recorded inputs with the fleet's platform, as one commit",
 		Long: `rerender is the platform team's commit: run in the fleet repository's CI
 when the platform (platform/) changes, it re-renders every app from the
@@ -38,11 +42,21 @@ inputs is left as it is (paved verify reports it). Deletes are judged as
 commit judges them: a platform change that would delete a database needs
 --allow-database-delete.
 
+For a fleet past one machine, the render step runs as a CI matrix:
+rerender --shard I/N --out-bundle F renders and lints shard I of N (a hash
+of team/app; shard 1 also runs the checks over the whole fleet) and writes
+its render to F, committing nothing; rerender --merge F1 F2 ... then
+commits the N bundles as the one commit an unsharded rerender of the same
+fleet revision makes, byte for byte, and refuses when the fleet or its
+platform moved since the shards read it.
+
 Exit codes: 0 committed or nothing to commit, 1 policy denials, 2 invalid
 input (a recorded spec that no longer loads with the platform, a stopped
 database delete), 3 render error, 4 git error.`,
-		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 && !o.merge {
+				return invalid("rerender: unexpected arguments %q (bundles are for --merge)", args)
+			}
 			if o.fleet == "" {
 				return invalid("rerender: --fleet URL|DIR is required")
 			}
@@ -58,6 +72,14 @@ database delete), 3 render error, 4 git error.`,
 				return err
 			}
 			defer fp.close()
+			switch {
+			case o.shard.on() && o.merge:
+				return invalid("rerender: --shard renders a shard, --merge commits the shards' bundles: one or the other")
+			case o.shard.on() && o.outBundle == "":
+				return invalid("rerender: --shard needs --out-bundle FILE (merged by rerender --merge)")
+			case o.shard.on():
+				return rerenderShard(e, url, o.branch, fp, &o.shard, today, absPath(e, o.outBundle))
+			}
 			var rec *recorded
 			defer func() {
 				if rec != nil {
@@ -88,18 +110,7 @@ database delete), 3 render error, 4 git error.`,
 						files[p] = data
 					}
 				}
-				msg := o.message
-				if msg == "" {
-					at := "the embedded default"
-					if fp.dir != "" {
-						at = fleet.PlatformDir + "/ at " + fp.revision[:min(12, len(fp.revision))]
-					}
-					msg = fmt.Sprintf("rerender: %d %s with the fleet's platform (%s)", len(rec.in.Apps), plural(len(rec.in.Apps), "app", "apps"), at)
-				}
-				msg += "\n\n" + fleet.Trailer("Render-Tool", "paved "+Version())
-				if fp.digest != "" {
-					msg += fleet.Trailer("Render-Platform", fp.digest)
-				}
+				msg := rerenderMessage(o.message, len(rec.in.Apps), fp)
 				platform := rec.l.platform
 				return &fleet.Render{
 					Message:             msg,
@@ -111,6 +122,27 @@ database delete), 3 render error, 4 git error.`,
 					Entry:               render.EntryKustomization,
 					Catalog:             func(files []string) ([]byte, error) { return render.CatalogLocationFile(platform, files) },
 				}, nil
+			}
+			var merged []verifyProblem
+			if o.merge {
+				var files []string
+				for _, f := range args {
+					files = append(files, absPath(e, f))
+				}
+				bs, err := readBundles(files)
+				if err != nil {
+					return err
+				}
+				if bs[0].Platform != fp.digest {
+					return &exitError{code: ExitGit, err: fmt.Errorf("rerender --merge: the fleet's platform changed since the shards rendered: run the shards again")}
+				}
+				p, err := schema.LoadPlatform(fp.dir)
+				if err != nil {
+					return &exitError{code: ExitInvalid, err: fmt.Errorf("platform: %w", err)}
+				}
+				if prepare, merged, err = mergePrepare(bs, p, fp, o.message, o.allowDBDelete); err != nil {
+					return err
+				}
 			}
 			author, err := commitAuthor()
 			if err != nil {
@@ -134,9 +166,10 @@ database delete), 3 render error, 4 git error.`,
 				return &exitError{code: ExitGit, err: fmt.Errorf("rerender: %w", err)}
 			}
 			if rec != nil {
-				for _, p := range rec.problems {
-					fmt.Fprintf(e.stderr, "left as it is: %s\n", p)
-				}
+				merged = rec.problems
+			}
+			for _, p := range merged {
+				fmt.Fprintf(e.stderr, "left as it is: %s\n", p)
 			}
 			shown := gitsource.SanitizeOrigin(o.fleet)
 			if res.NoChanges {
@@ -154,5 +187,8 @@ database delete), 3 render error, 4 git error.`,
 	c.Flags().BoolVar(&o.allowDBDelete, "allow-database-delete", false, "let the commit delete databases (CloudNativePG Clusters) and their data")
 	c.Flags().IntVar(&o.attempts, "max-attempts", 8, "pushes to try when the branch keeps moving")
 	c.Flags().StringVar(&o.today, "today", "", "date exceptions are checked against, YYYY-MM-DD (default: today, UTC)")
+	o.shard.register(c)
+	c.Flags().StringVar(&o.outBundle, "out-bundle", "", "with --shard: write the shard's render to this file instead of committing")
+	c.Flags().BoolVar(&o.merge, "merge", false, "commit the shards' bundles given as arguments (every shard 1..N of one fleet revision) as one commit")
 	return c
 }

@@ -26,6 +26,7 @@ import (
 type verifyOptions struct {
 	ref, base string
 	changed   bool
+	shard     shard
 	today     string
 }
 
@@ -48,6 +49,13 @@ entry kustomization or an app rendered with an older platform are each
 reported with the file and the app. Then it lints the render with the
 fleet's policies.
 
+--shard I/N verifies part I of N of the apps (an app's part is a hash of
+team/app, so adding apps moves none), for a CI matrix of N jobs: together
+they report the problems and findings of the whole run, each once. Shard 1
+also checks what belongs to no app (tenants, files nobody owns, entry
+kustomizations, the catalog) and the policies across apps, and renders
+every app for them.
+
 Exit codes: 0 the fleet is what paved renders and lint finds no denial, 1
 problems or denials (each listed), 2 invalid input (flags, a platform or a
 recorded spec that does not load), 3 render error, 4 git error.`,
@@ -63,6 +71,9 @@ recorded spec that does not load), 3 render error, 4 git error.`,
 			}
 			if o.changed && o.base == "" {
 				return invalid("verify: --changed needs --base REV (the revision before the push)")
+			}
+			if o.changed && o.shard.on() {
+				return invalid("verify: --shard and --changed do not combine")
 			}
 			loc := fleetLocation(e, src)
 			snap, err := fleet.Read(context.Background(), loc, o.ref)
@@ -83,15 +94,29 @@ recorded spec that does not load), 3 render error, 4 git error.`,
 				}
 				scope = changedScope(ms, changed)
 			}
-			rec, err := renderRecorded(e, snap, ms, scope)
+			renderScope := scope
+			if o.shard.on() {
+				scope = shardScope(ms, &o.shard)
+				if !o.shard.fleet() {
+					renderScope = scope
+				} // shard 1 renders every app: the checks over the whole fleet need them
+			}
+			rec, err := renderRecorded(e, snap, ms, renderScope)
 			if err != nil {
 				return err
 			}
 			defer rec.close()
 			problems := append(rec.problems, unboundApps(ms, rec.l.platform)...)
+			if o.shard.on() {
+				problems = slices.DeleteFunc(problems, func(p verifyProblem) bool {
+					team, app, _ := strings.Cut(p.App, "/")
+					return !o.shard.has(team, app)
+				})
+				rec.l.part = o.shard.part()
+			}
 			stop := e.stage("compare")
 			problems = append(problems, compareFleet(snap, rec, scope)...)
-			if scope != nil {
+			if scope != nil && scope.exclude == nil && !o.shard.on() {
 				// What the render of a part cannot judge: files nobody
 				// owns anywhere, entry kustomizations.
 				found, err := fleet.Integrity(snap.Paths, ms, snap.ReadFile, render.EntryKustomization)
@@ -129,17 +154,23 @@ recorded spec that does not load), 3 render error, 4 git error.`,
 					at, len(problems), plural(len(problems), "problem", "problems"), deny, plural(deny, "denial", "denials"))}
 			}
 			what := ""
-			if scope != nil {
+			n := len(rec.l.apps)
+			switch {
+			case o.shard.on():
+				n = len(shardScope(ms, &o.shard).shardApps)
+				what = fmt.Sprintf(" (shard %s, of %d)", o.shard.String(), len(ms.Apps))
+			case scope != nil:
 				what = fmt.Sprintf(" (--changed since %s, of %d)", o.base, len(ms.Apps))
 			}
 			fmt.Fprintf(e.stdout, "verified %s: %d %s%s re-rendered from their recorded inputs with the fleet's platform, every file as rendered, no policy denial\n",
-				at, len(rec.l.apps), plural(len(rec.l.apps), "app", "apps"), what)
+				at, n, plural(n, "app", "apps"), what)
 			return nil
 		},
 	}
 	c.Flags().StringVar(&o.ref, "ref", "HEAD", "fleet branch or revision to verify")
 	c.Flags().BoolVar(&o.changed, "changed", false, "verify only what the commits since --base touch: their apps, the teams whose tenants they touch, every file they add or change (a platform change is every app's); files nobody owns are looked for everywhere")
 	c.Flags().StringVar(&o.base, "base", "", "with --changed: the revision before the push (a local fleet repository)")
+	o.shard.register(c)
 	c.Flags().StringVar(&o.today, "today", "", "date exceptions are checked against, YYYY-MM-DD (default: today, UTC)")
 	return c
 }
@@ -398,7 +429,7 @@ func compareFleet(snap *fleet.Snapshot, rec *recorded, scope *verifyScope) []ver
 		}
 	}
 	for _, f := range rec.tree.Paths() {
-		if have[f] || !fleet.Owned(f) || !scope.covers(f, "") && !scope.rendered(f) {
+		if have[f] || !fleet.Owned(f) || !scope.expects(f, owner[f]) {
 			continue
 		}
 		o := ""
@@ -447,6 +478,55 @@ func sameTenantFiles(f string, a, b []byte) bool {
 // the push changed.
 type verifyScope struct {
 	apps, teams, paths map[string]bool
+	// exclude, when not nil, makes the scope everything but the apps it
+	// holds (verify --shard 1/N: every other shard's apps); shardApps are
+	// the apps of the shard.
+	exclude, shardApps map[string]bool
+}
+
+// shardScope is the scope of verify --shard: shard 1 judges everything
+// but the other shards' apps (their files, their rendered files), the
+// others their apps alone.
+func shardScope(ms *fleet.Manifests, s *shard) *verifyScope {
+	sc := &verifyScope{apps: map[string]bool{}, teams: map[string]bool{}, paths: map[string]bool{}, shardApps: map[string]bool{}}
+	others := map[string]bool{}
+	for id, m := range ms.Apps {
+		if s.has(m.Team, m.App) {
+			sc.apps[id], sc.shardApps[id] = true, true
+		} else {
+			others[id] = true
+		}
+	}
+	if s.fleet() {
+		sc.exclude = others
+	}
+	return sc
+}
+
+// expects reports whether verify expects the rendered file f, which the
+// fleet's manifests give to owner, in the fleet (a file the render wrote
+// that the fleet lacks is a problem).
+func (s *verifyScope) expects(f, owner string) bool {
+	switch {
+	case s == nil:
+		return true
+	case s.exclude != nil:
+		return !s.exclude[appOfFile(f)] && !s.exclude[owner]
+	}
+	return s.covers(f, "") || s.rendered(f) || s.shardApps[owner]
+}
+
+// appOfFile is the app (team/app) whose rendered file or manifest f is,
+// or "".
+func appOfFile(f string) string {
+	parts := strings.Split(f, "/")
+	switch {
+	case len(parts) > 4 && parts[0] == "apps":
+		return parts[2] + "/" + parts[3]
+	case len(parts) == 4 && parts[0] == ".paved" && parts[1] == "apps":
+		return parts[2] + "/" + strings.TrimSuffix(parts[3], ".json")
+	}
+	return ""
 }
 
 // changedScope is the scope of a push that changed the given paths, nil
@@ -487,6 +567,8 @@ func (s *verifyScope) covers(f, owner string) bool {
 	switch {
 	case s == nil:
 		return true
+	case s.exclude != nil:
+		return !s.exclude[owner]
 	case isEntryKustomization(f), f == fleet.CatalogLocation:
 		return false // checked on their own (fleet.Integrity, catalogLocation)
 	case s.paths[f]:
