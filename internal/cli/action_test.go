@@ -54,6 +54,26 @@ func TestAction(t *testing.T) {
 		t.Fatalf("action.yml runs %q, want composite", action.Runs.Using)
 	}
 
+	// The run: scripts, checked as actionlint checks a workflow's (it
+	// does not read action metadata): with shellcheck, under CI required.
+	if shellcheck, err := exec.LookPath("shellcheck"); err == nil {
+		for i, s := range action.Runs.Steps {
+			if s.Run == "" {
+				continue
+			}
+			cmd := exec.Command(shellcheck, "--norc", "--shell", "bash", "-")
+			cmd.Stdin = strings.NewReader(s.Run)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("action.yml step %d: shellcheck: %v\n%s", i+1, err, out)
+			}
+		}
+		if out, err := exec.Command(shellcheck, "--norc", "../../action/install.sh").CombinedOutput(); err != nil {
+			t.Errorf("action/install.sh: shellcheck: %v\n%s", err, out)
+		}
+	} else if ci := os.Getenv("CI"); ci != "" && ci != "false" {
+		t.Error("shellcheck is not installed; CI must check the action's scripts (.ci/run installs it)")
+	}
+
 	// The release: an archive whose paved says its version.
 	const tag = "v9.8.7"
 	var archive bytes.Buffer
