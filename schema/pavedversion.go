@@ -69,8 +69,12 @@ func inRange(v, constraint string) (bool, error) {
 		return false, fmt.Errorf("an empty version range")
 	}
 	for _, c := range fields {
-		op := strings.TrimRight(c, "v0123456789.-+abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-		bound := c[len(op):]
+		// The operator is the leading run of <, > and =.
+		i := strings.IndexFunc(c, func(r rune) bool { return !strings.ContainsRune("<>=", r) })
+		if i < 0 {
+			i = len(c)
+		}
+		op, bound := c[:i], c[i:]
 		if !strings.HasPrefix(bound, "v") {
 			bound = "v" + bound
 		}

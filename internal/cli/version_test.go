@@ -34,24 +34,33 @@ func TestPlatformVersionRange(t *testing.T) {
 		code := Run(args, &env{stdout: &out, stderr: &errb, cwd: dir})
 		return code, out.String() + errb.String()
 	}
+	// render writes its output only when the platform is taken; vet is
+	// enough for the other versions (the check is where the platform
+	// loads, before any command's work).
 	for _, tc := range []struct {
 		version string
 		ok      bool
+		cmd     string
 	}{
-		{"v0.1.0", true}, {"v0.1.7", true}, {"v0.2.0", false}, {"v0.0.9", false}, {"v0.2.0-rc.1", false}, {"v1.0.0", false},
+		{"v0.1.0", true, "render"}, {"v0.2.0", false, "render"},
+		{"v0.1.7", true, "vet"}, {"v0.0.9", false, "vet"}, {"v0.2.0-rc.1", false, "vet"}, {"v1.0.0", false, "vet"},
 	} {
 		version = tc.version
-		code, out := run("render", "--platform", "plat", "./app", "--out", "out-"+tc.version)
+		args := []string{tc.cmd, "--platform", "plat", "./app"}
+		if tc.cmd == "render" {
+			args = append(args, "--out", "out-"+tc.version)
+		}
+		code, out := run(args...)
 		_, statErr := os.Stat(filepath.Join(dir, "out-"+tc.version))
 		if tc.ok {
-			if code != ExitOK || statErr != nil || strings.Contains(out, "platform.paved") {
-				t.Errorf("paved %s, platform >=0.1.0 <0.2.0: render exited %d (%v):\n%s", tc.version, code, statErr, out)
+			if code != ExitOK || (tc.cmd == "render" && statErr != nil) || strings.Contains(out, "platform.paved") {
+				t.Errorf("paved %s, platform >=0.1.0 <0.2.0: %s exited %d (%v):\n%s", tc.version, tc.cmd, code, statErr, out)
 			}
 			continue
 		}
 		want := "platform.paved: the platform is written for paved >=0.1.0 <0.2.0, and this is paved " + strings.TrimPrefix(tc.version, "v")
 		if code != ExitInvalid || !strings.Contains(out, want) || !strings.Contains(out, filepath.Join("plat", "platform.cue")+":4:11") {
-			t.Errorf("paved %s: render exited %d, want 2 with %q at plat/platform.cue:4:11:\n%s", tc.version, code, want, out)
+			t.Errorf("paved %s: %s exited %d, want 2 with %q at plat/platform.cue:4:11:\n%s", tc.version, tc.cmd, code, want, out)
 		}
 		if statErr == nil {
 			t.Errorf("paved %s: a refused render wrote its output", tc.version)
@@ -60,7 +69,6 @@ func TestPlatformVersionRange(t *testing.T) {
 	version = "v0.3.0"
 	for _, args := range [][]string{
 		{"vet", "--platform", "plat", "./app"},
-		{"lint", "--platform", "plat", "./app"},
 		{"init", "--platform", "plat", "--team", "payments", "new"},
 	} {
 		if code, out := run(args...); code != ExitInvalid || !strings.Contains(out, "platform.cue:4:11") {
