@@ -9,8 +9,12 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 KUBESCORE   := github.com/zegl/kube-score/cmd/kube-score@v1.20.0
 ACTIONLINT  := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 FUZZTIME    ?= 20s
+# Release tools, pinned in their own module (tools/release/go.mod) so that
+# paved's go.mod does not carry them, built into bin/.
+GORELEASER  := bin/goreleaser
+RELEASE_TOOLS := $(GORELEASER) bin/cyclonedx-gomod bin/paved-image
 
-.PHONY: build test demo demo-shared bench lint actionlint fuzz kube-score policy-doc catalog-check clean
+.PHONY: build test demo demo-shared bench lint actionlint fuzz kube-score policy-doc catalog-check clean release-tools release-snapshot image release-check
 
 build:
 	$(GO) build -o $(BIN) ./cmd/paved
@@ -75,11 +79,61 @@ bench:
 	@mkdir -p out
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 90m ./... | tee out/bench.txt
 
-lint: actionlint
+lint: actionlint $(GORELEASER)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 	cd internal/promcheck && $(GO) vet ./...
+	cd tools/release && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
+	$(GORELEASER) check
+
+# The release tools: GoReleaser, cyclonedx-gomod (the SBOM) and
+# paved-image (the container image), at the versions tools/release/go.mod
+# pins. The first build of GoReleaser takes minutes; then the build cache
+# has it.
+release-tools: $(RELEASE_TOOLS)
+bin/goreleaser: tools/release/go.mod
+	cd tools/release && $(GO) build -o ../../$@ github.com/goreleaser/goreleaser/v2
+bin/cyclonedx-gomod: tools/release/go.mod
+	cd tools/release && $(GO) build -o ../../$@ github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod
+bin/paved-image: tools/release/go.mod $(wildcard tools/release/cmd/paved-image/*.go)
+	cd tools/release && $(GO) build -o ../../$@ ./cmd/paved-image
+
+# What a release tag publishes, built locally into dist/ and published
+# nowhere (.goreleaser.yaml): the archives for linux and darwin (amd64,
+# arm64) and windows (amd64), their SHA-256 checksums and a CycloneDX SBOM.
+# Its version is the next patch after the last tag, -snapshot+<commit>. A
+# clone without a remote gets paved's URL for GoReleaser's git state
+# (without one GoReleaser records no commit).
+release-snapshot: release-tools
+	@if [ -z "$$(git remote)" ]; then \
+		export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url GIT_CONFIG_VALUE_0=https://github.com/paved-dev/paved.git; fi; \
+	PATH="$(CURDIR)/bin:$$PATH" $(GORELEASER) release --snapshot --clean
+	@ls dist/*.tar.gz dist/*.zip dist/*checksums.txt dist/*.cdx.json
+
+# The container image ghcr.io/paved-dev/paved as an OCI image layout in
+# dist/oci, from the snapshot's linux/amd64 binary, without a container
+# daemon (tools/release/cmd/paved-image). Its /bin/sh (for CI runners) is
+# Debian's busybox-static, fetched with apt-get download, whose signature
+# apt checks.
+BUSYBOX_DEB = out/image/busybox-static.deb
+image: bin/paved-image
+	@test -f dist/metadata.json || { echo "image: no dist/metadata.json: run make release-snapshot first"; exit 1; }
+	@mkdir -p out/image && rm -rf out/image/busybox
+	@test -s $(BUSYBOX_DEB) || (cd out/image && apt-get download busybox-static:amd64 2>/dev/null && mv busybox-static_*.deb busybox-static.deb)
+	dpkg-deb -x $(BUSYBOX_DEB) out/image/busybox
+	bin/paved-image -dist dist -out dist/oci -busybox out/image/busybox/bin/busybox -created "$$(git log -1 --format=%cI)"
+
+# The release and the image, tested as a user gets them: the linux/amd64
+# archive unpacked, its checksum verified, its paved version run; the
+# image's config and its binary (tools/release/release_test.go); the
+# GitHub Action's install script against the snapshot served on
+# 127.0.0.1, a checksum mismatch refused (tools/release/release_test.go);
+# and paved's golang pre-commit hooks installed from a tag of a clone of
+# this repository (internal/cli TestPreCommitTag: it builds paved).
+release-check: release-snapshot image
+	cd tools/release && PAVED_DIST=$(CURDIR)/dist $(GO) test -count=1 ./...
+	PAVED_PRECOMMIT_TAG=1 $(GO) test -count=1 -run '^TestPreCommitTag$$' ./internal/cli
 
 # The GitHub workflows paved ships, checked with actionlint: the CI template
 # and the workflow `paved init` scaffolds, as scaffolded. actionlint checks
@@ -160,4 +214,4 @@ policy-doc: build
 	$(BIN) policy doc > policy/POLICIES.md
 
 clean:
-	rm -rf bin out
+	rm -rf bin out dist

@@ -239,7 +239,10 @@ func (e Egress) Internal() bool { return e.Host != "" && serviceHost.MatchString
 // PlatformData is the decoded platform in force.
 type PlatformData struct {
 	// Extends is "example" when the platform builds on the example.
-	Extends      string                 `json:"extends,omitempty"`
+	Extends string `json:"extends,omitempty"`
+	// Paved is the range of paved versions the platform is written for
+	// (">=0.1.0 <0.2.0"), "" for any: CheckVersion.
+	Paved        string                 `json:"paved,omitempty"`
 	Environments map[string]Environment `json:"environments"`
 	Sizes        map[string]Size        `json:"sizes"`
 	Prices       struct {

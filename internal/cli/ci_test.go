@@ -116,6 +116,7 @@ func TestCITemplates(t *testing.T) {
 var pavedCheck = regexp.MustCompile(`\bpaved (vet|lint)\b`)
 
 type ghStep struct {
+	ID    string            `json:"id"`
 	Name  string            `json:"name"`
 	Uses  string            `json:"uses"`
 	Run   string            `json:"run"`

@@ -31,7 +31,7 @@ own settings.
 Exit codes: 0 ok, 2 unknown field.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			p, err := schema.LoadPlatform(o.path(e))
+			p, err := loadCheckedPlatform(e, o.path(e))
 			if err != nil {
 				return err
 			}

@@ -64,6 +64,8 @@ type starterData struct {
 	// Path is what the CI workflow vets and lints, from the root of the
 	// repository: every app in it.
 	Path string
+	// PavedVersion is the release the workflow's paved Action installs.
+	PavedVersion string
 	// The app contract, as the schema and the platform in force default
 	// it.
 	Liveness, Readiness      string
@@ -99,7 +101,7 @@ func (o *initOptions) run(e *env, dir string) error {
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(e.cwd, dir)
 	}
-	p, err := schema.LoadPlatform(o.path(e))
+	p, err := loadCheckedPlatform(e, o.path(e))
 	if err != nil {
 		return err
 	}
@@ -107,7 +109,7 @@ func (o *initOptions) run(e *env, dir string) error {
 	if o.team == "" {
 		return invalid("init: --team is required: the team that owns the app, one of the platform's teams (%s)", strings.Join(teams, ", "))
 	}
-	data := starterData{Name: o.name, Team: o.team, Image: o.image, Path: "."}
+	data := starterData{Name: o.name, Team: o.team, Image: o.image, Path: ".", PavedVersion: ReleaseTag()}
 	if data.Name == "" {
 		data.Name = filepath.Base(dir)
 	}

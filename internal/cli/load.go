@@ -269,7 +269,7 @@ func loadApps(e *env, paths []string, platformDir string, opts loadOptions) (*lo
 		}
 		return nil, err
 	}
-	out := &loaded{platform: p, platforms: newPlatformPool(p, e.workers()), pol: lp.pol}
+	out := &loaded{platform: p, platforms: newPlatformPool(p, e.workers()), pol: lp.pol, warnings: lp.warn}
 	if out.pol == nil {
 		out.pol = &lazyPolicies{}
 	}
@@ -323,9 +323,9 @@ func loadApps(e *env, paths []string, platformDir string, opts loadOptions) (*lo
 	if len(diags) > 0 {
 		return nil, diags.Sanitize()
 	}
-	out.warnings = slices.DeleteFunc(schema.MissingDependencies(out.apps), func(d diag.Diagnostic) bool {
+	out.warnings = append(out.warnings, slices.DeleteFunc(schema.MissingDependencies(out.apps), func(d diag.Diagnostic) bool {
 		return !selectedAt(out.selected, d)
-	})
+	})...)
 	return out, nil
 }
 
@@ -368,6 +368,9 @@ type loadedPlatform struct {
 	p   *schema.Platform
 	err error
 	pol *lazyPolicies // compiling, with policies
+	// warn is the platform's version warning (a devel paved and a
+	// platform with a paved range).
+	warn diag.List
 }
 
 // loadPlatform loads the platform of dir ("" for the embedded default) in
@@ -379,7 +382,13 @@ func loadPlatform(e *env, dir string, policies bool) <-chan loadedPlatform {
 		stop := e.stage("platform")
 		p, err := schema.LoadPlatform(dir)
 		stop()
-		lp := loadedPlatform{p: p, err: err}
+		var warn diag.List
+		if err == nil {
+			if warn, err = checkPlatformVersion(p); err != nil {
+				p = nil
+			}
+		}
+		lp := loadedPlatform{p: p, err: err, warn: warn}
 		if err == nil && policies {
 			lp.pol = &lazyPolicies{}
 			lp.pol.start(e, p)

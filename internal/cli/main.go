@@ -20,6 +20,7 @@ import (
 	"github.com/paved-dev/paved/internal/cache"
 	"github.com/paved-dev/paved/internal/diag"
 	"github.com/paved-dev/paved/internal/memtune"
+	"github.com/paved-dev/paved/internal/migrate"
 	"github.com/paved-dev/paved/render"
 )
 
@@ -71,6 +72,9 @@ type env struct {
 	// files a run writes pprof profiles to, for reports of slow runs.
 	cpuProfile, memProfile string
 	cpuFile                *os.File
+	// migrations are the steps paved migrate runs: migrate.Steps unless
+	// a test sets its own.
+	migrations migrate.Registry
 }
 
 // cacheDir returns the content-addressed cache, or nil (a disabled cache)
@@ -208,6 +212,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newLspCmd(e),
 		newInitCmd(e),
 		newVersionCmd(e),
+		newMigrateCmd(e),
 	)
 	invalidArgs(root)
 	return root

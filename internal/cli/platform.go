@@ -12,7 +12,6 @@ import (
 
 	"github.com/paved-dev/paved/blueprints"
 	"github.com/paved-dev/paved/internal/diag"
-	"github.com/paved-dev/paved/schema"
 )
 
 func newPlatformCmd(e *env) *cobra.Command {
@@ -43,7 +42,7 @@ entries. Policies read the same values in data.paved.platform.
 Exit codes: 0 ok, 2 unknown field.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			p, err := schema.LoadPlatform(o.path(e))
+			p, err := loadCheckedPlatform(e, o.path(e))
 			if err != nil {
 				return err
 			}

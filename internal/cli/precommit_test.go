@@ -403,3 +403,106 @@ func TestPreCommitRun(t *testing.T) {
 		commitRefused(t, repo, image, denied, "paved lint")
 	})
 }
+
+// TestPreCommitTag installs paved's own hooks (.pre-commit-hooks.yaml,
+// language: golang) from a release tag of a clone of this repository, as
+// the README's configuration does, with Debian 12's pre-commit: pre-commit
+// fetches the tag and builds paved from it with go install, and the
+// golang hooks pass a good commit and refuse a broken app.cue at its line.
+// The configuration sets language_version: system (the Go on PATH, with
+// its module cache) because this machine cannot download the Go the
+// manifest names. It builds paved: `make release-check` runs it
+// (PAVED_PRECOMMIT_TAG=1), not `make test`.
+func TestPreCommitTag(t *testing.T) {
+	if os.Getenv("PAVED_PRECOMMIT_TAG") == "" {
+		t.Skip("builds paved with pre-commit: make release-check runs it (PAVED_PRECOMMIT_TAG=1)")
+	}
+	preCommit, err := exec.LookPath("pre-commit")
+	if err != nil {
+		t.Fatal("pre-commit is not installed (apt-get install pre-commit)")
+	}
+	goEnv := func(k string) string {
+		out, err := exec.Command("go", "env", k).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	home := t.TempDir()
+	environ := append(os.Environ(),
+		"PRE_COMMIT_HOME="+filepath.Join(home, "pre-commit"),
+		"PAVED_CACHE_DIR="+filepath.Join(home, "paved"),
+		// pre-commit points GOPATH at its environment: keep the module
+		// and build caches warm.
+		"GOMODCACHE="+goEnv("GOMODCACHE"), "GOCACHE="+goEnv("GOCACHE"),
+		"GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
+		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com",
+		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com",
+	)
+	run := func(dir string, name string, args ...string) (string, error) {
+		cmd := exec.Command(name, args...)
+		cmd.Dir = dir
+		cmd.Env = environ
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	must := func(dir string, name string, args ...string) string {
+		t.Helper()
+		out, err := run(dir, name, args...)
+		if err != nil {
+			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+		}
+		return out
+	}
+	// A clone of this repository at HEAD, tagged as a release.
+	top := strings.TrimSpace(must(".", "git", "rev-parse", "--show-toplevel"))
+	clone := filepath.Join(t.TempDir(), "paved")
+	must(".", "git", "clone", "-q", "--no-local", top, clone)
+	must(clone, "git", "tag", "v0.0.1-test")
+
+	config := string(readmePreCommitConfig(t))
+	for _, r := range []struct{ old, new string }{
+		{"https://github.com/paved-dev/paved", clone},
+		{"rev: v0.1.0", "rev: v0.0.1-test"},
+		{"id: paved-vet\n", "id: paved-vet\n        language_version: system\n"},
+		{"id: paved-lint\n", "id: paved-lint\n        language_version: system\n"},
+	} {
+		if !strings.Contains(config, r.old) {
+			t.Fatalf("the README's .pre-commit-config.yaml has no %q:\n%s", r.old, config)
+		}
+		config = strings.Replace(config, r.old, r.new, 1)
+	}
+	repo := filepath.Join(t.TempDir(), "shop")
+	initRepoApp(t, repo, repo)
+	if err := os.WriteFile(filepath.Join(repo, ".pre-commit-config.yaml"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	must(repo, preCommit, "install")
+	must(repo, "git", "add", "-A")
+	out := must(repo, "git", "commit", "-q", "-m", "shop")
+	if n := len(regexp.MustCompile(`(?m)^paved (vet|lint)\.+Passed$`).FindAllString(out, -1)); n != 2 {
+		t.Errorf("want paved vet and paved lint Passed:\n%s", out)
+	}
+	// The hooks ran the paved built from the tag.
+	bins, _ := filepath.Glob(filepath.Join(home, "pre-commit", "*", "golangenv-*", "bin", "paved"))
+	if len(bins) != 1 {
+		t.Errorf("pre-commit built %d paved binaries from the tag, want 1", len(bins))
+	}
+	spec, err := os.ReadFile(filepath.Join(repo, "app.cue"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const port, badPort = `port:       8080`, `port:       "8080"`
+	if !bytes.Contains(spec, []byte(port)) {
+		t.Fatalf("app.cue has no %q", port)
+	}
+	spec = bytes.Replace(spec, []byte(port), []byte(badPort), 1)
+	if err := os.WriteFile(filepath.Join(repo, "app.cue"), spec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run(repo, "git", "commit", "-q", "-am", "broken")
+	line := fmt.Sprintf("app.cue:%d:", lineOf(spec, badPort))
+	if err == nil || !regexp.MustCompile(`(?m)^paved vet\.+Failed$`).MatchString(out) || !strings.Contains(out, line) {
+		t.Errorf("a broken app.cue was not refused by paved vet at %s (%v):\n%s", line, err, out)
+	}
+}
