@@ -19,8 +19,29 @@ RELEASE_TOOLS := $(GORELEASER) bin/cyclonedx-gomod bin/paved-image
 build:
 	$(GO) build -o $(BIN) ./cmd/paved
 
+# make test runs every test once. The race detector (a build ~8x slower:
+# render's tests take 55 s plain, 7-8 minutes raced) runs where paved's own
+# concurrency is: the packages that start goroutines or share state across
+# them (RACE_PKGS) whole, and in render and internal/cli the tests that
+# drive their workers (RACE_RENDER, RACE_CLI); everything else of those
+# two runs plain. Concurrent commits are separate processes, which no race
+# build sees anyway. make test-race runs the whole suite raced, as before.
+RACE_PKGS   := ./policy/... ./schema/... ./internal/fleet/... ./internal/lsp/... ./internal/cache/... \
+	./internal/workpool/... ./internal/intern/... ./internal/discover/... ./internal/outdir/...
+RACE_RENDER := ^(TestDeterministic|TestRenderSameWithCacheAndWorkers|TestRenderSharesEqualParts|TestReadOnlyRender)$$
+RACE_CLI    := ^(TestPlatformPool|TestProgressOnlyOnATerminal|TestTimings|TestShardsEqualWhole|TestRerenderShardsEqualWhole)$$
+PLAIN_PKGS   = $$($(GO) list ./... | grep -v -E '/paved/(policy|schema|internal/(fleet|lsp|cache|workpool|intern|discover|outdir))(/|$$)')
+
+.PHONY: test-race
 test:
-	$(GO) test -race -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -timeout 30m $(PLAIN_PKGS)
+	$(GO) test -race -count=1 -timeout 30m $(RACE_PKGS)
+	$(GO) test -race -count=1 -timeout 30m -run '$(RACE_RENDER)' ./render
+	$(GO) test -race -count=1 -timeout 30m -run '$(RACE_CLI)' ./internal/cli
+	cd internal/promcheck && $(GO) test -count=1 ./...
+
+test-race:
+	$(GO) test -race -count=1 -timeout 60m ./...
 	cd internal/promcheck && $(GO) test -count=1 ./...
 
 # Render the examples on the embedded default platform into ./out/fleet and
@@ -105,11 +126,22 @@ bin/paved-image: tools/release/go.mod $(wildcard tools/release/cmd/paved-image/*
 # Its version is the next patch after the last tag, -snapshot+<commit>. A
 # clone without a remote gets paved's URL for GoReleaser's git state
 # (without one GoReleaser records no commit).
+#
+# RELEASE_TARGETS=linux_amd64 builds that platform alone (.ci/run does: on
+# a CI machine with a cold build cache each other platform is a full
+# compile of paved and its dependencies, minutes each).
+RELEASE_TARGETS ?=
 release-snapshot: release-tools
+	@mkdir -p out
+	@if [ "$(RELEASE_TARGETS)" = linux_amd64 ]; then \
+		sed -e 's/^    goos: \[linux, darwin, windows\]$$/    goos: [linux]/' -e 's/^    goarch: \[amd64, arm64\]$$/    goarch: [amd64]/' .goreleaser.yaml > out/goreleaser-targets.yaml; \
+		grep -q '^    goos: \[linux\]$$' out/goreleaser-targets.yaml; \
+	elif [ -n "$(RELEASE_TARGETS)" ]; then echo "RELEASE_TARGETS: only linux_amd64 (or empty: all)"; exit 2; \
+	else cp .goreleaser.yaml out/goreleaser-targets.yaml; fi
 	@if [ -z "$$(git remote)" ]; then \
 		export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url GIT_CONFIG_VALUE_0=https://github.com/paved-dev/paved.git; fi; \
-	PATH="$(CURDIR)/bin:$$PATH" $(GORELEASER) release --snapshot --clean
-	@ls dist/*.tar.gz dist/*.zip dist/*checksums.txt dist/*.cdx.json
+	PATH="$(CURDIR)/bin:$$PATH" $(GORELEASER) release --snapshot --clean --config out/goreleaser-targets.yaml
+	@ls dist/*.tar.gz dist/*checksums.txt dist/*.cdx.json
 
 # The container image ghcr.io/paved-dev/paved as an OCI image layout in
 # dist/oci, from the snapshot's linux/amd64 binary, without a container
@@ -132,7 +164,7 @@ image: bin/paved-image
 # and paved's golang pre-commit hooks installed from a tag of a clone of
 # this repository (internal/cli TestPreCommitTag: it builds paved).
 release-check: release-snapshot image
-	cd tools/release && PAVED_DIST=$(CURDIR)/dist $(GO) test -count=1 ./...
+	cd tools/release && PAVED_DIST=$(CURDIR)/dist PAVED_RELEASE_TARGETS=$(RELEASE_TARGETS) $(GO) test -count=1 ./...
 	PAVED_PRECOMMIT_TAG=1 $(GO) test -count=1 -run '^TestPreCommitTag$$' ./internal/cli
 
 # The GitHub workflows paved ships, checked with actionlint: the CI template

@@ -48,7 +48,10 @@ type rerenderBundle struct {
 
 // manifestsDigest digests a fleet's ownership manifests.
 func manifestsDigest(ms *fleet.Manifests) string {
-	b, _ := json.Marshal(ms) // maps marshal with sorted keys
+	b, err := json.Marshal(ms) // maps marshal with sorted keys
+	if err != nil {
+		panic(fmt.Sprintf("manifests do not marshal: %v", err)) // a field that cannot be digested
+	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

@@ -91,7 +91,6 @@ Exit codes: 0 shown; 2 invalid input; 4 git error.`,
 			if err != nil {
 				return fleetFailure(nil, "status", err)
 			}
-			ms.Read = snapReader(snap)
 			fp, err := readFleetPlatform(snap)
 			if err != nil {
 				return &exitError{code: ExitGit, err: fmt.Errorf("status: %w", err)}

@@ -85,7 +85,6 @@ recorded spec that does not load), 3 render error, 4 git error.`,
 			if err != nil {
 				return fleetFailure(nil, "verify", err)
 			}
-			ms.Read = snapReader(snap)
 			var scope *verifyScope
 			if o.changed {
 				changed, err := fleet.Changed(loc, o.base, o.ref)
@@ -348,11 +347,9 @@ func renderRecordedWith(e *env, ms *fleet.Manifests, fp *fleetPlatform, scope *v
 		return nil, &exitError{code: ExitRender, err: fmt.Errorf("verify: %w", err)}
 	}
 	// Each environment as the fleet runs it: the release it records.
-	if ms.Read != nil {
-		if err := restageRecorded(e, rec, ms); err != nil {
-			rec.close()
-			return nil, err
-		}
+	if err := restageRecorded(e, rec, ms); err != nil {
+		rec.close()
+		return nil, err
 	}
 	return rec, nil
 }
@@ -603,14 +600,6 @@ func (s *verifyScope) rendered(f string) bool {
 		return s.teams[strings.TrimSuffix(parts[2], ".json")]
 	}
 	return false
-}
-
-// snapReader reads the files of a fleet snapshot.
-func snapReader(snap *fleet.Snapshot) func(string) ([]byte, bool) {
-	return func(p string) ([]byte, bool) {
-		b, err := snap.ReadFile(p)
-		return b, err == nil
-	}
 }
 
 func isEntryKustomization(f string) bool {

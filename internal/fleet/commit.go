@@ -425,7 +425,6 @@ func apply(repo *git.Repository, tip *object.Commit, prepare Prepare) (*applied,
 	if err != nil {
 		return nil, err
 	}
-	fleetManifests.Read = read
 	r, err := prepare(fleetManifests)
 	if err != nil {
 		return nil, &PrepareError{Err: err}

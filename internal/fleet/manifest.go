@@ -334,7 +334,7 @@ type Manifests struct {
 	Sources map[string]*SourceRecord
 	// Read reads a file of the fleet revision the manifests are of (nil
 	// where the caller has no such revision).
-	Read func(p string) ([]byte, bool)
+	Read func(p string) ([]byte, bool) `json:"-"`
 }
 
 // SourceRecord is .paved/sources/<digest>.json: the newest revision of a
@@ -405,6 +405,10 @@ func EncodeSourceRecord(source, revision string) []byte {
 // a *ManifestError, in path order.
 func ReadManifests(paths []string, read func(string) ([]byte, error)) (*Manifests, error) {
 	out := &Manifests{Apps: map[string]*Manifest{}, Tenants: map[string]*Manifest{}, Sources: map[string]*SourceRecord{}}
+	out.Read = func(p string) ([]byte, bool) {
+		b, err := read(p)
+		return b, err == nil
+	}
 	var ms []string
 	for _, p := range paths {
 		if IsManifest(p) || IsSourceRecord(p) {
