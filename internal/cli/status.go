@@ -167,7 +167,11 @@ Exit codes: 0 shown; 2 invalid input; 4 git error.`,
 					if es.Release == "" {
 						fmt.Fprintf(e.stdout, "  %-10s not deployed\n", es.Environment)
 					} else {
-						fmt.Fprintf(e.stdout, "  %-10s release %s  %s  source %s  landed %s (%s)\n", es.Environment, es.Release, es.Image, short(es.Revision), es.Landed, es.Via)
+						landed := es.Landed
+						if landed == "" {
+							landed = "before paved recorded releases"
+						}
+						fmt.Fprintf(e.stdout, "  %-10s release %s  %s  source %s  landed %s (%s)\n", es.Environment, es.Release, es.Image, short(es.Revision), landed, es.Via)
 					}
 					if es.Hold != nil {
 						fmt.Fprintf(e.stdout, "  %-10s HELD after a rollback from %s by %s at %s: %s\n", "", es.Hold.From, es.Hold.By, es.Hold.At, es.Hold.Reason)
