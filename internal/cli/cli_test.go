@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/cgi"
@@ -244,7 +245,8 @@ func TestScripts(t *testing.T) {
 				ts.Setenv("REGISTRY", srv.URL)
 			},
 			// fakegithub FILE: the GitHub API's pull requests on 127.0.0.1
-			// until the script ends, read from FILE at each request (lines
+			// until the script ends (a pull request created is recorded in
+			// FILE.created.json), read from FILE at each request (lines
 			// "OWNER/NAME N open|closed|500"; a 500 answers every request
 			// with a server error); sets GITHUB_API_URL.
 			"fakegithub": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -253,6 +255,16 @@ func TestScripts(t *testing.T) {
 				}
 				file := ts.MkAbs(args[0])
 				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					// A pull request opened (paved promote --pr): its
+					// request body goes to FILE.created.json; it is #42.
+					if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/pulls") {
+						body, _ := io.ReadAll(r.Body)
+						_ = os.WriteFile(file+".created.json", body, 0o644)
+						w.Header().Set("Content-Type", "application/json")
+						w.WriteHeader(http.StatusCreated)
+						fmt.Fprint(w, `{"number":42,"state":"open"}`)
+						return
+					}
 					data, _ := os.ReadFile(file)
 					for _, line := range strings.Split(string(data), "\n") {
 						f := strings.Fields(line)

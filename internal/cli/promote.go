@@ -1,18 +1,23 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/google/go-github/v88/github"
 	"github.com/spf13/cobra"
 
+	"github.com/paved-dev/paved/internal/diff"
 	"github.com/paved-dev/paved/internal/fleet"
 	"github.com/paved-dev/paved/internal/gitsource"
+	"github.com/paved-dev/paved/policy"
 	"github.com/paved-dev/paved/render"
 	"github.com/paved-dev/paved/schema"
 )
@@ -21,6 +26,10 @@ type promoteOptions struct {
 	fleet, branch, to, now, reason, kubeconfig string
 	dryRun, skipGates, allowDBDelete           bool
 	attempts                                   int
+	// pr proposes the promotion as a pull request of the fleet's GitHub
+	// repository repo (OWNER/NAME) instead of committing it.
+	pr           bool
+	repo, apiURL string
 }
 
 // gates judges whether a pending release may enter its environment.
@@ -160,7 +169,11 @@ a pending release into its environment, byte for byte, when its gates hold:
 
 An environment whose mode is "auto" moves with a plain promote, the
 fleet's scheduled job; a "manual" one only when a person names it with
---to. Each app moves at most one environment per run. The commit carries a
+--to. Each app moves at most one environment per run. With --pr (a
+person's promotion of team/app --to ENV) the commit goes to a new branch
+paved/promote/<env>/<apps>-<time> and a pull request of --repo (GITHUB_TOKEN)
+proposes it, its body paved's diff of what Flux will apply; the fleet
+branch is untouched until it merges. The commit carries a
 Paved-Promotion trailer per move; --skip-gates --reason TEXT passes the
 gates for a hotfix (never a hold, and a manual environment still needs
 --to) and records the reason
@@ -174,6 +187,12 @@ or cluster error.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			if o.fleet == "" {
 				return invalid("promote: --fleet URL|DIR is required")
+			}
+			if o.pr && (o.to == "" || o.repo == "" || len(args) == 0) {
+				return invalid("promote: --pr proposes a person's promotion: it needs team/app, --to ENV and --repo OWNER/NAME (the fleet's GitHub repository)")
+			}
+			if o.pr && o.dryRun {
+				return invalid("promote: --pr and --dry-run: one or the other")
 			}
 			if o.skipGates && strings.TrimSpace(o.reason) == "" {
 				return invalid("promote: --skip-gates needs --reason (it is recorded in the commit)")
@@ -209,9 +228,13 @@ or cluster error.`,
 			}
 			var moved []promotion
 			var waits []string
+			// before and after are the moved environments' files as the
+			// fleet holds them and as promoted: the pull request's diff.
+			var before, after map[string][]byte
 			blockedTo := false
 			prepare := func(ms *fleet.Manifests) (*fleet.Render, error) {
 				moved, waits, blockedTo = nil, nil, false
+				before, after = map[string][]byte{}, map[string][]byte{}
 				files := map[string][]byte{}
 				var apps []fleet.App
 				ids := args
@@ -256,6 +279,18 @@ or cluster error.`,
 							blockedTo = blockedTo || o.to == env
 							continue
 						}
+						for _, f := range m.Files {
+							if c := fileCluster(f); c != "" && p.EnvironmentOf(c) == env && strings.HasPrefix(f, "apps/") {
+								if b, ok := ms.Read(f); ok {
+									before[f] = b
+								}
+							}
+						}
+						for f, data := range pr.Files {
+							if strings.HasPrefix(f, "apps/") {
+								after[f] = []byte(data)
+							}
+						}
 						nm, err := promoteInto(files, m, ms.Read, p, env, pr, now, "promote")
 						if err != nil {
 							return nil, err
@@ -289,7 +324,11 @@ or cluster error.`,
 					Catalog: func(files []string) ([]byte, error) { return render.CatalogLocationFile(p, files) },
 				}, nil
 			}
-			res, err := fleet.Commit(context.Background(), prepare, fleet.CommitOptions{URL: url, Branch: o.branch, Author: author, MaxAttempts: o.attempts, Log: e.stderr})
+			co := fleet.CommitOptions{URL: url, Branch: o.branch, Author: author, MaxAttempts: o.attempts, Log: e.stderr}
+			if o.pr {
+				co.PushBranch = proposalBranch(o.to, args, now)
+			}
+			res, err := fleet.Commit(context.Background(), prepare, co)
 			var pe *fleet.PrepareError
 			nothing := errors.As(err, &pe) && errors.Is(pe.Err, errNothingToPromote)
 			if err != nil && !nothing {
@@ -312,6 +351,12 @@ or cluster error.`,
 				fmt.Fprintln(e.stdout, w)
 			}
 			switch {
+			case o.pr && res != nil && res.Commit != "":
+				n, err := openPromotionPR(e, o, p, co.PushBranch, moved, before, after)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "proposed %s on %s as pull request #%d of %s\n", res.Commit[:12], co.PushBranch, n, o.repo)
 			case res != nil && !res.NoChanges && res.Commit != "":
 				fmt.Fprintf(e.stdout, "committed %s to %s %s\n", res.Commit[:12], gitsource.SanitizeOrigin(o.fleet), o.branch)
 			case len(moved) == 0 && len(waits) == 0:
@@ -333,7 +378,89 @@ or cluster error.`,
 	c.Flags().StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file holding the clusters' kubeContexts (default: KUBECONFIG, ~/.kube/config)")
 	c.Flags().BoolVar(&o.allowDBDelete, "allow-database-delete", false, "let a promotion remove a database the release no longer declares")
 	c.Flags().IntVar(&o.attempts, "max-attempts", 8, "pushes to try when the branch keeps moving")
+	c.Flags().BoolVar(&o.pr, "pr", false, "propose the promotion as a pull request of --repo (a new branch paved/promote/...; GITHUB_TOKEN) whose body is paved's diff, instead of committing it")
+	c.Flags().StringVar(&o.repo, "repo", "", "with --pr: the fleet's GitHub repository, OWNER/NAME")
+	c.Flags().StringVar(&o.apiURL, "api-url", "", "GitHub API base URL (default GITHUB_API_URL, else https://api.github.com/)")
 	return c
+}
+
+// proposalBranch names the branch of a proposed promotion: the
+// environment, the apps and the time it was made at.
+func proposalBranch(env string, apps []string, now time.Time) string {
+	name := strings.ReplaceAll(strings.Join(apps, "+"), "/", "-")
+	if len(name) > 100 {
+		name = fmt.Sprintf("%d-apps", len(apps))
+	}
+	return fmt.Sprintf("paved/promote/%s/%s-%d", env, name, now.Unix())
+}
+
+// openPromotionPR opens the pull request of a proposed promotion: base
+// the fleet branch, head the proposal's branch, body paved's diff of the
+// environments it changes (as paved diff prints it).
+func openPromotionPR(e *env, o *promoteOptions, p *schema.Platform, head string, moved []promotion, before, after map[string][]byte) (int, error) {
+	owner, name, ok := strings.Cut(o.repo, "/")
+	if !ok || owner == "" || name == "" {
+		return 0, invalid("promote: --repo %q is not OWNER/NAME", o.repo)
+	}
+	var body strings.Builder
+	body.WriteString("<!-- paved promote -->\n### paved: promotion to " + o.to + "\n\n")
+	for _, mv := range moved {
+		fmt.Fprintf(&body, "- `%s`: release `%s` from %s\n", mv.id, mv.release, orDash(mv.from))
+	}
+	d, err := promotionDiff(p, diff.Meta{Fleet: gitsource.SanitizeOrigin(o.fleet), Ref: o.branch, Version: Version()}, before, after)
+	if err != nil {
+		return 0, err
+	}
+	// GitHub takes a body of at most 65,536 characters.
+	const maxDiff = 60_000
+	if len(d) > maxDiff {
+		d = d[:strings.LastIndex(d[:maxDiff], "\n")+1] + fmt.Sprintf("... (cut at %d of %d bytes: the branch's commit holds every file)\n", maxDiff, len(d))
+	}
+	body.WriteString("\nWhat Flux will apply, as `paved diff` shows it:\n\n```diff\n" + d + "```\n")
+	gh, err := githubClient(os.Getenv("GITHUB_TOKEN"), o.apiURL)
+	if err != nil {
+		return 0, &exitError{code: ExitGit, err: fmt.Errorf("promote: %w", err)}
+	}
+	title := fmt.Sprintf("promote to %s: %s", o.to, strings.Join(ids(moved), ", "))
+	b := body.String()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pr, _, err := gh.PullRequests.Create(ctx, owner, name, &github.NewPullRequest{Title: &title, Head: &head, Base: &o.branch, Body: &b})
+	if err != nil {
+		return 0, &exitError{code: ExitGit, err: fmt.Errorf("promote: opening the pull request (branch %s is pushed): %w", head, err)}
+	}
+	return pr.GetNumber(), nil
+}
+
+func ids(moved []promotion) []string {
+	var out []string
+	for _, mv := range moved {
+		out = append(out, mv.id)
+	}
+	return out
+}
+
+// promotionDiff is paved's diff of the app directories before and after a
+// promotion, built as Flux builds them, without color.
+func promotionDiff(p *schema.Platform, meta diff.Meta, before, after map[string][]byte) (string, error) {
+	bt, at := &render.Tree{Files: before}, &render.Tree{Files: after}
+	for _, t := range []*render.Tree{bt, at} {
+		if err := render.BuildAll(t); err != nil {
+			return "", &exitError{code: ExitRender, err: fmt.Errorf("promote: %w", err)}
+		}
+		for i := range t.Units {
+			t.Units[i].Environment = p.EnvironmentOf(t.Units[i].Cluster)
+		}
+	}
+	rep, err := diff.ComputeWith(bt.Units, at.Units, diff.Options{Sizes: p.Data.Sizes})
+	if err != nil {
+		return "", &exitError{code: ExitRender, err: fmt.Errorf("promote: %w", err)}
+	}
+	var b bytes.Buffer
+	if err := diff.Terminal(&b, rep, diff.TerminalInput{Meta: meta, Before: policy.Estimate(p, bt), After: policy.Estimate(p, at)}); err != nil {
+		return "", err
+	}
+	return b.String(), nil
 }
 
 var errNothingToPromote = errors.New("nothing to promote")

@@ -102,6 +102,10 @@ type CommitOptions struct {
 	// the fleet does not have it; without it a missing branch is a
 	// *NoBranchError.
 	CreateBranch bool
+	// PushBranch, when set, is where the commit made on Branch's tip is
+	// pushed instead of Branch: a new branch for a pull request. It is
+	// never forced: a PushBranch the fleet already has refuses the push.
+	PushBranch string
 }
 
 // Result is what a commit did.
@@ -228,6 +232,23 @@ func commit(ctx context.Context, o CommitOptions, apply func(*git.Repository, *o
 			return nil, wrap(err)
 		}
 		branch := plumbing.NewBranchReferenceName(o.Branch)
+		if o.PushBranch != "" {
+			// A proposal: a new branch on the tip, pushed once, no retry
+			// (a moved Branch is for the pull request to show).
+			pb := plumbing.NewBranchReferenceName(o.PushBranch)
+			if err := repo.Storer.SetReference(plumbing.NewHashReference(pb, h)); err != nil {
+				return nil, wrap(err)
+			}
+			if have, err := remoteTip(ctx, repo, pb, auth); err == nil && !have.IsZero() {
+				return nil, wrap(fmt.Errorf("branch %s exists already: a pull request proposes this promotion", o.PushBranch))
+			}
+			spec := config.RefSpec(pb.String() + ":" + pb.String())
+			if err := repo.PushContext(ctx, &git.PushOptions{RemoteName: "origin", RefSpecs: []config.RefSpec{spec}, Auth: auth}); err != nil {
+				return nil, wrap(fmt.Errorf("push %s: %w", o.PushBranch, err))
+			}
+			res.Commit = h.String()
+			return res, nil
+		}
 		if err := repo.Storer.SetReference(plumbing.NewHashReference(branch, h)); err != nil {
 			return nil, wrap(err)
 		}
