@@ -527,6 +527,9 @@ func placeBudget(r result, tree *render.Tree) Finding {
 	return f
 }
 
+// SortFindings orders findings as a report does (sortFindings).
+func SortFindings(fs []Finding) { sortFindings(fs) }
+
 // sortFindings orders findings by app, cluster, source position, rendered
 // file and line, then policy: never by evaluation order.
 func sortFindings(fs []Finding) {

@@ -499,7 +499,7 @@ func pendingTampered(e *env, m *fleet.Manifest, fp *fleetPlatform, env string, p
 	want, err := renderRelease(e, m, fp, env, &pastRelease{
 		rec:    fleet.EnvRelease{Release: pr.Release, Revision: pr.Source.Revision, SourceTime: pr.SourceTime, Image: pr.Image},
 		inputs: pr.Inputs,
-	})
+	}, false)
 	if err != nil {
 		return "", err
 	}

@@ -322,10 +322,21 @@ func restageRecorded(e *env, rec *recorded, ms *fleet.Manifests) error {
 			layers[k].Apps[id] = &c
 		}
 	}
+	// The extra renders stay with rec (rec.held): its lint judges the
+	// environments they give, and rec.close removes them.
+	heldOf := map[*recorded]*heldRender{}
 	defer func() {
 		for _, r := range extra {
-			r.fp = nil // rec's
-			r.close()
+			if h := heldOf[r]; h != nil && len(h.envs) > 0 {
+				rec.held = append(rec.held, *h)
+				heldOf[r] = nil
+				continue
+			}
+			if heldOf[r] != nil {
+				r.fp = nil // rec's
+				r.close()
+				heldOf[r] = nil
+			}
 		}
 	}()
 	for _, lm := range layers {
@@ -333,6 +344,7 @@ func restageRecorded(e *env, rec *recorded, ms *fleet.Manifests) error {
 		if err != nil {
 			return err
 		}
+		heldOf[r] = &heldRender{r: r, envs: map[string][]string{}}
 		rec.problems = append(rec.problems, r.problems...)
 		for id, m := range lm.Apps {
 			extra[keyOf(id, release{m.Inputs, m.Source.Revision})] = r
@@ -347,6 +359,7 @@ func restageRecorded(e *env, rec *recorded, ms *fleet.Manifests) error {
 		if err != nil {
 			return fmt.Errorf("rendered %w", err)
 		}
+		curEnv := "" // the environment being composed
 		// of is the render of release r: its files and app manifest.
 		of := func(r release) (map[string][]byte, *fleet.Manifest, *render.App) {
 			if r.in == nil || r.rev == fm.Source.Revision && sameInputs(r.in, fm.Inputs) {
@@ -355,6 +368,9 @@ func restageRecorded(e *env, rec *recorded, ms *fleet.Manifests) error {
 			x := extra[keyOf(id, r)]
 			if x == nil {
 				return nil, nil, nil
+			}
+			if h := heldOf[x]; h != nil && !slices.Contains(h.envs[id], curEnv) {
+				h.envs[id] = append(h.envs[id], curEnv)
 			}
 			m, err := fleet.ReadManifest(mp, x.tree.Files[mp])
 			if err != nil {
@@ -373,6 +389,7 @@ func restageRecorded(e *env, rec *recorded, ms *fleet.Manifests) error {
 		}
 		for _, env := range order {
 			ecs := byEnv[env]
+			curEnv = env
 			var narrowed schema.AppPromotion
 			take := func(rel release, into func(f string, data []byte)) (image string, ok bool) {
 				tf, tm, ta := of(rel)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/paved-dev/paved/internal/fleet"
 	"github.com/paved-dev/paved/internal/gitsource"
+	"github.com/paved-dev/paved/policy"
 	"github.com/paved-dev/paved/render"
 	"github.com/paved-dev/paved/schema"
 )
@@ -174,7 +175,7 @@ such app, environment or release); 4 git error.`,
 						return nil, invalid("rollback: %s already runs release %s in %s", id, cur.Release, o.env)
 					}
 					to = target.rec.Release
-					pend, err := renderRelease(e, m, fp, o.env, target)
+					pend, err := renderRelease(e, m, fp, o.env, target, true)
 					if err != nil {
 						return nil, err
 					}
@@ -245,8 +246,10 @@ such app, environment or release); 4 git error.`,
 }
 
 // renderRelease renders an earlier release of app m with the fleet's
-// platform and returns its files in env as a release to write.
-func renderRelease(e *env, m *fleet.Manifest, fp *fleetPlatform, env string, r *pastRelease) (*fleet.Pending, error) {
+// platform and returns its files in env as a release to write. With lint,
+// the release is judged in env with the fleet's policies as they are
+// today: a denial refuses it (exit 1), as commit refuses one.
+func renderRelease(e *env, m *fleet.Manifest, fp *fleetPlatform, env string, r *pastRelease, lint bool) (*fleet.Pending, error) {
 	c := *m
 	src := fleet.ManifestSource{ID: m.SourceID()}
 	if m.Source != nil {
@@ -262,6 +265,23 @@ func renderRelease(e *env, m *fleet.Manifest, fp *fleetPlatform, env string, r *
 	defer func() { rec.fp = nil; rec.close() }()
 	if len(rec.problems) > 0 {
 		return nil, invalid("rollback: release %s: %s", r.rec.Release, rec.problems[0].Message)
+	}
+	if lint {
+		rep, err := lintTree(e, rec.l, rec.tree, time.Now().UTC())
+		if err != nil {
+			return nil, err
+		}
+		var in []policy.Finding
+		for _, f := range rep.Findings {
+			if f.Environment == env {
+				in = append(in, f)
+			}
+		}
+		rep.Findings = in
+		if deny, _, _ := rep.Count(); deny > 0 {
+			_ = policy.FormatText(e.stderr, rep, policy.FormatOptions{Cwd: e.cwd, Apps: 1})
+			return nil, &exitError{code: ExitChanges, err: fmt.Errorf("rollback: release %s in %s: %d policy %s with today's policies: nothing committed", r.rec.Release, env, deny, plural(deny, "denial", "denials"))}
+		}
 	}
 	mp := ".paved/apps/" + m.ID() + ".json"
 	rm, err := fleet.ReadManifest(mp, rec.tree.Files[mp])

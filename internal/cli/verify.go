@@ -196,9 +196,23 @@ type recorded struct {
 	fp       *fleetPlatform
 	tmp      string
 	problems []verifyProblem
+	// held are the renders of the releases some environments run or wait
+	// for other than the manifests' own (restageRecorded), with, per app
+	// (team/app), the environments whose files they gave: lint judges
+	// those environments on them.
+	held []heldRender
+}
+
+type heldRender struct {
+	r    *recorded
+	envs map[string][]string
 }
 
 func (r *recorded) close() {
+	for _, h := range r.held {
+		h.r.fp = nil // r's
+		h.r.close()
+	}
 	r.fp.close()
 	if r.tmp != "" {
 		os.RemoveAll(r.tmp)
@@ -216,7 +230,30 @@ func (r *recorded) lint(e *env, today time.Time) (*policy.Report, error) {
 	if errors.As(err, &dl) {
 		return nil, r.sourcePositions(dl)
 	}
-	return rep, err
+	if err != nil {
+		return nil, err
+	}
+	// An environment that runs (or waits for) another release than the
+	// app's newest is judged on that release's render, with today's
+	// policies: a rollback cannot bring back what they now deny.
+	for _, h := range r.held {
+		hr, err := lintTree(e, r.l, h.r.tree, today)
+		if errors.As(err, &dl) {
+			return nil, r.sourcePositions(dl)
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range hr.Findings {
+			if slices.Contains(h.envs[f.Team+"/"+f.App], f.Environment) {
+				rep.Findings = append(rep.Findings, f)
+			}
+		}
+	}
+	if len(r.held) > 0 {
+		policy.SortFindings(rep.Findings)
+	}
+	return rep, nil
 }
 
 // sourcePositions rewrites the positions of l inside the written-out
