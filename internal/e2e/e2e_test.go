@@ -99,28 +99,8 @@ func (w *warningRecorder) take() []string {
 // every cluster also passes a server-side dry run with strict field
 // validation.
 func TestFleetReconcilesWithFlux(t *testing.T) {
-	bins := lookupBinaries(t)
-	t.Cleanup(stops.run)
 	begin := time.Now()
-	ctx := context.Background()
-	if dl, ok := t.Deadline(); ok {
-		// End before go test's -timeout would kill the binary without
-		// running the cleanups.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl.Add(-time.Minute))
-		defer cancel()
-	}
-	work, err := os.MkdirTemp("", "paved-e2e-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stops.push(func() {
-		if t.Failed() && os.Getenv("PAVED_E2E_KEEP") != "" {
-			fmt.Fprintf(os.Stderr, "e2e: kept %s\n", work)
-			return
-		}
-		os.RemoveAll(work)
-	})
+	bins, ctx, work := scenario(t, "paved-e2e-")
 	figures := map[string]string{}
 	var order []string
 	figure := func(k, v string) {
@@ -302,6 +282,34 @@ func TestFleetReconcilesWithFlux(t *testing.T) {
 	// A pull request's preview environments (issue 31).
 	c.previews(ctx, bare, work, fleetURL, src, paved, figure)
 	figure("scenario total", time.Since(begin).Round(100*time.Millisecond).String())
+}
+
+// scenario starts an end-to-end scenario: the binaries build.sh built, a
+// context that ends a minute before go test's -timeout would kill the
+// binary without running the cleanups, and a work directory removed when
+// the scenario ends (kept on failure with PAVED_E2E_KEEP).
+func scenario(t *testing.T, prefix string) (binaries, context.Context, string) {
+	t.Helper()
+	bins := lookupBinaries(t)
+	t.Cleanup(stops.run)
+	ctx := context.Background()
+	if dl, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-time.Minute))
+		t.Cleanup(cancel)
+	}
+	work, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stops.push(func() {
+		if t.Failed() && os.Getenv("PAVED_E2E_KEEP") != "" {
+			fmt.Fprintf(os.Stderr, "e2e: kept %s\n", work)
+			return
+		}
+		os.RemoveAll(work)
+	})
+	return bins, ctx, work
 }
 
 // crossRepos are the service repositories of the third commit: catalog
@@ -582,18 +590,30 @@ func (c *cluster) applyFluxFor(ctx context.Context, fleetURL, name string) {
 			"ref":      map[string]any{"branch": "main"},
 		},
 	}
-	entry := map[string]any{
+	entry := entryKustomization(entryName, "./clusters/"+name+"/paved")
+	if _, err := c.dyn.Resource(gitRepositoryGVR).Namespace(fluxNS).Create(ctx, &unstructured.Unstructured{Object: gitRepo}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create GitRepository: %v", err)
+	}
+	if _, err := c.dyn.Resource(kustomizationGVR).Namespace(fluxNS).Create(ctx, &unstructured.Unstructured{Object: entry}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create Kustomization %s: %v", entryName, err)
+	}
+}
+
+// entryKustomization is a Flux Kustomization of the fleet's own (the
+// cluster's entry point, the preview entry point) at path: it applies as
+// the controller's account, as paved's tenants do under the lockdown, and
+// its Kustomizations' waits are off (no kubelet runs pods here).
+func entryKustomization(name, path string) map[string]any {
+	return map[string]any{
 		"apiVersion": "kustomize.toolkit.fluxcd.io/v1",
 		"kind":       "Kustomization",
-		"metadata":   map[string]any{"name": entryName, "namespace": fluxNS},
+		"metadata":   map[string]any{"name": name, "namespace": fluxNS},
 		"spec": map[string]any{
-			"interval":      "1m",
-			"retryInterval": "5s",
-			"timeout":       "1m",
-			"path":          "./clusters/" + name + "/paved",
-			"prune":         true,
-			// Under the lockdown the fleet's own entry names the
-			// controller's account, as paved's tenants do.
+			"interval":           "1m",
+			"retryInterval":      "5s",
+			"timeout":            "1m",
+			"path":               path,
+			"prune":              true,
 			"serviceAccountName": controllerSA,
 			"wait":               false,
 			"sourceRef":          map[string]any{"kind": "GitRepository", "name": "flux-system"},
@@ -603,12 +623,6 @@ func (c *cluster) applyFluxFor(ctx context.Context, fleetURL, name string) {
 					"metadata:\n  name: any\nspec:\n  wait: false\n  retryInterval: 5s\n",
 			}},
 		},
-	}
-	if _, err := c.dyn.Resource(gitRepositoryGVR).Namespace(fluxNS).Create(ctx, &unstructured.Unstructured{Object: gitRepo}, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create GitRepository: %v", err)
-	}
-	if _, err := c.dyn.Resource(kustomizationGVR).Namespace(fluxNS).Create(ctx, &unstructured.Unstructured{Object: entry}, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create Kustomization %s: %v", entryName, err)
 	}
 }
 

@@ -186,26 +186,7 @@ func (c *cluster) requestReconcileOf(ctx context.Context, names ...string) {
 // pods here).
 func (c *cluster) applyPreviewEntry(ctx context.Context) {
 	t := c.t
-	entry := map[string]any{
-		"apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-		"kind":       "Kustomization",
-		"metadata":   map[string]any{"name": previewEntry, "namespace": fluxNS},
-		"spec": map[string]any{
-			"interval":           "1m",
-			"retryInterval":      "5s",
-			"timeout":            "1m",
-			"path":               "./previews/clusters/" + fluxCluster,
-			"prune":              true,
-			"serviceAccountName": controllerSA,
-			"wait":               false,
-			"sourceRef":          map[string]any{"kind": "GitRepository", "name": "flux-system"},
-			"patches": []any{map[string]any{
-				"target": map[string]any{"group": "kustomize.toolkit.fluxcd.io", "kind": "Kustomization"},
-				"patch": "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n" +
-					"metadata:\n  name: any\nspec:\n  wait: false\n  retryInterval: 5s\n",
-			}},
-		},
-	}
+	entry := entryKustomization(previewEntry, "./previews/clusters/"+fluxCluster)
 	if _, err := c.dyn.Resource(kustomizationGVR).Namespace(fluxNS).Create(ctx, &unstructured.Unstructured{Object: entry}, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create Kustomization %s: %v", previewEntry, err)
 	}

@@ -53,26 +53,8 @@ port:       8080
 // returns its Deployment's image, Flux applies it, and the next commit and
 // promote do not move staging past the hold.
 func TestPromotionWithFlux(t *testing.T) {
-	bins := lookupBinaries(t)
-	t.Cleanup(stops.run)
-	ctx := context.Background()
-	if dl, ok := t.Deadline(); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl.Add(-time.Minute))
-		defer cancel()
-	}
-	work, err := os.MkdirTemp("", "paved-e2e-promote-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stops.push(func() {
-		if t.Failed() && os.Getenv("PAVED_E2E_KEEP") != "" {
-			fmt.Fprintf(os.Stderr, "e2e: kept %s\n", work)
-			return
-		}
-		os.RemoveAll(work)
-	})
 	begin := time.Now()
+	bins, ctx, work := scenario(t, "paved-e2e-promote-")
 	paved := pavedBinary(t, work)
 
 	// The fleet, with the platform in it.
