@@ -158,6 +158,9 @@ func (lp *lazyPolicies) start(e *env, p *schema.Platform) {
 // policies returns the compiled policies, compiling them now if loadApps
 // did not start to (loadOptions.policies).
 func (l *loaded) policies(e *env) (*policy.Engine, error) {
+	if l.pol == nil { // loaded without policies: compile them now
+		l.pol = &lazyPolicies{}
+	}
 	l.pol.start(e, l.platform)
 	<-l.pol.done
 	return l.pol.engine, l.pol.err

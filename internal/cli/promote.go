@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/google/go-github/v88/github"
 	"github.com/spf13/cobra"
 
@@ -202,30 +203,18 @@ or cluster error.`,
 					return invalid("promote: %q is not team/app", a)
 				}
 			}
-			now, err := parseNow(o.now)
+			run, err := startReleaseRun(e, o.fleet, o.branch, o.now)
 			if err != nil {
 				return err
 			}
-			url := fleetLocation(e, o.fleet)
-			fp, lp, err := openFleetPlatform(e, url, o.branch)
-			if err != nil {
-				return err
-			}
-			defer fp.close()
-			p := lp.platform
+			defer run.fp.close()
+			url, now, author, fp, lp, p := run.url, run.now, run.author, run.fp, run.lp, run.lp.platform
 			if o.to != "" {
 				if err := knownEnv("promote --to", o.to, p); err != nil {
 					return err
 				}
 			}
 			g := &gates{p: p, now: now, flux: newFluxReader(o.kubeconfig), fleetAt: fleetRuns(url, o.branch), to: o.to}
-			author, err := commitAuthor()
-			if err != nil {
-				return err
-			}
-			if o.now != "" {
-				author.When = now
-			}
 			var moved []promotion
 			var waits []string
 			// before and after are the moved environments' files as the
@@ -465,19 +454,41 @@ func promotionDiff(p *schema.Platform, meta diff.Meta, before, after map[string]
 
 var errNothingToPromote = errors.New("nothing to promote")
 
-// openFleetPlatform reads the platform the fleet holds at branch (the
-// embedded default without one) and loads it.
-func openFleetPlatform(e *env, url, branch string) (*fleetPlatform, *loaded, error) {
+// releaseRun is what promote and rollback start from: the fleet, the
+// platform its branch holds (the embedded default without one), loaded,
+// the time they judge and record at (--now, else now) and the commit's
+// author at that time.
+type releaseRun struct {
+	url    string
+	now    time.Time
+	author object.Signature
+	fp     *fleetPlatform
+	lp     *loaded
+}
+
+func startReleaseRun(e *env, fleetArg, branch, nowArg string) (*releaseRun, error) {
+	now, err := parseNow(nowArg)
+	if err != nil {
+		return nil, err
+	}
+	author, err := commitAuthor()
+	if err != nil {
+		return nil, err
+	}
+	if nowArg != "" {
+		author.When = now
+	}
+	url := fleetLocation(e, fleetArg)
 	fp, err := fleetPlatformAt(url, branch)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	lp, err := loadPlatformNow(e, fp.dir)
+	lp, err := loadPlatformNow(e, fp.dir, false)
 	if err != nil {
 		fp.close()
-		return nil, nil, err
+		return nil, err
 	}
-	return fp, lp, nil
+	return &releaseRun{url: url, now: now, author: author, fp: fp, lp: lp}, nil
 }
 
 // knownEnv is an invalid-input error unless env is an environment of p.

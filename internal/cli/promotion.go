@@ -340,7 +340,7 @@ func restageRecorded(e *env, rec *recorded, ms *fleet.Manifests) error {
 		}
 	}()
 	for _, lm := range layers {
-		r, err := renderRecordedWith(e, lm, rec.fp, nil)
+		r, err := renderRecordedWith(e, lm, rec.fp, nil, false)
 		if err != nil {
 			return err
 		}
@@ -483,19 +483,31 @@ func restageRecorded(e *env, rec *recorded, ms *fleet.Manifests) error {
 func promotionLines(in render.Input, ms *fleet.Manifests) []string {
 	p := in.Platform
 	byEnv := envClusters(p)
+	gated := false // an environment a commit does not write
+	for _, e := range p.Data.Environments {
+		gated = gated || e.Promotion.Mode != schema.PromoteAtCommit
+	}
 	var out []string
 	for _, a := range in.Apps {
 		id := a.Base.Team + "/" + a.Base.Name
+		var fm *fleet.Manifest
+		if ms != nil {
+			fm = ms.Apps[id]
+		}
+		if !gated && !heldAnywhere(fm) {
+			continue // every environment takes it with the commit
+		}
 		inputs := &fleet.ManifestInputs{Files: map[string]string{}, Docs: a.Docs}
 		for _, f := range a.Files {
 			inputs.Files[path.Base(filepath.ToSlash(f))] = string(a.Data[f])
 		}
 		rel := fleet.ReleaseID(a.Base.Team, a.Base.Name, inputs)
-		var fm *fleet.Manifest
-		if ms != nil {
-			fm = ms.Apps[id]
+		// The source commit's Paved-Fixes, read only for a held app.
+		var fixes []string
+		if heldAnywhere(fm) {
+			info, _ := gitsource.Describe(a.Dir)
+			fixes = info.Fixes
 		}
-		info, _ := gitsource.Describe(a.Dir)
 		var now, wait []string
 		for _, env := range p.PromotionOrder() {
 			var tr *fleet.EnvRelease
@@ -510,7 +522,7 @@ func promotionLines(in render.Input, ms *fleet.Manifests) []string {
 				continue
 			}
 			pr := p.EffectivePromotion(env, &spec)
-			held := tr != nil && tr.Hold != nil && !slices.Contains(info.Fixes, tr.Hold.From)
+			held := tr != nil && tr.Hold != nil && !slices.Contains(fixes, tr.Hold.From)
 			switch {
 			case held:
 				wait = append(wait, fmt.Sprintf("%s is held on release %s after a rollback from %s (%s): it takes nothing until the hold is released or a commit says Paved-Fixes: %s", env, tr.Release, tr.Hold.From, tr.Hold.Reason, tr.Hold.From))
@@ -532,4 +544,18 @@ func promotionLines(in render.Input, ms *fleet.Manifests) []string {
 		out = append(out, line+strings.Join(wait, "; "))
 	}
 	return out
+}
+
+// heldAnywhere reports whether an environment of the fleet's app m is
+// held after a rollback.
+func heldAnywhere(m *fleet.Manifest) bool {
+	if m == nil {
+		return false
+	}
+	for _, r := range m.Environments {
+		if r != nil && r.Hold != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -93,7 +93,7 @@ database delete), 3 render error, 4 git error.`,
 					rec.close()
 				}
 				var err error
-				if rec, err = renderRecordedWith(e, ms, fp, nil); err != nil {
+				if rec, err = renderRecordedWith(e, ms, fp, nil, true); err != nil {
 					return nil, err
 				}
 				rep, err := rec.lint(e, today)

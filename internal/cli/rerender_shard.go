@@ -76,7 +76,7 @@ func rerenderShard(e *env, url, branch string, fp *fleetPlatform, s *shard, toda
 	if !s.fleet() {
 		scope = shardScope(ms, s)
 	} // shard 1 renders every app: the checks over the whole fleet need them
-	rec, err := renderRecordedWith(e, ms, fp, scope)
+	rec, err := renderRecordedWith(e, ms, fp, scope, true)
 	if err != nil {
 		return err
 	}

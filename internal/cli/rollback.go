@@ -94,26 +94,14 @@ such app, environment or release); 4 git error.`,
 			if o.releaseHold && o.to != "" {
 				return invalid("rollback: --release-hold changes no release: it takes no --to")
 			}
-			now, err := parseNow(o.now)
+			run, err := startReleaseRun(e, o.fleet, o.branch, o.now)
 			if err != nil {
 				return err
 			}
-			url := fleetLocation(e, o.fleet)
-			fp, lp, err := openFleetPlatform(e, url, o.branch)
-			if err != nil {
-				return err
-			}
-			defer fp.close()
-			p := lp.platform
+			defer run.fp.close()
+			url, now, author, fp, lp, p := run.url, run.now, run.author, run.fp, run.lp, run.lp.platform
 			if err := knownEnv("rollback --env", o.env, p); err != nil {
 				return err
-			}
-			author, err := commitAuthor()
-			if err != nil {
-				return err
-			}
-			if o.now != "" {
-				author.When = now
 			}
 			by := author.Email
 			if v := gitsource.Subject(strings.TrimSpace(o.reason)); v != "" {
@@ -258,7 +246,7 @@ func renderRelease(e *env, m *fleet.Manifest, fp *fleetPlatform, env string, r *
 	src.Revision = r.rec.Revision // the files name the release's own revision
 	c.Inputs, c.Environments, c.Source = r.inputs, nil, &src
 	ms := &fleet.Manifests{Apps: map[string]*fleet.Manifest{m.ID(): &c}, Tenants: map[string]*fleet.Manifest{}, Sources: map[string]*fleet.SourceRecord{}}
-	rec, err := renderRecordedWith(e, ms, fp, nil)
+	rec, err := renderRecordedWith(e, ms, fp, nil, lint)
 	if err != nil {
 		return nil, err
 	}

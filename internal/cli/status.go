@@ -96,7 +96,7 @@ Exit codes: 0 shown; 2 invalid input; 4 git error.`,
 				return &exitError{code: ExitGit, err: fmt.Errorf("status: %w", err)}
 			}
 			defer fp.close()
-			lp, err := loadPlatformNow(e, fp.dir)
+			lp, err := loadPlatformNow(e, fp.dir, false)
 			if err != nil {
 				return err
 			}

@@ -293,7 +293,7 @@ func renderRecorded(e *env, snap *fleet.Snapshot, ms *fleet.Manifests, scope *ve
 	if err != nil {
 		return nil, &exitError{code: ExitGit, err: fmt.Errorf("fleet %s: %w", snap.Source, err)}
 	}
-	rec, err := renderRecordedWith(e, ms, fp, scope)
+	rec, err := renderRecordedWith(e, ms, fp, scope, true)
 	if err != nil {
 		fp.close()
 		return nil, err
@@ -303,7 +303,11 @@ func renderRecorded(e *env, snap *fleet.Snapshot, ms *fleet.Manifests, scope *ve
 
 // renderRecordedWith renders the apps of the manifests from their
 // recorded inputs with the platform fp; rec.close removes fp too.
-func renderRecordedWith(e *env, ms *fleet.Manifests, fp *fleetPlatform, scope *verifyScope) (_ *recorded, err error) {
+//
+// policies: the caller lints the render with its loaded policies
+// (rec.lint); a render that is only compared or written out (a release
+// restaged, a pending release checked) needs none compiled.
+func renderRecordedWith(e *env, ms *fleet.Manifests, fp *fleetPlatform, scope *verifyScope, policies bool) (_ *recorded, err error) {
 	rec := &recorded{ms: ms, fp: fp}
 	// The recorded specs are written out as <tmp>/<team>/<app>/, where
 	// discovery and validation read them as from a source.
@@ -337,14 +341,14 @@ func renderRecordedWith(e *env, ms *fleet.Manifests, fp *fleetPlatform, scope *v
 	}
 	rec.l = &loaded{}
 	if len(byDir) == 0 {
-		p, err := loadPlatformNow(e, fp.dir)
+		p, err := loadPlatformNow(e, fp.dir, policies)
 		if err != nil {
 			rec.close()
 			return nil, err
 		}
 		rec.l = p
 	} else {
-		l, err := loadApps(e, []string{rec.tmp}, fp.dir, loadOptions{policies: true, fixedPlatform: true})
+		l, err := loadApps(e, []string{rec.tmp}, fp.dir, loadOptions{policies: policies, fixedPlatform: true})
 		if err != nil {
 			rec.close()
 			var dl diag.List
@@ -392,8 +396,10 @@ func renderRecordedWith(e *env, ms *fleet.Manifests, fp *fleetPlatform, scope *v
 }
 
 // loadPlatformNow loads a platform alone (a fleet without apps).
-func loadPlatformNow(e *env, dir string) (*loaded, error) {
-	lp := <-loadPlatform(e, dir, true)
+// policies: compile the platform's policies (in the background) for a
+// caller that lints.
+func loadPlatformNow(e *env, dir string, policies bool) (*loaded, error) {
+	lp := <-loadPlatform(e, dir, policies)
 	if lp.err != nil {
 		return nil, &exitError{code: ExitInvalid, err: fmt.Errorf("platform: %w", lp.err)}
 	}
